@@ -1,0 +1,44 @@
+/* ratenn — compute backends.
+ *
+ * A backend runs the training operations: the CPU backend (plain C and CBLAS) is always available; the CUDA
+ * backend exists when ratenn was built with CUDA and a device is present. "Built with CUDA, no GPU" is a
+ * normal answer (0 devices), not an error until a CUDA backend is asked for. */
+#ifndef RATENN_BACKEND_H
+#define RATENN_BACKEND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "ratenn/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum rn_backend_kind {
+    RN_BACKEND_AUTO = 0, /* CUDA when a device is usable, else CPU */
+    RN_BACKEND_CPU = 1,
+    RN_BACKEND_CUDA = 2,
+} rn_backend_kind;
+
+typedef struct rn_backend rn_backend;
+
+/* Creates a backend. RN_BACKEND_CUDA without a usable device fails with RN_ERR_DEVICE and a message. */
+rn_status rn_backend_create(rn_backend **backend, rn_backend_kind kind, rn_error *err);
+void rn_backend_free(rn_backend *backend);
+
+rn_backend_kind rn_backend_get_kind(const rn_backend *backend); /* CPU or CUDA, never AUTO */
+/* A human-readable description, e.g. "cpu (OpenBLAS)" or "cuda: NVIDIA H100 80GB HBM3". */
+const char *rn_backend_description(const rn_backend *backend);
+
+/* Whether this build contains the CUDA backend, and how many devices it can see (0 if none). */
+bool rn_cuda_built(void);
+int rn_cuda_device_count(void);
+
+/* Parses "auto", "cpu" or "cuda". */
+rn_status rn_backend_kind_parse(const char *text, rn_backend_kind *kind, rn_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

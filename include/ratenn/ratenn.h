@@ -1,0 +1,12 @@
+/* ratenn — training rate-based recurrent networks by BPTT on the CPU or an NVIDIA GPU.
+ * The umbrella header: includes the whole public API (prefix rn_). */
+#ifndef RATENN_H
+#define RATENN_H
+
+#include "ratenn/backend.h"
+#include "ratenn/net.h"
+#include "ratenn/noise.h"
+#include "ratenn/status.h"
+#include "ratenn/train.h"
+
+#endif

@@ -1,0 +1,91 @@
+/* ratenn — training a network by backpropagation through time.
+ *
+ * A trainer binds a network to a backend and a batch shape (B trials of T steps), sizes every buffer once
+ * (one arena, reported by rn_trainer_memory_bytes), and runs epochs: forward, loss (SPEC.md §3), backward
+ * (§4) and an optimiser step (§5) on every trainable parameter. */
+#ifndef RATENN_TRAIN_H
+#define RATENN_TRAIN_H
+
+#include <stdint.h>
+
+#include "ratenn/backend.h"
+#include "ratenn/net.h"
+#include "ratenn/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum rn_optimizer { RN_OPT_ADAM = 0, RN_OPT_SGD = 1 } rn_optimizer;
+
+typedef struct rn_train_config {
+    rn_optimizer optimizer;
+    float lr;            /* learning rate (default 1e-4) */
+    float b1, b2, eps;   /* Adam (0.9, 0.999, 1e-8) */
+    float clip_norm;     /* global gradient-norm clipping; 0 = off (default) */
+    float w_mse;         /* loss weights (SPEC §3): 1, 10, 1 as the tutorial */
+    float w_bounds;
+    float w_l2;
+    uint64_t noise_seed; /* seed of the rate layers' noise ξ (SPEC §6) */
+} rn_train_config;
+
+rn_train_config rn_train_config_default(void);
+
+/* The loss of one evaluation, term by term (total = w_mse·mse + w_bounds·bounds + w_l2·l2). */
+typedef struct rn_loss_parts {
+    double total, mse, bounds, l2;
+    double grad_norm; /* ‖∇L‖ over the trainable elements, before clipping */
+} rn_loss_parts;
+
+typedef enum rn_record_kind {
+    RN_RECORD_OUTPUT = 0, /* a layer's output (B, T, n_out) */
+    RN_RECORD_X = 1,      /* a rate layer's state x (B, T, N) */
+    RN_RECORD_R = 2,      /* a rate layer's recurrent input r (B, T, N); zeros if not recurrent */
+} rn_record_kind;
+
+typedef struct rn_trainer rn_trainer;
+
+/* Creates a trainer for `net` on `backend` with B = batch trials of T = steps steps. The network and the
+ * backend must outlive the trainer, and the network must not gain layers meanwhile. Parameter values,
+ * trainable flags and bounds are copied to the backend now (and again by rn_trainer_push_params). */
+rn_status rn_trainer_create(rn_trainer **trainer, rn_net *net, rn_backend *backend,
+                            const rn_train_config *config, int batch, int steps, rn_error *err);
+void rn_trainer_free(rn_trainer *trainer);
+
+/* Sets the data: input (B, T, C_in), target (B, T, C_out) or NULL (forward only), mask (B, T) or NULL
+ * (every step counts). Values must be finite; the mask must be >= 0 with a positive sum. */
+rn_status rn_trainer_set_data(rn_trainer *trainer, const float *input, const float *target,
+                              const float *mask, rn_error *err);
+
+/* Forward, loss and backward at the current parameters, without a step. Gradients are then readable with
+ * rn_trainer_get_grad. Noise is drawn for the current epoch number. */
+rn_status rn_trainer_compute_gradients(rn_trainer *trainer, rn_loss_parts *loss, rn_error *err);
+
+/* One training epoch: rn_trainer_compute_gradients, then the optimiser step and clip-bound projection.
+ * `loss` is the loss before the step. A non-finite loss or gradient returns RN_ERR_DIVERGED, names the
+ * quantity, and leaves the parameters as they were. */
+rn_status rn_trainer_epoch(rn_trainer *trainer, rn_loss_parts *loss, rn_error *err);
+
+/* Runs the network forward on the data's input and copies the last layer's output (B, T, C_out) to
+ * `output` (may be NULL). With noise false the rate layers run noiseless. Afterwards every layer's
+ * recordings are readable with rn_trainer_get_record (until the next epoch). */
+rn_status rn_trainer_forward(rn_trainer *trainer, float *output, bool noise, rn_error *err);
+rn_status rn_trainer_get_record(const rn_trainer *trainer, int layer, rn_record_kind kind,
+                                float *values, size_t count, rn_error *err);
+
+/* The gradient of one parameter from the last compute_gradients / epoch. */
+rn_status rn_trainer_get_grad(const rn_trainer *trainer, const char *name, float *values,
+                              size_t count, rn_error *err);
+
+/* Copies the trained parameter values back into the network (so rn_net_get_param sees them). */
+rn_status rn_trainer_pull_params(rn_trainer *trainer, rn_error *err);
+/* Uploads the network's values, trainable flags and bounds again (after the user changed them). */
+rn_status rn_trainer_push_params(rn_trainer *trainer, rn_error *err);
+
+int64_t rn_trainer_epochs_done(const rn_trainer *trainer);
+size_t rn_trainer_memory_bytes(const rn_trainer *trainer); /* the backend arena's size */
+
+#ifdef __cplusplus
+}
+#endif
+#endif

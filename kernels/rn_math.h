@@ -1,0 +1,185 @@
+/* ratenn — the per-element arithmetic, written once for both backends.
+ *
+ * Plain C11 for the CPU backend, __host__ __device__ under nvcc for the CUDA kernels: every backend calls
+ * these functions, only the parallel decomposition differs (DESIGN.md). Keep them IEEE: no fast-math here,
+ * and the CUDA build turns off FMA contraction so that both backends round alike. */
+#ifndef RATENN_MATH_H
+#define RATENN_MATH_H
+
+#include <math.h>
+#include <stdint.h>
+
+#if defined(__CUDACC__)
+#define RN_HD __host__ __device__
+#else
+#define RN_HD
+#endif
+
+/* Activation codes; the same values as rn_activation in include/ratenn/net.h. */
+enum { RN_MATH_TANH = 0, RN_MATH_RELU = 1, RN_MATH_SIGMOID = 2, RN_MATH_LRELU = 3, RN_MATH_LINEAR = 4 };
+#define RN_LRELU_SLOPE 0.01f
+
+/* f(z) */
+RN_HD static inline float rn_act(int act, float z) {
+    switch (act) {
+    case RN_MATH_TANH: return tanhf(z);
+    case RN_MATH_RELU: return z > 0.0f ? z : 0.0f;
+    case RN_MATH_SIGMOID: return 0.5f * (tanhf(z) + 1.0f);
+    case RN_MATH_LRELU: return z >= 0.0f ? z : RN_LRELU_SLOPE * z;
+    default: return z;
+    }
+}
+
+/* f'(z); at the kink relu gives 0 and lrelu 1 (SPEC §2). */
+RN_HD static inline float rn_act_grad(int act, float z) {
+    switch (act) {
+    case RN_MATH_TANH: {
+        float t = tanhf(z);
+        return 1.0f - t * t;
+    }
+    case RN_MATH_RELU: return z > 0.0f ? 1.0f : 0.0f;
+    case RN_MATH_SIGMOID: {
+        float t = tanhf(z);
+        return 0.5f * (1.0f - t * t);
+    }
+    case RN_MATH_LRELU: return z >= 0.0f ? 1.0f : RN_LRELU_SLOPE;
+    default: return 1.0f;
+    }
+}
+
+/* ---- Philox4x32-10 (Salmon et al. 2011), exactly as cuRAND's curand_Philox4x32_10 ---- */
+#define RN_PHILOX_M0 0xD2511F53u
+#define RN_PHILOX_M1 0xCD9E8D57u
+#define RN_PHILOX_W0 0x9E3779B9u
+#define RN_PHILOX_W1 0xBB67AE85u
+
+RN_HD static inline void rn_philox4x32_10(const uint32_t ctr_in[4], const uint32_t key_in[2],
+                                          uint32_t out[4]) {
+    uint32_t c0 = ctr_in[0], c1 = ctr_in[1], c2 = ctr_in[2], c3 = ctr_in[3];
+    uint32_t k0 = key_in[0], k1 = key_in[1];
+    for (int round = 0; round < 10; round++) {
+        uint64_t p0 = (uint64_t)RN_PHILOX_M0 * c0;
+        uint64_t p1 = (uint64_t)RN_PHILOX_M1 * c2;
+        uint32_t hi0 = (uint32_t)(p0 >> 32), lo0 = (uint32_t)p0;
+        uint32_t hi1 = (uint32_t)(p1 >> 32), lo1 = (uint32_t)p1;
+        c0 = hi1 ^ c1 ^ k0;
+        c1 = lo1;
+        c2 = hi0 ^ c3 ^ k1;
+        c3 = lo0;
+        k0 += RN_PHILOX_W0;
+        k1 += RN_PHILOX_W1;
+    }
+    out[0] = c0;
+    out[1] = c1;
+    out[2] = c2;
+    out[3] = c3;
+}
+
+/* Box-Muller with cuRAND's constants (curand_normal.h, _curand_box_muller, host branch): two uniform
+ * words give two normals, z0 from sin and z1 from cos. */
+RN_HD static inline void rn_box_muller(uint32_t x, uint32_t y, float *z0, float *z1) {
+    const float inv = 2.3283064e-10f;
+    const float inv_2pi = 2.3283064e-10f * 6.2831855f;
+    float u = (float)x * inv + inv / 2.0f;
+    float v = (float)y * inv_2pi + inv_2pi / 2.0f;
+    float s = sqrtf(-2.0f * logf(u));
+    *z0 = sinf(v) * s;
+    *z1 = cosf(v) * s;
+}
+
+/* The noise counter layout (SPEC §6). ξ for (seed, epoch, layer, trial, step, neuron) in a layer of n
+ * neurons is component neuron%4 of curand_normal4 after
+ *     curand_init(seed, subsequence = epoch << 32 | layer << 24 | trial, offset = 4 * block, &state)
+ * with block = step * ceil(n / 4) + neuron / 4; i.e. Philox of the counter
+ *     (block lo, block hi, layer << 24 | trial, epoch) under the key (seed lo, seed hi).
+ * trial < 2^24 and layer < 256 (checked where a network or batch is built). */
+RN_HD static inline void rn_noise_counter(uint32_t epoch, uint32_t layer, uint32_t trial, uint64_t step,
+                                          uint32_t neuron, uint32_t n_neurons, uint32_t ctr[4]) {
+    uint64_t block = step * (uint64_t)((n_neurons + 3u) / 4u) + neuron / 4u;
+    ctr[0] = (uint32_t)block;
+    ctr[1] = (uint32_t)(block >> 32);
+    ctr[2] = (layer << 24) | trial;
+    ctr[3] = epoch;
+}
+
+/* The standard normal ξ from four Philox words, for the component `lane` (0..3). */
+RN_HD static inline float rn_normal_from_words(const uint32_t w[4], uint32_t lane) {
+    float z0, z1;
+    if (lane < 2u) rn_box_muller(w[0], w[1], &z0, &z1);
+    else rn_box_muller(w[2], w[3], &z0, &z1);
+    return (lane & 1u) ? z1 : z0;
+}
+
+RN_HD static inline float rn_noise_normal(uint64_t seed, uint32_t epoch, uint32_t layer, uint32_t trial,
+                                          uint64_t step, uint32_t neuron, uint32_t n_neurons) {
+    uint32_t ctr[4], key[2] = {(uint32_t)seed, (uint32_t)(seed >> 32)}, w[4];
+    rn_noise_counter(epoch, layer, trial, step, neuron, n_neurons, ctr);
+    rn_philox4x32_10(ctr, key, w);
+    return rn_normal_from_words(w, neuron & 3u);
+}
+
+/* ---- rate layer (SPEC §2 and §4) ---- */
+
+/* One Euler step: x_t = x_{t-1} + α (−x_{t-1} + i_t + n_t + b + r_t). */
+RN_HD static inline float rn_rate_euler(float x_prev, float alpha, float input, float noise, float bias,
+                                        float rec) {
+    return x_prev + alpha * (-x_prev + input + noise + bias + rec);
+}
+
+/* One adjoint step: given λ_{t+1}, g_t and d_t = (α ⊙ λ_{t+1}) · W_recᵀ, returns λ_t and writes
+ * f′(x_t − θ) ⊙ δa_t to *fd (the θ-gradient term). */
+RN_HD static inline float rn_rate_adjoint(float lam_next, float alpha, float fprime, float g, float d,
+                                          float *fd) {
+    float t = fprime * (g + d);
+    *fd = t;
+    return (1.0f - alpha) * lam_next + t;
+}
+
+/* ---- bounds (SPEC §3): cost and gradient of one element ---- */
+RN_HD static inline float rn_bound_cost(float p, float lo, float hi) {
+    float c = 0.0f;
+    if (p < lo) c += expf(-(p - lo));
+    if (p > hi) c += expf(-(hi - p));
+    return c;
+}
+RN_HD static inline float rn_bound_grad(float p, float lo, float hi) {
+    float g = 0.0f;
+    if (p < lo) g -= expf(-(p - lo));
+    if (p > hi) g += expf(-(hi - p));
+    return g;
+}
+
+/* ---- optimiser (SPEC §5): Adam as jax.example_libraries.optimizers.adam ---- */
+/* bc1 = 1 − b1^(i+1), bc2 = 1 − b2^(i+1), computed once per step by the caller in double. */
+RN_HD static inline void rn_adam_update(float *p, float *m, float *v, float g, float lr, float b1, float b2,
+                                        float eps, float bc1, float bc2) {
+    float mm = b1 * *m + (1.0f - b1) * g;
+    float vv = b2 * *v + (1.0f - b2) * (g * g);
+    *m = mm;
+    *v = vv;
+    float mhat = mm / bc1;
+    float vhat = vv / bc2;
+    *p = *p - lr * mhat / (sqrtf(vhat) + eps);
+}
+
+/* The global-norm clipping scale from the squared norm; 1 when off or under the threshold. */
+RN_HD static inline float rn_clip_scale(double gnorm2, float clip_norm) {
+    if (clip_norm > 0.0f && gnorm2 > (double)clip_norm * (double)clip_norm)
+        return (float)((double)clip_norm / sqrt(gnorm2));
+    return 1.0f;
+}
+
+/* True when every per-epoch scalar (loss terms, squared gradient norm) is finite: the optimiser's guard. */
+RN_HD static inline int rn_scalars_finite(const double *s, int count) {
+    for (int i = 0; i < count; i++)
+        if (!isfinite(s[i])) return 0;
+    return 1;
+}
+
+RN_HD static inline float rn_clampf(float p, float lo, float hi) {
+    if (p < lo) p = lo;
+    if (p > hi) p = hi;
+    return p;
+}
+
+#endif

@@ -1,0 +1,68 @@
+/* Choosing and creating a backend. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend_impl.h"
+#include "error.h"
+
+#ifndef RATENN_WITH_CUDA
+rn_status rn_cuda_backend_init(rn_backend *be, rn_error *err) {
+    return rn_fail(err, RN_ERR_UNSUPPORTED,
+                   "the CUDA backend was asked for, but this ratenn was built without CUDA");
+}
+void rn_cuda_backend_release(rn_backend *be) {}
+int rn_cuda_backend_device_count(void) { return 0; }
+bool rn_cuda_built(void) { return false; }
+#else
+bool rn_cuda_built(void) { return true; }
+#endif
+
+int rn_cuda_device_count(void) { return rn_cuda_backend_device_count(); }
+
+rn_status rn_backend_create(rn_backend **out, rn_backend_kind kind, rn_error *err) {
+    if (!out) return rn_fail(err, RN_ERR_INVALID_ARG, "rn_backend_create: backend pointer is NULL");
+    *out = NULL;
+    rn_backend *be = calloc(1, sizeof *be);
+    if (!be) return rn_fail(err, RN_ERR_NO_MEMORY, "out of host memory for the backend");
+    rn_status st;
+    if (kind == RN_BACKEND_CUDA) {
+        if (rn_cuda_backend_device_count() <= 0 && rn_cuda_built()) {
+            free(be);
+            return rn_fail(err, RN_ERR_DEVICE,
+                           "the CUDA backend was asked for, but no CUDA device is usable here");
+        }
+        st = rn_cuda_backend_init(be, err);
+    } else if (kind == RN_BACKEND_AUTO && rn_cuda_backend_device_count() > 0) {
+        st = rn_cuda_backend_init(be, err);
+        if (st != RN_OK) st = rn_cpu_backend_init(be, err); /* a device we cannot use: fall back */
+    } else if (kind == RN_BACKEND_AUTO || kind == RN_BACKEND_CPU) {
+        st = rn_cpu_backend_init(be, err);
+    } else {
+        st = rn_fail(err, RN_ERR_INVALID_ARG, "unknown backend kind %d", (int)kind);
+    }
+    if (st != RN_OK) {
+        free(be);
+        return st;
+    }
+    *out = be;
+    return rn_ok(err);
+}
+
+void rn_backend_free(rn_backend *be) {
+    if (!be) return;
+    if (be->kind == RN_BACKEND_CUDA) rn_cuda_backend_release(be);
+    free(be);
+}
+
+rn_backend_kind rn_backend_get_kind(const rn_backend *be) { return be->kind; }
+const char *rn_backend_description(const rn_backend *be) { return be->description; }
+
+rn_status rn_backend_kind_parse(const char *text, rn_backend_kind *kind, rn_error *err) {
+    if (text && strcmp(text, "auto") == 0) *kind = RN_BACKEND_AUTO;
+    else if (text && strcmp(text, "cpu") == 0) *kind = RN_BACKEND_CPU;
+    else if (text && strcmp(text, "cuda") == 0) *kind = RN_BACKEND_CUDA;
+    else
+        return rn_fail(err, RN_ERR_INVALID_ARG, "unknown backend '%s' (expected auto, cpu or cuda)",
+                       text ? text : "(null)");
+    return rn_ok(err);
+}

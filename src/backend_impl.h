@@ -1,0 +1,148 @@
+/* Internal: the table of operations a backend implements (DESIGN.md, STYLE.md "backend as a table").
+ *
+ * The BPTT driver (host/driver.c) is written once against this table. Every pointer argument is backend
+ * memory (host memory for the CPU backend, device memory for CUDA). Matrices are row-major. Arguments go
+ * outputs first, then inputs, then sizes; each comment says whether an output is overwritten (=) or
+ * accumulated into (+=). Sequences are (B, T, C); "the rows of step t" start at base + t*C with row
+ * stride ld = T*C. The CUDA launchers in kernels/ and the CPU functions in src/cpu/ share name stems. */
+#ifndef RATENN_BACKEND_IMPL_H
+#define RATENN_BACKEND_IMPL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ratenn/backend.h"
+#include "ratenn/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Scalars of one rate-layer step, shared by the forward and backward step entries. */
+typedef struct rn_rate_step {
+    int batch;         /* B */
+    int n;             /* N */
+    int ld;            /* row stride of the (B, T, N) sequences (T * N) */
+    int ld_prev;       /* row stride of x_prev (T * N, or N for the initial state) */
+    int activation;    /* rn_activation */
+    float dt;          /* α = dt / τ */
+    float noise_scale; /* σ · sqrt(dt); 0 turns noise off */
+    uint64_t seed;
+    uint32_t epoch, layer;
+    int64_t t; /* the step */
+} rn_rate_step;
+
+/* Optimiser scalars of one step. bc1 = 1 − b1^(i+1), bc2 = 1 − b2^(i+1). */
+typedef struct rn_optim_step {
+    float lr, b1, b2, eps, bc1, bc2;
+    float clip_norm; /* global-norm clipping threshold; 0 = off */
+} rn_optim_step;
+
+/* The per-epoch scalars the loss entries write (doubles in backend memory). */
+/* The driver zeroes them (fill of 2·RN_SCALAR_COUNT float zeros) at the start of each epoch. */
+enum { RN_SCALAR_MSE = 0, RN_SCALAR_BOUNDS, RN_SCALAR_L2, RN_SCALAR_GNORM2, RN_SCALAR_COUNT };
+
+typedef struct rn_backend_ops {
+    /* ---- memory ---- */
+    rn_status (*alloc)(rn_backend *be, void **ptr, size_t bytes);
+    void (*free)(rn_backend *be, void *ptr);
+    rn_status (*upload)(rn_backend *be, void *dst, const void *src, size_t bytes);
+    rn_status (*download)(rn_backend *be, void *dst, const void *src, size_t bytes);
+    rn_status (*copy)(rn_backend *be, void *dst, const void *src, size_t bytes);
+    rn_status (*fill)(rn_backend *be, float *dst, float value, size_t n); /* dst = value */
+    rn_status (*synchronize)(rn_backend *be);
+
+    /* ---- products ---- */
+    /* c = alpha · op(a) · op(b) + beta · c, c is (m, n), op(a) is (m, k). */
+    rn_status (*gemm)(rn_backend *be, bool trans_a, bool trans_b, int m, int n, int k, float alpha,
+                      const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc);
+
+    /* ---- linear layer (kernels/linear.cu, src/cpu/linear.c) ---- */
+    /* y[r, c] += bias[c] */
+    rn_status (*bias_add)(rn_backend *be, float *y, const float *bias, int rows, int cols);
+    /* dbias[c] += Σ_r g[r, c], summed in a fixed order */
+    rn_status (*bias_grad)(rn_backend *be, float *dbias, const float *g, int rows, int cols);
+
+    /* ---- rate layer (kernels/rate.cu, src/cpu/rate.c) ---- */
+    /* x_init[b, n] = x0[n]; a_init[b, n] = f(x0[n] − θ[n])  (both =) */
+    rn_status (*rate_init)(rn_backend *be, float *x_init, float *a_init, const float *x0,
+                           const float *theta, int activation, int batch, int n);
+    /* One fused Euler step at step s->t, for every trial b and neuron n:
+     *   x = x_prev + α (−x_prev + in + σ√dt ξ + bias + rec);  out = f(x − θ)   (both =)
+     * x, out, in, rec have row stride s->ld; x_prev has s->ld_prev; rec may be NULL (not recurrent). */
+    rn_status (*rate_forward_step)(rn_backend *be, float *x, float *out, const float *x_prev,
+                                   const float *in, const float *rec, const float *tau,
+                                   const float *bias, const float *theta, const rn_rate_step *s);
+    /* One fused adjoint step at step s->t:
+     *   λ_t = (1 − α) λ_{t+1} + f′(x_t − θ)(g_t + d_t);  e_t = α λ_t
+     * lam (B, N) holds λ_{t+1} on entry and λ_t on return (=); e (stride ld) =;
+     * acc_tau += λ_t (x_t − x_{t−1}); acc_bias += e_t; acc_theta += f′(x_t − θ)(g_t + d_t).
+     * d (B, N, stride n) = e_{t+1} · W_recᵀ, or NULL (last step, or not recurrent). */
+    rn_status (*rate_backward_step)(rn_backend *be, float *lam, float *e, float *acc_tau,
+                                    float *acc_bias, float *acc_theta, const float *g,
+                                    const float *d, const float *x, const float *x_prev,
+                                    const float *tau, const float *theta, const rn_rate_step *s);
+    /* The initial state (after the loop): with d = e_0 · W_recᵀ (or NULL),
+     *   lam = (1 − α) λ_0 + f′(x0 − θ) d   (= ∂L/∂x0 per trial, overwrites lam);
+     *   acc_theta += f′(x0 − θ) d. */
+    rn_status (*rate_backward_init)(rn_backend *be, float *lam, float *acc_theta, const float *d,
+                                    const float *x0, const float *tau, const float *theta,
+                                    const rn_rate_step *s);
+    /* Reduces the per-trial accumulators over b in a fixed order (all +=):
+     *   dtau += −(1/τ) Σ_b acc_tau;  dbias += Σ_b acc_bias;  dtheta += −Σ_b acc_theta;
+     *   dx0 += Σ_b lam.  Any output may be NULL (frozen). */
+    rn_status (*rate_param_grads)(rn_backend *be, float *dtau, float *dbias, float *dtheta,
+                                  float *dx0, const float *acc_tau, const float *acc_bias,
+                                  const float *acc_theta, const float *lam, const float *tau,
+                                  int batch, int n);
+    /* dst[b, 0, :] = first[b, :]; dst[b, t, :] = src[b, t − 1, :] for t >= 1  (=) */
+    rn_status (*shift_rows)(rn_backend *be, float *dst, const float *src, const float *first,
+                            int batch, int steps, int n);
+
+    /* ---- loss (kernels/loss.cu, src/cpu/loss.c) ---- */
+    /* *mse += Σ m (y − y*)² / (C Σ m)  (+=, double); dy = weight · 2 m (y − y*) / (C Σ m)  (=).
+     * mask (B, T) may be NULL (all ones). */
+    rn_status (*mse)(rn_backend *be, double *mse, float *dy, const float *y, const float *target,
+                     const float *mask, int batch, int steps, int channels, float weight);
+    /* *cost += Σ_i bound_cost(p_i, lo_i, hi_i)  (+=, double); grad += weight · bound_grad  (+=) */
+    rn_status (*bounds)(rn_backend *be, double *cost, float *grad, const float *p, const float *lo,
+                        const float *hi, size_t n, float weight);
+    /* *cost += mean(w²)  (+=, double); grad += weight · 2 w / n  (+=) */
+    rn_status (*l2)(rn_backend *be, double *cost, float *grad, const float *w, size_t n,
+                    float weight);
+
+    /* ---- optimiser (kernels/optim.cu, src/cpu/optim.c) ---- */
+    /* *out += Σ_i [mask_i] g_i²  (+=, double) */
+    rn_status (*sum_squares)(rn_backend *be, double *out, const float *g, const uint8_t *mask,
+                             size_t n);
+    /* Adam over every element with mask_i != 0; the global-norm clip scale comes from
+     * scalars[RN_SCALAR_GNORM2]. If any of scalars[0..RN_SCALAR_COUNT) is non-finite nothing changes. */
+    rn_status (*adam)(rn_backend *be, float *p, float *m, float *v, const float *g,
+                      const uint8_t *mask, const double *scalars, size_t n, const rn_optim_step *s);
+    /* p −= lr · g (clipped), with the same mask and guard as adam */
+    rn_status (*sgd)(rn_backend *be, float *p, const float *g, const uint8_t *mask,
+                     const double *scalars, size_t n, const rn_optim_step *s);
+    /* p = clamp(p, lo, hi) where mask_i != 0 */
+    rn_status (*clip_bounds)(rn_backend *be, float *p, const float *lo, const float *hi,
+                             const uint8_t *mask, size_t n);
+} rn_backend_ops;
+
+struct rn_backend {
+    const rn_backend_ops *ops;
+    void *ctx; /* the backend's own state (cuBLAS handle, stream, ...) */
+    rn_backend_kind kind;
+    char description[160];
+    rn_error err; /* the last failure of an op, copied out by the driver */
+};
+
+/* Each backend's constructor (the CUDA one exists only in CUDA builds). */
+rn_status rn_cpu_backend_init(rn_backend *be, rn_error *err);
+rn_status rn_cuda_backend_init(rn_backend *be, rn_error *err);
+void rn_cuda_backend_release(rn_backend *be);
+int rn_cuda_backend_device_count(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

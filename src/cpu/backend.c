@@ -1,0 +1,70 @@
+/* The CPU backend: host memory, CBLAS products, and the C mirrors of the CUDA kernels. */
+#include <cblas.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpu_ops.h"
+#include "error.h"
+
+static rn_status cpu_alloc(rn_backend *be, void **ptr, size_t bytes) {
+    *ptr = malloc(bytes ? bytes : 1);
+    if (!*ptr)
+        return rn_fail(&be->err, RN_ERR_NO_MEMORY, "out of host memory (asked for %zu bytes)", bytes);
+    return RN_OK;
+}
+
+static void cpu_free(rn_backend *be, void *ptr) { free(ptr); }
+
+static rn_status cpu_copy(rn_backend *be, void *dst, const void *src, size_t bytes) {
+    if (bytes) memmove(dst, src, bytes);
+    return RN_OK;
+}
+
+static rn_status cpu_fill(rn_backend *be, float *dst, float value, size_t n) {
+    for (size_t i = 0; i < n; i++) dst[i] = value;
+    return RN_OK;
+}
+
+static rn_status cpu_synchronize(rn_backend *be) { return RN_OK; }
+
+static rn_status cpu_gemm(rn_backend *be, bool trans_a, bool trans_b, int m, int n, int k,
+                          float alpha, const float *a, int lda, const float *b, int ldb, float beta,
+                          float *c, int ldc) {
+    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+                trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    return RN_OK;
+}
+
+static const rn_backend_ops cpu_ops = {
+    .alloc = cpu_alloc,
+    .free = cpu_free,
+    .upload = cpu_copy,
+    .download = cpu_copy,
+    .copy = cpu_copy,
+    .fill = cpu_fill,
+    .synchronize = cpu_synchronize,
+    .gemm = cpu_gemm,
+    .bias_add = rn_cpu_bias_add,
+    .bias_grad = rn_cpu_bias_grad,
+    .rate_init = rn_cpu_rate_init,
+    .rate_forward_step = rn_cpu_rate_forward_step,
+    .rate_backward_step = rn_cpu_rate_backward_step,
+    .rate_backward_init = rn_cpu_rate_backward_init,
+    .rate_param_grads = rn_cpu_rate_param_grads,
+    .shift_rows = rn_cpu_shift_rows,
+    .mse = rn_cpu_mse,
+    .bounds = rn_cpu_bounds,
+    .l2 = rn_cpu_l2,
+    .sum_squares = rn_cpu_sum_squares,
+    .adam = rn_cpu_adam,
+    .sgd = rn_cpu_sgd,
+    .clip_bounds = rn_cpu_clip_bounds,
+};
+
+rn_status rn_cpu_backend_init(rn_backend *be, rn_error *err) {
+    be->ops = &cpu_ops;
+    be->ctx = NULL;
+    be->kind = RN_BACKEND_CPU;
+    strcpy(be->description, "cpu (CBLAS: OpenBLAS)");
+    return rn_ok(err);
+}

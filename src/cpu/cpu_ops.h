@@ -1,0 +1,46 @@
+/* Internal: the CPU backend's operations, one C function per entry of rn_backend_ops. Each is the mirror
+ * of the CUDA launcher of the same stem in kernels/ (see src/backend_impl.h for the contracts). */
+#ifndef RATENN_CPU_OPS_H
+#define RATENN_CPU_OPS_H
+
+#include "backend_impl.h"
+
+rn_status rn_cpu_bias_add(rn_backend *be, float *y, const float *bias, int rows, int cols);
+rn_status rn_cpu_bias_grad(rn_backend *be, float *dbias, const float *g, int rows, int cols);
+
+rn_status rn_cpu_rate_init(rn_backend *be, float *x_init, float *a_init, const float *x0,
+                           const float *theta, int activation, int batch, int n);
+rn_status rn_cpu_rate_forward_step(rn_backend *be, float *x, float *out, const float *x_prev,
+                                   const float *in, const float *rec, const float *tau,
+                                   const float *bias, const float *theta, const rn_rate_step *s);
+rn_status rn_cpu_rate_backward_step(rn_backend *be, float *lam, float *e, float *acc_tau,
+                                    float *acc_bias, float *acc_theta, const float *g,
+                                    const float *d, const float *x, const float *x_prev,
+                                    const float *tau, const float *theta, const rn_rate_step *s);
+rn_status rn_cpu_rate_backward_init(rn_backend *be, float *lam, float *acc_theta, const float *d,
+                                    const float *x0, const float *tau, const float *theta,
+                                    const rn_rate_step *s);
+rn_status rn_cpu_rate_param_grads(rn_backend *be, float *dtau, float *dbias, float *dtheta,
+                                  float *dx0, const float *acc_tau, const float *acc_bias,
+                                  const float *acc_theta, const float *lam, const float *tau,
+                                  int batch, int n);
+rn_status rn_cpu_shift_rows(rn_backend *be, float *dst, const float *src, const float *first,
+                            int batch, int steps, int n);
+
+rn_status rn_cpu_mse(rn_backend *be, double *mse, float *dy, const float *y, const float *target,
+                     const float *mask, int batch, int steps, int channels, float weight);
+rn_status rn_cpu_bounds(rn_backend *be, double *cost, float *grad, const float *p, const float *lo,
+                        const float *hi, size_t n, float weight);
+rn_status rn_cpu_l2(rn_backend *be, double *cost, float *grad, const float *w, size_t n,
+                    float weight);
+
+rn_status rn_cpu_sum_squares(rn_backend *be, double *out, const float *g, const uint8_t *mask,
+                             size_t n);
+rn_status rn_cpu_adam(rn_backend *be, float *p, float *m, float *v, const float *g,
+                      const uint8_t *mask, const double *scalars, size_t n, const rn_optim_step *s);
+rn_status rn_cpu_sgd(rn_backend *be, float *p, const float *g, const uint8_t *mask,
+                     const double *scalars, size_t n, const rn_optim_step *s);
+rn_status rn_cpu_clip_bounds(rn_backend *be, float *p, const float *lo, const float *hi,
+                             const uint8_t *mask, size_t n);
+
+#endif

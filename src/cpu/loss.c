@@ -1,0 +1,48 @@
+/* CPU mirror of kernels/loss.cu: masked MSE and its gradient, bound penalties, L2 of recurrent weights.
+ * Sums are accumulated in double in a fixed order. */
+#include "cpu_ops.h"
+#include "rn_math.h"
+
+rn_status rn_cpu_mse(rn_backend *be, double *mse, float *dy, const float *y, const float *target,
+                     const float *mask, int batch, int steps, int channels, float weight) {
+    size_t rows = (size_t)batch * steps;
+    double msum = 0.0;
+    for (size_t r = 0; r < rows; r++) msum += mask ? (double)mask[r] : 1.0;
+    double denom = msum * channels;
+    float scale = (float)(2.0 * weight / denom);
+    double sum = 0.0;
+    for (size_t r = 0; r < rows; r++) {
+        float m = mask ? mask[r] : 1.0f;
+        for (int c = 0; c < channels; c++) {
+            size_t k = r * channels + c;
+            float diff = y[k] - target[k];
+            sum += (double)m * (double)diff * (double)diff;
+            dy[k] = scale * m * diff;
+        }
+    }
+    *mse += sum / denom;
+    return RN_OK;
+}
+
+rn_status rn_cpu_bounds(rn_backend *be, double *cost, float *grad, const float *p, const float *lo,
+                        const float *hi, size_t n, float weight) {
+    double c = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        c += rn_bound_cost(p[i], lo[i], hi[i]);
+        grad[i] += weight * rn_bound_grad(p[i], lo[i], hi[i]);
+    }
+    *cost += c;
+    return RN_OK;
+}
+
+rn_status rn_cpu_l2(rn_backend *be, double *cost, float *grad, const float *w, size_t n,
+                    float weight) {
+    double c = 0.0;
+    float scale = (float)(2.0 * weight / (double)n);
+    for (size_t i = 0; i < n; i++) {
+        c += (double)w[i] * (double)w[i];
+        grad[i] += scale * w[i];
+    }
+    *cost += c / (double)n;
+    return RN_OK;
+}

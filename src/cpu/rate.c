@@ -1,0 +1,106 @@
+/* CPU mirror of kernels/rate.cu: the fused rate-neuron Euler step with noise, the fused adjoint step, and
+ * the per-neuron parameter-gradient reductions. Per-element arithmetic comes from kernels/rn_math.h. */
+#include "cpu_ops.h"
+#include "rn_math.h"
+
+rn_status rn_cpu_rate_init(rn_backend *be, float *x_init, float *a_init, const float *x0,
+                           const float *theta, int activation, int batch, int n) {
+    for (int b = 0; b < batch; b++)
+        for (int i = 0; i < n; i++) {
+            x_init[(size_t)b * n + i] = x0[i];
+            a_init[(size_t)b * n + i] = rn_act(activation, x0[i] - theta[i]);
+        }
+    return RN_OK;
+}
+
+rn_status rn_cpu_rate_forward_step(rn_backend *be, float *x, float *out, const float *x_prev,
+                                   const float *in, const float *rec, const float *tau,
+                                   const float *bias, const float *theta, const rn_rate_step *s) {
+    for (int b = 0; b < s->batch; b++) {
+        size_t row = (size_t)b * s->ld, prow = (size_t)b * s->ld_prev;
+        for (int i = 0; i < s->n; i++) {
+            float alpha = s->dt / tau[i];
+            float noise = 0.0f;
+            if (s->noise_scale != 0.0f)
+                noise = s->noise_scale * rn_noise_normal(s->seed, s->epoch, s->layer, (uint32_t)b,
+                                                         (uint64_t)s->t, (uint32_t)i, (uint32_t)s->n);
+            float r = rec ? rec[row + i] : 0.0f;
+            float xv = rn_rate_euler(x_prev[prow + i], alpha, in[row + i], noise, bias[i], r);
+            x[row + i] = xv;
+            out[row + i] = rn_act(s->activation, xv - theta[i]);
+        }
+    }
+    return RN_OK;
+}
+
+rn_status rn_cpu_rate_backward_step(rn_backend *be, float *lam, float *e, float *acc_tau,
+                                    float *acc_bias, float *acc_theta, const float *g,
+                                    const float *d, const float *x, const float *x_prev,
+                                    const float *tau, const float *theta, const rn_rate_step *s) {
+    for (int b = 0; b < s->batch; b++) {
+        size_t row = (size_t)b * s->ld, prow = (size_t)b * s->ld_prev, st = (size_t)b * s->n;
+        for (int i = 0; i < s->n; i++) {
+            float alpha = s->dt / tau[i];
+            float xv = x[row + i];
+            float fprime = rn_act_grad(s->activation, xv - theta[i]);
+            float fd;
+            float l = rn_rate_adjoint(lam[st + i], alpha, fprime, g[row + i], d ? d[st + i] : 0.0f, &fd);
+            float ev = alpha * l;
+            lam[st + i] = l;
+            e[row + i] = ev;
+            acc_tau[st + i] += l * (xv - x_prev[prow + i]);
+            acc_bias[st + i] += ev;
+            acc_theta[st + i] += fd;
+        }
+    }
+    return RN_OK;
+}
+
+rn_status rn_cpu_rate_backward_init(rn_backend *be, float *lam, float *acc_theta, const float *d,
+                                    const float *x0, const float *tau, const float *theta,
+                                    const rn_rate_step *s) {
+    for (int b = 0; b < s->batch; b++) {
+        size_t st = (size_t)b * s->n;
+        for (int i = 0; i < s->n; i++) {
+            float alpha = s->dt / tau[i];
+            float fprime = rn_act_grad(s->activation, x0[i] - theta[i]);
+            float fd;
+            lam[st + i] = rn_rate_adjoint(lam[st + i], alpha, fprime, 0.0f, d ? d[st + i] : 0.0f, &fd);
+            acc_theta[st + i] += fd;
+        }
+    }
+    return RN_OK;
+}
+
+/* Fixed order over b for determinism (the CUDA kernel sums in the same order, one thread per neuron). */
+rn_status rn_cpu_rate_param_grads(rn_backend *be, float *dtau, float *dbias, float *dtheta,
+                                  float *dx0, const float *acc_tau, const float *acc_bias,
+                                  const float *acc_theta, const float *lam, const float *tau,
+                                  int batch, int n) {
+    for (int i = 0; i < n; i++) {
+        float st = 0.0f, sb = 0.0f, sth = 0.0f, sx = 0.0f;
+        for (int b = 0; b < batch; b++) {
+            size_t k = (size_t)b * n + i;
+            st += acc_tau[k];
+            sb += acc_bias[k];
+            sth += acc_theta[k];
+            sx += lam[k];
+        }
+        if (dtau) dtau[i] += -st / tau[i];
+        if (dbias) dbias[i] += sb;
+        if (dtheta) dtheta[i] += -sth;
+        if (dx0) dx0[i] += sx;
+    }
+    return RN_OK;
+}
+
+rn_status rn_cpu_shift_rows(rn_backend *be, float *dst, const float *src, const float *first,
+                            int batch, int steps, int n) {
+    for (int b = 0; b < batch; b++) {
+        float *d = dst + (size_t)b * steps * n;
+        const float *sr = src + (size_t)b * steps * n;
+        for (int i = 0; i < n; i++) d[i] = first[(size_t)b * n + i];
+        for (size_t k = (size_t)n; k < (size_t)steps * n; k++) d[k] = sr[k - n];
+    }
+    return RN_OK;
+}
