@@ -7,6 +7,7 @@
 #include "ratenn/net.h"
 #include "ratenn/noise.h"
 #include "ratenn/status.h"
+#include "ratenn/tasks.h"
 #include "ratenn/train.h"
 
 #endif

@@ -1,0 +1,289 @@
+// Optimiser steps against hand-computed values, frozen parameters, clip bounds, determinism, divergence,
+// and a short training run that must lower the loss.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "test_util.h"
+
+namespace {
+
+struct Fixture {
+    rn_net *net = nullptr;
+    rn_backend *be = nullptr;
+    rn_trainer *tr = nullptr;
+    std::vector<float> input, target;
+    ~Fixture() {
+        rn_trainer_free(tr);
+        rn_backend_free(be);
+        rn_net_free(net);
+    }
+};
+
+// linear(1→N) → rate(N) → linear(N→1) on random data, B trials of T steps.
+void make(Fixture &f, rn_train_config cfg, int N = 6, int B = 2, int T = 40, uint64_t seed = 5, float noise = 0.1f) {
+    rn_error err = {};
+    ASSERT_EQ(rn_net_create(&f.net, 1e-3f, seed, &err), RN_OK);
+    rn_rate_options o = rn_rate_options_default(N);
+    o.noise_std = noise;
+    ASSERT_EQ(rn_net_add_linear(f.net, 1, N, true, &err), RN_OK);
+    ASSERT_EQ(rn_net_add_rate(f.net, &o, &err), RN_OK);
+    ASSERT_EQ(rn_net_add_linear(f.net, N, 1, true, &err), RN_OK);
+    ASSERT_EQ(rn_backend_create(&f.be, RN_BACKEND_CPU, &err), RN_OK);
+    ASSERT_EQ(rn_trainer_create(&f.tr, f.net, f.be, &cfg, B, T, &err), RN_OK) << err.message;
+    f.input = random_floats((size_t)B * T, 11, -1, 1);
+    f.target = random_floats((size_t)B * T, 12, -1, 1);
+    ASSERT_EQ(rn_trainer_set_data(f.tr, f.input.data(), f.target.data(), nullptr, &err), RN_OK);
+}
+
+std::vector<float> get(const rn_net *net, const char *name) {
+    rn_param_info info;
+    rn_net_param_info(net, rn_net_param_index(net, name), &info, nullptr);
+    std::vector<float> v(info.count);
+    rn_net_get_param(net, name, v.data(), v.size(), nullptr);
+    return v;
+}
+
+std::vector<float> grad(const rn_trainer *tr, const rn_net *net, const char *name) {
+    std::vector<float> v(get(net, name).size());
+    rn_trainer_get_grad(tr, name, v.data(), v.size(), nullptr);
+    return v;
+}
+
+const char *kNames[] = {"0_linear.weight", "0_linear.bias", "1_rate.w_rec", "1_rate.tau",
+                        "1_rate.bias",     "1_rate.threshold", "2_linear.weight", "2_linear.bias"};
+
+// Two Adam steps, each compared with jax.example_libraries.optimizers.adam written out in double.
+TEST(Optimizer, AdamMatchesHandComputedSteps) {
+    rn_train_config cfg = rn_train_config_default();
+    cfg.lr = 1e-2f;
+    Fixture f;
+    make(f, cfg);
+    std::vector<std::vector<double>> m(8), v(8);
+    for (int step = 0; step < 2; step++) {
+        rn_loss_parts lp;
+        ASSERT_EQ(rn_trainer_compute_gradients(f.tr, &lp, nullptr), RN_OK);
+        std::vector<std::vector<float>> before, g;
+        for (const char *n : kNames) {
+            before.push_back(get(f.net, n));
+            g.push_back(grad(f.tr, f.net, n));
+        }
+        ASSERT_EQ(rn_trainer_epoch(f.tr, &lp, nullptr), RN_OK);  // recomputes the same gradients (same epoch)
+        ASSERT_EQ(rn_trainer_pull_params(f.tr, nullptr), RN_OK);
+        for (int k = 0; k < 8; k++) {
+            if (m[k].empty()) m[k].assign(g[k].size(), 0.0), v[k].assign(g[k].size(), 0.0);
+            std::vector<double> expect(g[k].size());
+            for (size_t i = 0; i < g[k].size(); i++) {
+                m[k][i] = 0.1 * g[k][i] + 0.9 * m[k][i];
+                v[k][i] = 0.001 * (double)g[k][i] * g[k][i] + 0.999 * v[k][i];
+                double mhat = m[k][i] / (1 - std::pow(0.9, step + 1)), vhat = v[k][i] / (1 - std::pow(0.999, step + 1));
+                expect[i] = before[k][i] - 1e-2 * mhat / (std::sqrt(vhat) + 1e-8);
+            }
+            EXPECT_TRUE(all_close(get(f.net, kNames[k]), expect, 1e-5, 1e-7)) << kNames[k] << " step " << step;
+        }
+    }
+}
+
+TEST(Optimizer, SgdStepAndGradientClipping) {
+    for (float clip : {0.0f, 0.05f}) {
+        rn_train_config cfg = rn_train_config_default();
+        cfg.optimizer = RN_OPT_SGD;
+        cfg.lr = 0.5f;
+        cfg.clip_norm = clip;
+        Fixture f;
+        make(f, cfg);
+        rn_loss_parts lp;
+        ASSERT_EQ(rn_trainer_compute_gradients(f.tr, &lp, nullptr), RN_OK);
+        double scale = (clip > 0 && lp.grad_norm > clip) ? clip / lp.grad_norm : 1.0;
+        if (clip > 0) ASSERT_LT(scale, 1.0) << "the test needs a gradient norm over the clip threshold";
+        std::vector<std::vector<float>> before, g;
+        for (const char *n : kNames) {
+            before.push_back(get(f.net, n));
+            g.push_back(grad(f.tr, f.net, n));
+        }
+        ASSERT_EQ(rn_trainer_epoch(f.tr, &lp, nullptr), RN_OK);
+        ASSERT_EQ(rn_trainer_pull_params(f.tr, nullptr), RN_OK);
+        for (int k = 0; k < 8; k++) {
+            std::vector<double> expect(g[k].size());
+            for (size_t i = 0; i < g[k].size(); i++) expect[i] = before[k][i] - 0.5 * (g[k][i] * scale);
+            EXPECT_TRUE(all_close(get(f.net, kNames[k]), expect, 1e-5, 1e-7)) << kNames[k] << " clip " << clip;
+        }
+    }
+}
+
+TEST(Optimizer, FrozenParametersStayBitIdentical) {
+    rn_train_config cfg = rn_train_config_default();
+    cfg.lr = 1e-2f;
+    Fixture f;
+    make(f, cfg);
+    ASSERT_EQ(rn_net_set_trainable(f.net, "1_rate.w_rec", false, nullptr), RN_OK);
+    ASSERT_EQ(rn_net_set_trainable(f.net, "1_rate.tau", false, nullptr), RN_OK);
+    ASSERT_EQ(rn_trainer_push_params(f.tr, nullptr), RN_OK);
+    auto w0 = get(f.net, "1_rate.w_rec"), t0 = get(f.net, "1_rate.tau"), b0 = get(f.net, "1_rate.bias");
+    for (int e = 0; e < 10; e++) ASSERT_EQ(rn_trainer_epoch(f.tr, nullptr, nullptr), RN_OK);
+    ASSERT_EQ(rn_trainer_pull_params(f.tr, nullptr), RN_OK);
+    auto w1 = get(f.net, "1_rate.w_rec"), t1 = get(f.net, "1_rate.tau"), b1 = get(f.net, "1_rate.bias");
+    EXPECT_EQ(0, std::memcmp(w0.data(), w1.data(), w0.size() * 4));
+    EXPECT_EQ(0, std::memcmp(t0.data(), t1.data(), t0.size() * 4));
+    EXPECT_NE(0, std::memcmp(b0.data(), b1.data(), b0.size() * 4)) << "a trainable parameter should move";
+}
+
+TEST(Optimizer, ClipBoundsHold) {
+    rn_train_config cfg = rn_train_config_default();
+    cfg.lr = 0.05f;  // big steps, so the bounds are hit
+    Fixture f;
+    make(f, cfg);
+    ASSERT_EQ(rn_net_set_bounds(f.net, "1_rate.tau", 0.0195f, 0.0205f, RN_BOUND_CLIP, nullptr), RN_OK);
+    ASSERT_EQ(rn_net_set_bounds(f.net, "2_linear.weight", -0.1f, 0.1f, RN_BOUND_CLIP, nullptr), RN_OK);
+    ASSERT_EQ(rn_trainer_push_params(f.tr, nullptr), RN_OK);
+    for (int e = 0; e < 20; e++) ASSERT_EQ(rn_trainer_epoch(f.tr, nullptr, nullptr), RN_OK);
+    ASSERT_EQ(rn_trainer_pull_params(f.tr, nullptr), RN_OK);
+    int at_bound = 0;
+    for (float t : get(f.net, "1_rate.tau")) {
+        EXPECT_GE(t, 0.0195f);
+        EXPECT_LE(t, 0.0205f);
+        at_bound += t == 0.0195f || t == 0.0205f;
+    }
+    for (float w : get(f.net, "2_linear.weight")) {
+        EXPECT_GE(w, -0.1f);
+        EXPECT_LE(w, 0.1f);
+        at_bound += w == -0.1f || w == 0.1f;
+    }
+    EXPECT_GT(at_bound, 0) << "the steps should have reached some bound";
+}
+
+TEST(Training, SameSeedTwiceIsBitIdenticalAfter20Epochs) {
+    std::vector<std::vector<float>> runs[2];
+    for (int r = 0; r < 2; r++) {
+        Fixture f;
+        make(f, rn_train_config_default(), 8, 3, 50, 99, 0.1f);
+        for (int e = 0; e < 20; e++) ASSERT_EQ(rn_trainer_epoch(f.tr, nullptr, nullptr), RN_OK);
+        ASSERT_EQ(rn_trainer_pull_params(f.tr, nullptr), RN_OK);
+        for (const char *n : kNames) runs[r].push_back(get(f.net, n));
+    }
+    for (int k = 0; k < 8; k++)
+        EXPECT_EQ(0, std::memcmp(runs[0][k].data(), runs[1][k].data(), runs[0][k].size() * 4)) << kNames[k];
+}
+
+TEST(Training, NoiseSeedChangesTheRun) {
+    std::vector<float> w[2];
+    for (int r = 0; r < 2; r++) {
+        rn_train_config cfg = rn_train_config_default();
+        cfg.noise_seed = (uint64_t)r;
+        Fixture f;
+        make(f, cfg);
+        for (int e = 0; e < 3; e++) ASSERT_EQ(rn_trainer_epoch(f.tr, nullptr, nullptr), RN_OK);
+        ASSERT_EQ(rn_trainer_pull_params(f.tr, nullptr), RN_OK);
+        w[r] = get(f.net, "1_rate.w_rec");
+    }
+    EXPECT_NE(0, std::memcmp(w[0].data(), w[1].data(), w[0].size() * 4));
+}
+
+TEST(Training, DivergenceStopsAndKeepsTheLastGoodParameters) {
+    rn_train_config cfg = rn_train_config_default();
+    cfg.optimizer = RN_OPT_SGD;
+    cfg.lr = 1e30f;  // the first step throws the weights to ~1e30; the next loss is not finite
+    Fixture f;
+    make(f, cfg, 6, 2, 40, 5, 0.0f);
+    rn_error err = {};
+    rn_status st = RN_OK;
+    int e = 0;
+    for (; e < 10 && st == RN_OK; e++) st = rn_trainer_epoch(f.tr, nullptr, &err);
+    ASSERT_EQ(st, RN_ERR_DIVERGED);
+    EXPECT_NE(std::string(err.message).find("not finite"), std::string::npos) << err.message;
+    EXPECT_NE(std::string(err.message).find("epoch"), std::string::npos) << err.message;
+    int64_t good = rn_trainer_epochs_done(f.tr);
+    ASSERT_EQ(rn_trainer_pull_params(f.tr, nullptr), RN_OK);
+    for (const char *n : kNames)
+        for (float x : get(f.net, n)) ASSERT_TRUE(std::isfinite(x)) << n;
+    // the parameters are those after the last good epoch: another try diverges again, nothing moves
+    auto w = get(f.net, "1_rate.w_rec");
+    EXPECT_EQ(rn_trainer_epoch(f.tr, nullptr, &err), RN_ERR_DIVERGED);
+    ASSERT_EQ(rn_trainer_pull_params(f.tr, nullptr), RN_OK);
+    EXPECT_EQ(0, std::memcmp(w.data(), get(f.net, "1_rate.w_rec").data(), w.size() * 4));
+    EXPECT_EQ(rn_trainer_epochs_done(f.tr), good);
+}
+
+// A short run on the chirp task (N 16, 1 s chirp without padding) lowers the MSE by a stated factor.
+TEST(Training, ShortChirpRunLowersTheLossFivefold) {
+    rn_chirp_options co = rn_chirp_options_default();
+    co.padding_duration = 0.1;
+    co.chirp_duration = 0.4;
+    co.chirp_freq_factor = 2;
+    int T = 0;
+    ASSERT_EQ(rn_chirp_steps(&co, &T, nullptr), RN_OK);
+    std::vector<float> u(T), y(T);
+    ASSERT_EQ(rn_chirp_generate(&co, u.data(), y.data(), T, nullptr), RN_OK);
+    rn_train_config cfg = rn_train_config_default();
+    cfg.lr = 3e-3f;
+    Fixture f;
+    make(f, cfg, 16, 1, T, 3, 0.1f);
+    // τ must stay well above dt: the tutorial's penalty bound (Adam moves τ by ~lr per epoch)
+    ASSERT_EQ(rn_net_set_bounds(f.net, "1_rate.tau", 0.011f, INFINITY, RN_BOUND_PENALTY, nullptr), RN_OK);
+    ASSERT_EQ(rn_trainer_push_params(f.tr, nullptr), RN_OK);
+    ASSERT_EQ(rn_trainer_set_data(f.tr, u.data(), y.data(), nullptr, nullptr), RN_OK);
+    rn_loss_parts first, last;
+    rn_error err = {};
+    ASSERT_EQ(rn_trainer_epoch(f.tr, &first, &err), RN_OK) << err.message;
+    for (int e = 1; e < 300; e++) ASSERT_EQ(rn_trainer_epoch(f.tr, &last, &err), RN_OK) << err.message;
+    std::printf("[ training ] mse %.4g -> %.4g over 300 epochs\n", first.mse, last.mse);
+    EXPECT_LT(last.mse, first.mse / 5);
+}
+
+TEST(Trainer, BadArgumentsGiveMessages) {
+    rn_net *net = nullptr;
+    rn_backend *be = nullptr;
+    rn_trainer *tr = nullptr;
+    rn_error err = {};
+    ASSERT_EQ(rn_net_create(&net, 1e-3f, 0, &err), RN_OK);
+    ASSERT_EQ(rn_backend_create(&be, RN_BACKEND_CPU, &err), RN_OK);
+    EXPECT_EQ(rn_trainer_create(&tr, net, be, nullptr, 1, 10, &err), RN_ERR_INVALID_ARG);
+    EXPECT_NE(std::string(err.message).find("no layers"), std::string::npos);
+    ASSERT_EQ(rn_net_add_linear(net, 2, 3, true, &err), RN_OK);
+    rn_rate_options o = rn_rate_options_default(4);
+    EXPECT_EQ(rn_net_add_rate(net, &o, &err), RN_ERR_SHAPE);
+    EXPECT_NE(std::string(err.message).find("layer 0"), std::string::npos) << err.message;
+    o.n = 3;
+    o.tau = -1;
+    EXPECT_EQ(rn_net_add_rate(net, &o, &err), RN_ERR_INVALID_ARG);
+    EXPECT_NE(std::string(err.message).find("tau"), std::string::npos);
+    o.tau = 0.02f;
+    ASSERT_EQ(rn_net_add_rate(net, &o, &err), RN_OK);
+    std::vector<float> bad(3, -0.5f);
+    EXPECT_EQ(rn_net_set_param(net, "1_rate.tau", bad.data(), 3, &err), RN_ERR_INVALID_ARG);
+    EXPECT_EQ(get(net, "1_rate.tau")[0], 0.02f) << "a failed set leaves the value";
+    EXPECT_EQ(rn_net_set_param(net, "1_rate.nope", bad.data(), 3, &err), RN_ERR_NOT_FOUND);
+    EXPECT_NE(std::string(err.message).find("1_rate.nope"), std::string::npos);
+    EXPECT_EQ(rn_net_set_param(net, "1_rate.bias", bad.data(), 2, &err), RN_ERR_SHAPE);
+    EXPECT_EQ(rn_trainer_create(&tr, net, be, nullptr, 0, 10, &err), RN_ERR_INVALID_ARG);
+    EXPECT_EQ(rn_trainer_create(&tr, net, be, nullptr, 1, 0, &err), RN_ERR_INVALID_ARG);
+    ASSERT_EQ(rn_trainer_create(&tr, net, be, nullptr, 1, 4, &err), RN_OK);
+    std::vector<float> in(8, 0.0f), tg(12, 0.0f);
+    in[5] = NAN;
+    EXPECT_EQ(rn_trainer_set_data(tr, in.data(), tg.data(), nullptr, &err), RN_ERR_INVALID_ARG);
+    EXPECT_NE(std::string(err.message).find("input"), std::string::npos);
+    in[5] = 0;
+    std::vector<float> mask(4, 0.0f);
+    EXPECT_EQ(rn_trainer_set_data(tr, in.data(), tg.data(), mask.data(), &err), RN_ERR_INVALID_ARG);
+    EXPECT_EQ(rn_trainer_epoch(tr, nullptr, &err), RN_ERR_INVALID_ARG) << "no target set yet";
+    rn_trainer_free(tr);
+    rn_backend_free(be);
+    rn_net_free(net);
+}
+
+TEST(Backend, CudaWithoutDeviceIsAClearError) {
+    if (rn_cuda_device_count() > 0) GTEST_SKIP() << "a CUDA device is present";
+    rn_backend *be = nullptr;
+    rn_error err = {};
+    EXPECT_NE(rn_backend_create(&be, RN_BACKEND_CUDA, &err), RN_OK);
+    EXPECT_EQ(be, nullptr);
+    EXPECT_NE(std::string(err.message).find("CUDA"), std::string::npos) << err.message;
+    ASSERT_EQ(rn_backend_create(&be, RN_BACKEND_AUTO, &err), RN_OK);
+    EXPECT_EQ(rn_backend_get_kind(be), RN_BACKEND_CPU);
+    rn_backend_free(be);
+}
+
+}  // namespace
