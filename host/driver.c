@@ -16,6 +16,8 @@ typedef struct layer_buffers {
     float *din;  /* (B, T, n_in): ∂L/∂(layer input); NULL for a first linear layer */
     float *x, *r; /* rate: (B, T, N); r doubles as the shifted-activation scratch in backward */
     float *x_init, *a_init, *lam, *acc_tau, *acc_bias, *acc_theta, *dscr; /* rate: (B, N) */
+    float *mid, *dmid;        /* two-stage filter: the first stage's output and its gradient (B, T, C) */
+    float *acc_dp, *acc_dinit; /* filter: (B, C) */
 } layer_buffers;
 
 struct rn_trainer {
@@ -98,6 +100,15 @@ static void layout(rn_trainer *tr, carver *c) {
             lb->acc_bias = CARVE_F(c, bn);
             lb->acc_theta = CARVE_F(c, bn);
             lb->dscr = CARVE_F(c, bn);
+        } else if (rn_is_filter(L->kind)) {
+            size_t bc = (size_t)tr->B * L->n_out;
+            lb->din = CARVE_F(c, BT * L->n_in);
+            lb->acc_dp = CARVE_F(c, bc);
+            lb->acc_dinit = CARVE_F(c, bc);
+            if (rn_filter_stages(L->kind) == 2) {
+                lb->mid = CARVE_F(c, BT * L->n_out);
+                lb->dmid = CARVE_F(c, BT * L->n_out);
+            }
         } else if (li > 0) {
             lb->din = CARVE_F(c, BT * L->n_in);
         }
@@ -185,6 +196,10 @@ rn_status rn_trainer_create(rn_trainer **out, rn_net *net, rn_backend *be,
     if (c.optimizer != RN_OPT_ADAM && c.optimizer != RN_OPT_SGD)
         return rn_fail(err, RN_ERR_INVALID_ARG, "unknown optimizer %d", (int)c.optimizer);
 
+    for (int li = 0; li < net->n_layers; li++)
+        if (rn_is_filter(net->layers[li].kind) && !be->ops->filter_forward)
+            return rn_fail(err, RN_ERR_UNSUPPORTED, "layer %d (%s): the %s backend has no filter kernels", li,
+                           rn_layer_kind_name(net->layers[li].kind), be->description);
     rn_trainer *tr = calloc(1, sizeof *tr);
     if (!tr) return rn_fail(err, RN_ERR_NO_MEMORY, "out of host memory for the trainer");
     tr->net = net;
@@ -293,6 +308,16 @@ static rn_status forward(rn_trainer *tr, bool noise, rn_error *err) {
                        param_ptr(tr, tr->p, L->p_weight), L->n_out, 0.0f, lb->out, L->n_out));
             if (L->has_bias)
                 OP(o->bias_add(be, lb->out, param_ptr(tr, tr->p, L->p_bias), BT, L->n_out));
+        } else if (rn_is_filter(L->kind)) {
+            const float *tau1 = param_ptr(tr, tr->p, L->p_tau), *init = param_ptr(tr, tr->p, L->p_init);
+            float dt = net->dt;
+            if (rn_filter_stages(L->kind) == 1) {
+                OP(o->filter_forward(be, lb->out, in, tau1, init, B, T, L->n_out, dt));
+            } else {
+                const float *tau2 = L->kind == RN_LAYER_ALPHA ? tau1 : param_ptr(tr, tr->p, L->p_tau2);
+                OP(o->filter_forward(be, lb->mid, in, tau1, init, B, T, L->n_out, dt));
+                OP(o->filter_forward(be, lb->out, lb->mid, tau2, init, B, T, L->n_out, dt));
+            }
         } else {
             const int N = L->n_out;
             const float *w = param_ptr(tr, tr->p, L->p_w_rec);
@@ -340,6 +365,26 @@ static rn_status backward(rn_trainer *tr, rn_error *err) {
             if (li > 0)
                 OP(o->gemm(be, false, true, BT, L->n_in, L->n_out, 1.0f, dout, L->n_out,
                            param_ptr(tr, tr->p, L->p_weight), L->n_out, 0.0f, lb->din, L->n_in));
+        } else if (rn_is_filter(L->kind)) {
+            const int C = L->n_out;
+            const float dt = net->dt;
+            const float *tau1 = param_ptr(tr, tr->p, L->p_tau), *init = param_ptr(tr, tr->p, L->p_init);
+            float *dtau1 = trainable(tr, L->p_tau) ? param_ptr(tr, tr->g, L->p_tau) : NULL;
+            float *dinit = trainable(tr, L->p_init) ? param_ptr(tr, tr->g, L->p_init) : NULL;
+            const float *g1 = dout;
+            if (rn_filter_stages(L->kind) == 2) {
+                /* the second stage first: its input is the first stage's output */
+                bool alpha = L->kind == RN_LAYER_ALPHA;
+                const float *tau2 = alpha ? tau1 : param_ptr(tr, tr->p, L->p_tau2);
+                float *dtau2 = alpha ? dtau1 : (trainable(tr, L->p_tau2) ? param_ptr(tr, tr->g, L->p_tau2) : NULL);
+                OP(o->filter_backward(be, lb->dmid, lb->acc_dp, lb->acc_dinit, dout, lb->out, lb->mid, tau2, init, B,
+                                      T, C, dt));
+                OP(o->filter_param_grads(be, dtau2, dinit, lb->acc_dp, lb->acc_dinit, tau2, B, C, dt));
+                g1 = lb->dmid;
+            }
+            const float *y1 = rn_filter_stages(L->kind) == 2 ? lb->mid : lb->out;
+            OP(o->filter_backward(be, lb->din, lb->acc_dp, lb->acc_dinit, g1, y1, in, tau1, init, B, T, C, dt));
+            OP(o->filter_param_grads(be, dtau1, dinit, lb->acc_dp, lb->acc_dinit, tau1, B, C, dt));
         } else {
             const int N = L->n_out;
             const size_t bn = (size_t)B * N;

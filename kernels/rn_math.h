@@ -135,6 +135,14 @@ RN_HD static inline float rn_rate_adjoint(float lam_next, float alpha, float fpr
     return (1.0f - alpha) * lam_next + t;
 }
 
+/* ---- synaptic filter stage (SPEC §2): p = exp(−dt/τ), y_t = p y_{t−1} + (1 − p) u_t ---- */
+RN_HD static inline float rn_filter_pole(float dt, float tau) { return expf(-dt / tau); }
+/* 1 − p, computed without cancellation for τ >> dt (1 − expf loses ~4 digits at τ = 1000·dt) */
+RN_HD static inline float rn_filter_gain(float dt, float tau) { return -expm1f(-dt / tau); }
+RN_HD static inline float rn_filter_step(float y_prev, float p, float q, float u) { return p * y_prev + q * u; }
+/* ∂τ from ∂p: dp/dτ = p·dt/τ² */
+RN_HD static inline float rn_filter_dtau(float dp, float p, float dt, float tau) { return dp * (p * dt / (tau * tau)); }
+
 /* ---- bounds (SPEC §3): cost and gradient of one element ---- */
 RN_HD static inline float rn_bound_cost(float p, float lo, float hi) {
     float c = 0.0f;

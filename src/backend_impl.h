@@ -100,6 +100,21 @@ typedef struct rn_backend_ops {
     rn_status (*shift_rows)(rn_backend *be, float *dst, const float *src, const float *first,
                             int batch, int steps, int n);
 
+    /* ---- synaptic filters (kernels/filter.cu, src/cpu/filter.c): one first-order ZOH stage, applied
+     * once (lowpass) or twice (alpha, doubleexp). p = exp(−dt/τ) per channel; sequences (B, T, C). ---- */
+    /* y_t = p y_{t−1} + (1 − p) u_t with y_{−1} = init  (=) */
+    rn_status (*filter_forward)(rn_backend *be, float *y, const float *u, const float *tau,
+                                const float *init, int batch, int steps, int channels, float dt);
+    /* μ_t = g_t + p μ_{t+1} (μ_T = 0); du_t = (1 − p) μ_t  (=);
+     * acc_dp[b, c] = Σ_t μ_t (y_{t−1} − u_t)  (=);  acc_dinit[b, c] = p μ_0  (=) */
+    rn_status (*filter_backward)(rn_backend *be, float *du, float *acc_dp, float *acc_dinit,
+                                 const float *g, const float *y, const float *u, const float *tau,
+                                 const float *init, int batch, int steps, int channels, float dt);
+    /* dtau += (Σ_b acc_dp) · p·dt/τ²;  dinit += Σ_b acc_dinit  (fixed order over b; either may be NULL) */
+    rn_status (*filter_param_grads)(rn_backend *be, float *dtau, float *dinit, const float *acc_dp,
+                                    const float *acc_dinit, const float *tau, int batch, int channels,
+                                    float dt);
+
     /* ---- loss (kernels/loss.cu, src/cpu/loss.c) ---- */
     /* *mse += Σ m (y − y*)² / (C Σ m)  (+=, double); dy = weight · 2 m (y − y*) / (C Σ m)  (=).
      * mask (B, T) may be NULL (all ones). */

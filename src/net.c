@@ -91,6 +91,17 @@ static int add_param(rn_net *net, int layer, const char *kind, const char *pname
     return idx;
 }
 
+const char *rn_layer_kind_name(rn_layer_kind kind) {
+    switch (kind) {
+    case RN_LAYER_LINEAR: return "linear";
+    case RN_LAYER_RATE: return "rate";
+    case RN_LAYER_LOWPASS: return "lowpass";
+    case RN_LAYER_ALPHA: return "alpha";
+    case RN_LAYER_DOUBLEEXP: return "doubleexp";
+    }
+    return "unknown";
+}
+
 static rn_status check_chain(const rn_net *net, int n_in, const char *kind, rn_error *err) {
     if (net->n_layers >= RN_MAX_LAYERS)
         return rn_fail(err, RN_ERR_INVALID_ARG, "too many layers (at most %d)", RN_MAX_LAYERS);
@@ -99,8 +110,8 @@ static rn_status check_chain(const rn_net *net, int n_in, const char *kind, rn_e
         if (prev->n_out != n_in)
             return rn_fail(err, RN_ERR_SHAPE,
                            "layer %d (%s) takes %d inputs but layer %d (%s) gives %d outputs",
-                           net->n_layers, kind, n_in, net->n_layers - 1,
-                           prev->kind == RN_LAYER_LINEAR ? "linear" : "rate", prev->n_out);
+                           net->n_layers, kind, n_in, net->n_layers - 1, rn_layer_kind_name(prev->kind),
+                           prev->n_out);
     }
     return RN_OK;
 }
@@ -121,7 +132,7 @@ rn_status rn_net_add_linear(rn_net *net, int n_in, int n_out, bool has_bias, rn_
     L.n_in = n_in;
     L.n_out = n_out;
     L.has_bias = has_bias;
-    L.p_bias = L.p_w_rec = L.p_tau = L.p_threshold = L.p_x0 = -1;
+    L.p_bias = L.p_w_rec = L.p_tau = L.p_threshold = L.p_x0 = L.p_tau2 = L.p_init = -1;
     int saved_params = net->n_params;
     size_t saved_total = net->total;
     L.p_weight = add_param(net, li, "linear", "weight", RN_P_WEIGHT, 2, n_in, n_out, err);
@@ -170,7 +181,7 @@ rn_status rn_net_add_rate(rn_net *net, const rn_rate_options *o, rn_error *err) 
     L.kind = RN_LAYER_RATE;
     L.n_in = L.n_out = o->n;
     L.rate = *o;
-    L.p_weight = L.p_w_rec = -1;
+    L.p_weight = L.p_w_rec = L.p_tau2 = L.p_init = -1;
     int saved_params = net->n_params;
     size_t saved_total = net->total;
     size_t n = (size_t)o->n;
@@ -195,6 +206,46 @@ rn_status rn_net_add_rate(rn_net *net, const rn_rate_options *o, rn_error *err) 
         net->values[net->params[L.p_bias].offset + i] = 0.0f;
         net->values[net->params[L.p_threshold].offset + i] = 0.0f;
         net->values[net->params[L.p_x0].offset + i] = 0.0f;
+    }
+    net->layers[net->n_layers++] = L;
+    return rn_ok(err);
+fail:
+    net->n_params = saved_params;
+    net->total = saved_total;
+    return err ? err->status : RN_ERR_NO_MEMORY;
+}
+
+rn_status rn_net_add_filter(rn_net *net, rn_layer_kind kind, int channels, float tau, float tau2,
+                            rn_error *err) {
+    if (!net) return rn_fail(err, RN_ERR_INVALID_ARG, "rn_net_add_filter: net is NULL");
+    if (!rn_is_filter(kind))
+        return rn_fail(err, RN_ERR_INVALID_ARG, "layer kind %d is not a filter (lowpass, alpha, doubleexp)",
+                       (int)kind);
+    const char *name = rn_layer_kind_name(kind);
+    if (channels <= 0 || channels > RN_MAX_WIDTH)
+        return rn_fail(err, RN_ERR_INVALID_ARG, "%s layer channels must be in 1..%d (got %d)", name,
+                       RN_MAX_WIDTH, channels);
+    if (!(tau > 0.0f) || !isfinite(tau) || (kind == RN_LAYER_DOUBLEEXP && (!(tau2 > 0.0f) || !isfinite(tau2))))
+        return rn_fail(err, RN_ERR_INVALID_ARG, "%s layer: tau must be finite and > 0 (got %g%s%g)", name, tau,
+                       kind == RN_LAYER_DOUBLEEXP ? ", " : "", kind == RN_LAYER_DOUBLEEXP ? tau2 : 0.0);
+    rn_status st = check_chain(net, channels, name, err);
+    if (st != RN_OK) return st;
+    int li = net->n_layers;
+    rn_layer L = {0};
+    L.kind = kind;
+    L.n_in = L.n_out = channels;
+    L.p_weight = L.p_bias = L.p_w_rec = L.p_threshold = L.p_x0 = L.p_tau2 = -1;
+    int saved_params = net->n_params;
+    size_t saved_total = net->total;
+    size_t n = (size_t)channels;
+    bool two = kind == RN_LAYER_DOUBLEEXP;
+    if ((L.p_tau = add_param(net, li, name, two ? "tau1" : "tau", RN_P_TAU, 1, n, 0, err)) < 0) goto fail;
+    if (two && (L.p_tau2 = add_param(net, li, name, "tau2", RN_P_TAU2, 1, n, 0, err)) < 0) goto fail;
+    if ((L.p_init = add_param(net, li, name, "initial_level", RN_P_INIT, 1, n, 0, err)) < 0) goto fail;
+    for (size_t i = 0; i < n; i++) {
+        net->values[net->params[L.p_tau].offset + i] = tau;
+        if (two) net->values[net->params[L.p_tau2].offset + i] = tau2;
+        net->values[net->params[L.p_init].offset + i] = 0.0f;
     }
     net->layers[net->n_layers++] = L;
     return rn_ok(err);
@@ -287,7 +338,7 @@ rn_status rn_net_set_param(rn_net *net, const char *name, const float *values, s
         if (!isfinite(values[i]))
             return rn_fail(err, RN_ERR_INVALID_ARG, "parameter '%s': element %zu is not finite", name,
                            i);
-        if (p->role == RN_P_TAU && !(values[i] > 0.0f))
+        if ((p->role == RN_P_TAU || p->role == RN_P_TAU2) && !(values[i] > 0.0f))
             return rn_fail(err, RN_ERR_INVALID_ARG, "parameter '%s': element %zu is %g; tau must be > 0",
                            name, i, values[i]);
     }

@@ -6,6 +6,12 @@
 
 #define RN_MAX_LAYERS 64
 #define RN_MAX_PARAMS (RN_MAX_LAYERS * 5)
+
+/* Filter layers: how many first-order stages, and whether the second reuses the first τ. */
+static inline int rn_filter_stages(rn_layer_kind kind) { return kind == RN_LAYER_LOWPASS ? 1 : 2; }
+static inline bool rn_is_filter(rn_layer_kind kind) {
+    return kind == RN_LAYER_LOWPASS || kind == RN_LAYER_ALPHA || kind == RN_LAYER_DOUBLEEXP;
+}
 #define RN_PARAM_NAME_LEN 64
 
 /* Which tensor of its layer a parameter is. */
@@ -16,6 +22,8 @@ typedef enum rn_param_role {
     RN_P_TAU,
     RN_P_THRESHOLD,
     RN_P_X0,
+    RN_P_TAU2,  /* doubleexp's second stage */
+    RN_P_INIT,  /* a filter's initial_level */
 } rn_param_role;
 
 typedef struct rn_param {
@@ -39,7 +47,7 @@ typedef struct rn_layer {
     /* rate */
     rn_rate_options rate;
     /* parameter table indices of this layer's tensors, -1 if absent */
-    int p_weight, p_bias, p_w_rec, p_tau, p_threshold, p_x0;
+    int p_weight, p_bias, p_w_rec, p_tau, p_threshold, p_x0, p_tau2, p_init;
 } rn_layer;
 
 struct rn_net {

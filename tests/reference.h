@@ -14,6 +14,8 @@ namespace ref {
 
 struct Layer {
     bool rate = false;
+    int filter = 0;  // 0 none, else rn_layer_kind of a filter
+    long tau2 = -1, init = -1;
     int n_in = 0, n_out = 0;
     bool has_bias = false, recurrent = false;
     int act = 0;
@@ -63,7 +65,15 @@ inline Model from_net(const rn_net *net) {
     int n_in = rn_net_input_size(net);
     for (int li = 0; li < rn_net_layer_count(net); li++) {
         Layer L;
-        if (rn_net_layer_kind(net, li) == RN_LAYER_RATE) {
+        rn_layer_kind kind = rn_net_layer_kind(net, li);
+        if (kind == RN_LAYER_LOWPASS || kind == RN_LAYER_ALPHA || kind == RN_LAYER_DOUBLEEXP) {
+            const char *kn = rn_layer_kind_name(kind);
+            L.filter = (int)kind;
+            L.n_in = L.n_out = n_in;
+            L.tau = find(li, kn, kind == RN_LAYER_DOUBLEEXP ? "tau1" : "tau");
+            L.tau2 = kind == RN_LAYER_DOUBLEEXP ? find(li, kn, "tau2") : L.tau;
+            L.init = find(li, kn, "initial_level");
+        } else if (kind == RN_LAYER_RATE) {
             rn_rate_options o;
             rn_net_rate_options(net, li, &o, nullptr);
             L.rate = true;
@@ -113,7 +123,24 @@ inline std::vector<double> forward(const Model &m, const std::vector<double> &p,
     for (size_t li = 0; li < m.layers.size(); li++) {
         const Layer &L = m.layers[li];
         std::vector<double> out((size_t)B * T * L.n_out, 0.0), xs((size_t)B * T * L.n_out, 0.0);
-        if (!L.rate) {
+        if (L.filter) {
+            // one or two first-order ZOH stages per channel, each starting at initial_level (SPEC §2)
+            int stages = L.filter == RN_LAYER_LOWPASS ? 1 : 2;
+            std::vector<double> u = cur;
+            for (int s = 0; s < stages; s++) {
+                long tau_off = s == 0 ? L.tau : L.tau2;
+                for (int b = 0; b < B; b++)
+                    for (int c = 0; c < L.n_out; c++) {
+                        double p_ = std::exp(-m.dt / p[tau_off + c]), q_ = -std::expm1(-m.dt / p[tau_off + c]), y = p[L.init + c];
+                        for (int t = 0; t < T; t++) {
+                            size_t k = ((size_t)b * T + t) * L.n_out + c;
+                            y = p_ * y + q_ * u[k];
+                            out[k] = y;
+                        }
+                    }
+                u = out;
+            }
+        } else if (!L.rate) {
             for (int r = 0; r < B * T; r++)
                 for (int j = 0; j < L.n_out; j++) {
                     double s = L.has_bias ? p[L.bias + j] : 0.0;

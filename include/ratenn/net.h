@@ -26,7 +26,13 @@ typedef enum rn_activation {
 typedef enum rn_layer_kind {
     RN_LAYER_LINEAR = 0,
     RN_LAYER_RATE = 1,
+    RN_LAYER_LOWPASS = 2,   /* one first-order synaptic stage per channel: tau, initial_level */
+    RN_LAYER_ALPHA = 3,     /* two stages sharing one τ: tau, initial_level */
+    RN_LAYER_DOUBLEEXP = 4, /* two stages τ1 then τ2: tau1, tau2, initial_level */
 } rn_layer_kind;
+
+/* "linear", "rate", "lowpass", "alpha", "doubleexp" */
+const char *rn_layer_kind_name(rn_layer_kind kind);
 
 typedef enum rn_bound_mode {
     RN_BOUND_PENALTY = 0, /* soft: adds w_bounds * exp(distance past the bound) to the loss */
@@ -65,6 +71,11 @@ void rn_net_free(rn_net *net);
 /* Appends layers. n_in must equal the previous layer's output size (an error names both layers). */
 rn_status rn_net_add_linear(rn_net *net, int n_in, int n_out, bool has_bias, rn_error *err);
 rn_status rn_net_add_rate(rn_net *net, const rn_rate_options *options, rn_error *err);
+/* A per-channel synaptic filter (SPEC §2) of `channels` channels, zero-order-hold discretised:
+ * p = exp(−dt/τ), y_t = p y_{t−1} + (1 − p) u_t, starting at initial_level (trainable, default 0).
+ * tau2 is used by RN_LAYER_DOUBLEEXP only. τ values must be finite and > 0. */
+rn_status rn_net_add_filter(rn_net *net, rn_layer_kind kind, int channels, float tau, float tau2,
+                            rn_error *err);
 
 float rn_net_dt(const rn_net *net);
 int rn_net_layer_count(const rn_net *net);

@@ -27,6 +27,15 @@ rn_status rn_cpu_rate_param_grads(rn_backend *be, float *dtau, float *dbias, flo
 rn_status rn_cpu_shift_rows(rn_backend *be, float *dst, const float *src, const float *first,
                             int batch, int steps, int n);
 
+rn_status rn_cpu_filter_forward(rn_backend *be, float *y, const float *u, const float *tau,
+                                const float *init, int batch, int steps, int channels, float dt);
+rn_status rn_cpu_filter_backward(rn_backend *be, float *du, float *acc_dp, float *acc_dinit,
+                                 const float *g, const float *y, const float *u, const float *tau,
+                                 const float *init, int batch, int steps, int channels, float dt);
+rn_status rn_cpu_filter_param_grads(rn_backend *be, float *dtau, float *dinit, const float *acc_dp,
+                                    const float *acc_dinit, const float *tau, int batch, int channels,
+                                    float dt);
+
 rn_status rn_cpu_mse(rn_backend *be, double *mse, float *dy, const float *y, const float *target,
                      const float *mask, int batch, int steps, int channels, float weight);
 rn_status rn_cpu_bounds(rn_backend *be, double *cost, float *grad, const float *p, const float *lo,
