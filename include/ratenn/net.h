@@ -77,6 +77,17 @@ rn_status rn_net_add_rate(rn_net *net, const rn_rate_options *options, rn_error 
 rn_status rn_net_add_filter(rn_net *net, rn_layer_kind kind, int channels, float tau, float tau2,
                             rn_error *err);
 
+/* Builds a network from a text spec: layers separated by spaces, each `kind(args)`, e.g.
+ *   "linear(1,50) rate(50,tanh,rec,noise=0.1) linear(50,1) lowpass(1,tau=0.02)"
+ * linear(n_in, n_out[, bias=true|false]);  rate(n[, tanh|relu|sigmoid|lrelu|linear][, rec|ff]
+ * [, noise=σ][, tau=τ]);  lowpass(C, tau=τ);  alpha(C, tau=τ);  doubleexp(C, tau1=τ1, tau2=τ2).
+ * A bad token or a shape mismatch is an error that names the layer. */
+rn_status rn_net_from_spec(rn_net **net, const char *spec, float dt, uint64_t seed, rn_error *err);
+/* The same from a JSON document: {"layers": [{"type": "linear", "in": 1, "out": 50}, {"type": "rate",
+ * "n": 50, "activation": "tanh", "recurrent": true, "noise": 0.1, "tau": 0.02}, {"type": "lowpass",
+ * "channels": 1, "tau": 0.02}, {"type": "doubleexp", "channels": 1, "tau1": 0.05, "tau2": 0.03}, ...]}. */
+rn_status rn_net_from_json(rn_net **net, const char *json, float dt, uint64_t seed, rn_error *err);
+
 float rn_net_dt(const rn_net *net);
 int rn_net_layer_count(const rn_net *net);
 rn_layer_kind rn_net_layer_kind(const rn_net *net, int layer);
