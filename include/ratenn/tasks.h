@@ -28,6 +28,25 @@ rn_status rn_chirp_steps(const rn_chirp_options *options, int *steps, rn_error *
 rn_status rn_chirp_generate(const rn_chirp_options *options, float *input, float *target, int steps,
                             rn_error *err);
 
+/* The synaptic time-constant task of the nengo_dl seed: input all ones for `duration` seconds, target
+ * the step response (from 0) of lowpass(tau), or of doubleexp(tau, tau2) when tau2 > 0, with the same
+ * ZOH stages as ratenn's filter layers, so a filter layer that learns the true τ reaches MSE 0. */
+typedef struct rn_synapse_options {
+    double duration; /* 1 */
+    double dt;       /* 0.001 */
+    double tau;      /* 0.1 (lowpass); τ1 of doubleexp */
+    double tau2;     /* 0: lowpass; > 0: doubleexp(tau, tau2) */
+} rn_synapse_options;
+
+rn_synapse_options rn_synapse_options_default(void);
+rn_status rn_synapse_steps(const rn_synapse_options *options, int *steps, rn_error *err);
+rn_status rn_synapse_generate(const rn_synapse_options *options, float *input, float *target, int steps,
+                              rn_error *err);
+
+/* Pole ↔ time constant of a ZOH stage: p = exp(−dt/τ), τ = −dt / ln(p). */
+double rn_tau_to_pole(double tau, double dt);
+double rn_pole_to_tau(double pole, double dt);
+
 #ifdef __cplusplus
 }
 #endif
