@@ -573,5 +573,32 @@ rn_status rn_trainer_pull_params(rn_trainer *tr, rn_error *err) {
     return rn_ok(err);
 }
 
+rn_status rn_trainer_get_optimizer_state(const rn_trainer *tr, float *m, float *v, size_t count,
+                                         int64_t *epochs_done, rn_error *err) {
+    if (count != tr->net->total)
+        return rn_fail(err, RN_ERR_SHAPE, "optimizer state has %zu elements, not %zu", tr->net->total, count);
+    OP(tr->be->ops->download(tr->be, m, tr->m, count * sizeof(float)));
+    OP(tr->be->ops->download(tr->be, v, tr->v, count * sizeof(float)));
+    *epochs_done = tr->epoch;
+    return rn_ok(err);
+}
+
+rn_status rn_trainer_set_optimizer_state(rn_trainer *tr, const float *m, const float *v, size_t count,
+                                         int64_t epochs_done, rn_error *err) {
+    if (count != tr->net->total)
+        return rn_fail(err, RN_ERR_SHAPE, "optimizer state has %zu elements, not %zu", count, tr->net->total);
+    if (epochs_done < 0 || epochs_done > UINT32_MAX)
+        return rn_fail(err, RN_ERR_INVALID_ARG, "epochs done must be in 0..%u (got %lld)", UINT32_MAX,
+                       (long long)epochs_done);
+    for (size_t i = 0; i < count; i++)
+        if (!isfinite(m[i]) || !(v[i] >= 0.0f) || !isfinite(v[i]))
+            return rn_fail(err, RN_ERR_INVALID_ARG, "optimizer state: element %zu is not valid (m %g, v %g)", i,
+                           (double)m[i], (double)v[i]);
+    OP(tr->be->ops->upload(tr->be, tr->m, m, count * sizeof(float)));
+    OP(tr->be->ops->upload(tr->be, tr->v, v, count * sizeof(float)));
+    tr->epoch = epochs_done;
+    return rn_ok(err);
+}
+
 int64_t rn_trainer_epochs_done(const rn_trainer *tr) { return tr->epoch; }
 size_t rn_trainer_memory_bytes(const rn_trainer *tr) { return tr->arena_bytes; }

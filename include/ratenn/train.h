@@ -82,6 +82,15 @@ rn_status rn_trainer_pull_params(rn_trainer *trainer, rn_error *err);
 /* Uploads the network's values, trainable flags and bounds again (after the user changed them). */
 rn_status rn_trainer_push_params(rn_trainer *trainer, rn_error *err);
 
+/* The optimiser's state, for checkpoints: Adam's moments m and v over the whole parameter block (in the
+ * network's parameter order, rn_net_param_total elements each; zeros for SGD) and the number of epochs
+ * done (which is also the noise epoch of the next one). Restoring it with the same parameters continues a
+ * run bit for bit. */
+rn_status rn_trainer_get_optimizer_state(const rn_trainer *trainer, float *m, float *v, size_t count,
+                                         int64_t *epochs_done, rn_error *err);
+rn_status rn_trainer_set_optimizer_state(rn_trainer *trainer, const float *m, const float *v, size_t count,
+                                         int64_t epochs_done, rn_error *err);
+
 int64_t rn_trainer_epochs_done(const rn_trainer *trainer);
 size_t rn_trainer_memory_bytes(const rn_trainer *trainer); /* the backend arena's size */
 
