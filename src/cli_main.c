@@ -1,2 +1,52 @@
-/* placeholder until the CLI lands */
-int main(void) { return 0; }
+/* The command-line program `ratenn`. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static void usage(FILE *fp) {
+    fprintf(fp,
+            "ratenn — train rate-based recurrent networks by backpropagation through time\n\n"
+            "usage: ratenn <command> [flags]\n\n"
+            "commands:\n"
+            "  train     train a network (the chirp or synapse task, or your .npy data)\n"
+            "  eval      run a trained network forward on new inputs\n"
+            "  params    print a parameter file's values, statistics, time constants and poles\n"
+            "  plot      draw the tutorial's figures of a run (needs python3 with matplotlib)\n"
+            "  compare   run one configuration on the CPU and the GPU and compare them\n"
+            "  backends  list the compute backends this build can use\n\n"
+            "Run 'ratenn <command> --help' for its flags. Example:\n"
+            "  ratenn train --task chirp --epochs 6000 --out runs/chirp\n");
+}
+
+static int backends(void) {
+    printf("cpu: always available\n");
+    if (!rn_cuda_built())
+        printf("cuda: not built into this ratenn\n");
+    else
+        printf("cuda: built; %d device(s) usable\n", rn_cuda_device_count());
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "train") == 0) return cli_train(argc, argv);
+    if (strcmp(cmd, "compare") == 0) return cli_compare(argc, argv);
+    if (strcmp(cmd, "eval") == 0) return cli_eval(argc, argv);
+    if (strcmp(cmd, "params") == 0) return cli_params(argc, argv);
+    if (strcmp(cmd, "plot") == 0) return cli_plot(argc, argv);
+    if (strcmp(cmd, "backends") == 0) return backends();
+    fprintf(stderr,
+            "ratenn: unknown command '%s' (train, eval, params, plot, compare, backends; see "
+            "ratenn --help)\n",
+            cmd);
+    return 2;
+}

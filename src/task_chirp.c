@@ -44,7 +44,7 @@ static rn_status validate(const rn_chirp_options *o, long long *chirp_n, long lo
 }
 
 rn_status rn_chirp_steps(const rn_chirp_options *o, int *steps, rn_error *err) {
-    long long c, p;
+    long long c = 0, p = 0;
     rn_status st = validate(o, &c, &p, err);
     if (st != RN_OK) return st;
     *steps = (int)((c + 2 * p) * o->num_repeats);
@@ -53,7 +53,7 @@ rn_status rn_chirp_steps(const rn_chirp_options *o, int *steps, rn_error *err) {
 
 rn_status rn_chirp_generate(const rn_chirp_options *o, float *input, float *target, int steps,
                             rn_error *err) {
-    long long c, p;
+    long long c = 0, p = 0;
     rn_status st = validate(o, &c, &p, err);
     if (st != RN_OK) return st;
     long long period = c + 2 * p;

@@ -1,0 +1,157 @@
+#!/usr/bin/env python3
+"""The figures of Rockpool's tutorial (seeds/000), drawn from a ratenn run's files.
+
+usage: plot_run.py DIR [--out PNGDIR]     (called by `ratenn plot DIR`)
+
+Reads DIR/run.npz, DIR/loss.csv, DIR/params.npz, DIR/params_initial.npz, DIR/config.json and, for a run with
+synaptic filters, DIR/tau_history.csv; writes one PNG per figure into PNGDIR (default DIR/plots) and lists them.
+"""
+import csv
+import json
+import os
+import sys
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+plt.rcParams["figure.figsize"] = [12, 4]
+plt.rcParams["figure.dpi"] = 100
+
+
+def load(path):
+    with np.load(path) as z:
+        return {k: z[k] for k in z.files}
+
+
+def save(fig, outdir, name, written):
+    path = os.path.join(outdir, name)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    written.append(path)
+
+
+def main(argv):
+    if len(argv) < 2 or argv[1] in ("-h", "--help"):
+        print(__doc__)
+        return 0 if len(argv) >= 2 else 2
+    run_dir = argv[1]
+    outdir = os.path.join(run_dir, "plots")
+    if len(argv) == 4 and argv[2] == "--out":
+        outdir = argv[3]
+    elif len(argv) != 2:
+        print("plot_run.py: usage: plot_run.py DIR [--out PNGDIR]", file=sys.stderr)
+        return 2
+    for f in ("run.npz", "loss.csv", "params.npz", "config.json"):
+        if not os.path.exists(os.path.join(run_dir, f)):
+            print(f"ratenn plot: {run_dir} has no {f} (is it a ratenn run directory?)", file=sys.stderr)
+            return 1
+    os.makedirs(outdir, exist_ok=True)
+    cfg = json.load(open(os.path.join(run_dir, "config.json")))
+    dt = float(cfg.get("dt", 1e-3))
+    run = load(os.path.join(run_dir, "run.npz"))
+    params = load(os.path.join(run_dir, "params.npz"))
+    init_path = os.path.join(run_dir, "params_initial.npz")
+    params0 = load(init_path) if os.path.exists(init_path) else None
+    with open(os.path.join(run_dir, "loss.csv")) as fh:
+        rows = list(csv.DictReader(fh))
+    loss = np.array([float(r["loss"]) for r in rows])
+    T = run["input"].shape[1]
+    t = np.arange(T) * dt
+    written = []
+
+    fig, ax = plt.subplots()
+    ax.plot(t, run["input"][0, :, 0], label="Input")
+    ax.plot(t, run["target"][0, :, 0], label="Target")
+    ax.set(xlabel="Time (s)", ylabel="Input / target amplitude", title="Input and target")
+    ax.legend()
+    save(fig, outdir, "input_target.png", written)
+
+    if "output_initial" in run:
+        fig, ax = plt.subplots()
+        ax.plot(t, run["output_initial"][0, :, 0], label="Output before training")
+        ax.plot(t, run["target"][0, :, 0], "--", label="Target")
+        ax.set(xlabel="Time (s)", ylabel="Output", title="Output before training")
+        ax.legend()
+        save(fig, outdir, "output_initial.png", written)
+
+    fig, ax = plt.subplots()
+    if len(loss):
+        ax.plot(np.arange(len(loss)), loss)
+        ax.set_yscale("log")
+    ax.set(xlabel="Iteration (epoch)", ylabel="Loss", title="Training progress")
+    save(fig, outdir, "loss.png", written)
+
+    fig, ax = plt.subplots()
+    ax.plot(t, run["output"][0, :, 0], label="Output")
+    ax.plot(t, run["target"][0, :, 0], "--", lw=2, label="Target")
+    ax.set(xlabel="Time (s)", ylabel="Output", title="Output vs target")
+    ax.legend()
+    save(fig, outdir, "output_trained.png", written)
+
+    rate_layers = sorted({k.split("_")[0] for k in params if k.split(".")[0].endswith("_rate")}, key=int)
+    for li in rate_layers:
+        p = f"{li}_rate."
+        x = run.get(p + "x")
+        if x is not None:
+            n = x.shape[2]
+            idx = np.arange(0, n, max(1, n // 10))
+            fig, ax = plt.subplots(figsize=(12, 6))
+            for k, j in enumerate(idx):
+                ax.plot(t, x[0, :, j] + k, lw=0.8)
+            ax.set(xlabel="Time (s)", ylabel="Neuron state x (staggered by 1)",
+                   title=f"Neuron states, layer {li} ({len(idx)} of {n} neurons)")
+            save(fig, outdir, f"states_{li}.png", written)
+        tau = params[p + "tau"]
+        fig, ax = plt.subplots()
+        ax.hist(tau / 1e-3, 21, label="Trained time constants")
+        ax.set(xlabel="Time constant (ms)", ylabel="Count", title="Distribution of time constants")
+        ax.legend()
+        save(fig, outdir, f"tau_hist_{li}.png", written)
+        fig, ax = plt.subplots()
+        ax.stem(params[p + "bias"])
+        ax.set(xlabel="Unit", ylabel="Bias", title="Distribution of trained biases")
+        save(fig, outdir, f"biases_{li}.png", written)
+        if p + "w_rec" in params:
+            fig, ax = plt.subplots(figsize=(8, 6))
+            n = tau.shape[0]
+            for label, src, style in (("Initial eigenspectrum", params0, "."), ("Trained eigenspectrum", params, "o")):
+                if src is None:
+                    continue
+                J = (src[p + "w_rec"] - np.identity(n)) / src[p + "tau"]
+                eig = np.linalg.eigvals(J)
+                ax.plot(np.real(eig), np.imag(eig), style, label=label)
+            ax.axvline(0, ls="--", color="k", lw=1, label="Imaginary axis")
+            ax.set(xlabel="Re($\\lambda$) (1/s)", ylabel="Im($\\lambda$) (1/s)",
+                   title="Eigenspectrum of the Jacobian $J = (W_{rec} - I) / \\tau$")
+            ax.legend()
+            save(fig, outdir, f"eigenspectrum_{li}.png", written)
+
+    hist_path = os.path.join(run_dir, "tau_history.csv")
+    if os.path.exists(hist_path):
+        with open(hist_path) as fh:
+            reader = csv.reader(fh)
+            header = next(reader)
+            data = np.array([[float(v) for v in r] for r in reader])
+        fig, ax = plt.subplots()
+        for j, name in enumerate(header[1:], start=1):
+            if len(data):
+                ax.plot(data[:, 0], data[:, j] * 1e3, label=f"learned {name}")
+        for key in ("target-tau", "target-tau2"):
+            v = cfg.get(key)
+            if isinstance(v, (int, float)) and v > 0 and cfg.get("task") == "synapse":
+                ax.axhline(v * 1e3, ls="--", color="k", lw=1, label=f"true τ = {v * 1e3:g} ms")
+        ax.set(xlabel="Epoch", ylabel="Time constant (ms)", title="Learned time constant per epoch")
+        ax.legend()
+        save(fig, outdir, "tau_per_epoch.png", written)
+
+    for w in written:
+        print(w)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

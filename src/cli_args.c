@@ -1,0 +1,258 @@
+/* Table-driven flag parsing for the CLI: every value is checked in full (no trailing junk, in
+ * range). */
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static int parse_value(cli_flag *f, const char *text, char *errbuf, size_t errlen) {
+    char *end = NULL;
+    errno = 0;
+    switch (f->type) {
+    case CLI_INT:
+    case CLI_INT64: {
+        long long v = strtoll(text, &end, 10);
+        if (end == text || *end != '\0' || errno == ERANGE ||
+            (f->type == CLI_INT && (v < INT_MIN || v > INT_MAX))) {
+            snprintf(errbuf, errlen, "%s: '%s' is not an integer in range", f->name, text);
+            return 1;
+        }
+        if (f->type == CLI_INT)
+            *(int *)f->dest = (int)v;
+        else
+            *(long long *)f->dest = v;
+        return 0;
+    }
+    case CLI_DOUBLE: {
+        double v = strtod(text, &end);
+        if (end == text || *end != '\0' || errno == ERANGE || !isfinite(v)) {
+            snprintf(errbuf, errlen, "%s: '%s' is not a finite number", f->name, text);
+            return 1;
+        }
+        *(double *)f->dest = v;
+        return 0;
+    }
+    case CLI_STRING:
+        if (text[0] == '\0') {
+            snprintf(errbuf, errlen, "%s: the value is empty", f->name);
+            return 1;
+        }
+        *(const char **)f->dest = text;
+        return 0;
+    case CLI_SWITCH:
+        *(bool *)f->dest = true;
+        return 0;
+    }
+    return 1;
+}
+
+int cli_parse_flags(cli_flag *flags, int n_flags, int argc, char **argv, int first, bool *help,
+                    char *errbuf, size_t errlen) {
+    *help = false;
+    for (int i = first; i < argc; i++) {
+        const char *arg = argv[i];
+        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+            *help = true;
+            continue;
+        }
+        const char *eq = strchr(arg, '=');
+        size_t name_len = eq ? (size_t)(eq - arg) : strlen(arg);
+        cli_flag *f = NULL;
+        for (int k = 0; k < n_flags; k++)
+            if (strlen(flags[k].name) == name_len && strncmp(flags[k].name, arg, name_len) == 0)
+                f = &flags[k];
+        if (!f) {
+            snprintf(errbuf, errlen, "unknown %s '%.*s' (see --help)",
+                     strncmp(arg, "-", 1) == 0 ? "flag" : "argument", (int)name_len, arg);
+            return 1;
+        }
+        if (f->seen) {
+            snprintf(errbuf, errlen, "%s is given more than once", f->name);
+            return 1;
+        }
+        f->seen = true;
+        if (f->type == CLI_SWITCH) {
+            if (eq) {
+                snprintf(errbuf, errlen, "%s takes no value", f->name);
+                return 1;
+            }
+            *(bool *)f->dest = true;
+            continue;
+        }
+        /* "--hidden --out d" is a missing value, not the value "--out" (negative numbers have one
+         * dash). */
+        const char *value =
+            eq ? eq + 1 : (i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0 ? argv[++i] : NULL);
+        if (!value) {
+            snprintf(errbuf, errlen, "%s needs a value (%s)", f->name,
+                     f->metavar ? f->metavar : "VALUE");
+            return 1;
+        }
+        if (parse_value(f, value, errbuf, errlen)) return 1;
+    }
+    return 0;
+}
+
+void cli_print_flags(const cli_flag *flags, int n_flags) {
+    for (int k = 0; k < n_flags; k++) {
+        char left[64];
+        snprintf(left, sizeof left, "%s%s%s", flags[k].name, flags[k].metavar ? " " : "",
+                 flags[k].metavar ? flags[k].metavar : "");
+        printf("  %-24s %s\n", left, flags[k].help);
+    }
+}
+
+/* ---- config files: every flag's value as JSON, keyed by the flag's name without "--" ---- */
+#include <cjson/cJSON.h>
+
+static void json_string(FILE *fp, const char *s) {
+    fputc('"', fp);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            fprintf(fp, "\\%c", c);
+        else if (c < 0x20)
+            fprintf(fp, "\\u%04x", c);
+        else
+            fputc(c, fp);
+    }
+    fputc('"', fp);
+}
+
+void cli_write_config(FILE *fp, const cli_flag *flags, int n_flags, const char *extra) {
+    fprintf(fp, "{\n");
+    for (int k = 0; k < n_flags; k++) {
+        const cli_flag *f = &flags[k];
+        if (f->type == CLI_SWITCH && f->help && strstr(f->help, "[not saved]")) continue;
+        fprintf(fp, "  ");
+        json_string(fp, f->name + 2);
+        fprintf(fp, ": ");
+        switch (f->type) {
+        case CLI_INT:
+            fprintf(fp, "%d", *(int *)f->dest);
+            break;
+        case CLI_INT64:
+            fprintf(fp, "%lld", *(long long *)f->dest);
+            break;
+        case CLI_DOUBLE:
+            fprintf(fp, "%.17g", *(double *)f->dest);
+            break;
+        case CLI_SWITCH:
+            fprintf(fp, "%s", *(bool *)f->dest ? "true" : "false");
+            break;
+        case CLI_STRING: {
+            const char *v = *(const char **)f->dest;
+            if (v)
+                json_string(fp, v);
+            else
+                fprintf(fp, "null");
+            break;
+        }
+        }
+        fprintf(fp, "%s\n", (k + 1 < n_flags || extra) ? "," : "");
+    }
+    if (extra) fprintf(fp, "%s\n", extra);
+    fprintf(fp, "}\n");
+}
+
+int cli_apply_config(cli_flag *flags, int n_flags, const char *path, const char *const *ignored,
+                     char *strings, size_t strings_len, char *errbuf, size_t errlen) {
+    FILE *fp = fopen(path, "rb");
+    if (!fp) {
+        snprintf(errbuf, errlen, "--config %s: cannot open: %s", path, strerror(errno));
+        return 1;
+    }
+    char *text = NULL;
+    size_t len = 0;
+    if (fseek(fp, 0, SEEK_END) == 0) {
+        long sz = ftell(fp);
+        if (sz >= 0 && sz < (1 << 20)) {
+            len = (size_t)sz;
+            text = malloc(len + 1);
+            rewind(fp);
+            if (text && fread(text, 1, len, fp) != len) {
+                free(text);
+                text = NULL;
+            }
+        }
+    }
+    fclose(fp);
+    if (!text) {
+        snprintf(errbuf, errlen, "--config %s: cannot read (or larger than 1 MiB)", path);
+        return 1;
+    }
+    text[len] = '\0';
+    cJSON *doc = cJSON_Parse(text);
+    free(text);
+    if (!cJSON_IsObject(doc)) {
+        snprintf(errbuf, errlen, "--config %s: not a JSON object", path);
+        cJSON_Delete(doc);
+        return 1;
+    }
+    int rc = 0;
+    size_t used = 0;
+    const cJSON *item;
+    cJSON_ArrayForEach(item, doc) {
+        bool skip = false;
+        for (const char *const *ig = ignored; ig && *ig; ig++)
+            skip |= strcmp(*ig, item->string) == 0;
+        if (skip) continue;
+        cli_flag *f = NULL;
+        for (int k = 0; k < n_flags; k++)
+            if (strcmp(flags[k].name + 2, item->string) == 0) f = &flags[k];
+        if (!f) {
+            snprintf(errbuf, errlen, "--config %s: unknown key \"%s\"", path, item->string);
+            rc = 1;
+            break;
+        }
+        if (cJSON_IsNull(item)) continue;
+        bool ok = true;
+        switch (f->type) {
+        case CLI_INT:
+        case CLI_INT64:
+            ok = cJSON_IsNumber(item) && item->valuedouble == floor(item->valuedouble) &&
+                 fabs(item->valuedouble) < (f->type == CLI_INT ? 2147483648.0 : 9.2e18);
+            if (ok && f->type == CLI_INT)
+                *(int *)f->dest = (int)item->valuedouble;
+            else if (ok)
+                *(long long *)f->dest = (long long)item->valuedouble;
+            break;
+        case CLI_DOUBLE:
+            ok = cJSON_IsNumber(item) && isfinite(item->valuedouble);
+            if (ok) *(double *)f->dest = item->valuedouble;
+            break;
+        case CLI_SWITCH:
+            ok = cJSON_IsBool(item);
+            if (ok) *(bool *)f->dest = cJSON_IsTrue(item);
+            break;
+        case CLI_STRING: {
+            ok = cJSON_IsString(item);
+            size_t n = ok ? strlen(item->valuestring) + 1 : 0;
+            if (ok && used + n > strings_len) {
+                snprintf(errbuf, errlen, "--config %s: string values too long", path);
+                rc = 1;
+                goto done;
+            }
+            if (ok) {
+                memcpy(strings + used, item->valuestring, n);
+                *(const char **)f->dest = strings + used;
+                used += n;
+            }
+            break;
+        }
+        }
+        if (!ok) {
+            snprintf(errbuf, errlen, "--config %s: \"%s\" has a value of the wrong type", path,
+                     item->string);
+            rc = 1;
+            break;
+        }
+    }
+done:
+    cJSON_Delete(doc);
+    return rc;
+}

@@ -1,0 +1,201 @@
+/* `ratenn eval`: a trained network run forward on new inputs of any length and batch. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "cli.h"
+#include "ratenn/io.h"
+
+/* Reads "net_effective", "dt" and "seed" from a run's config.json. */
+static int read_run_config(const char *path, char *spec, size_t n, double *dt, long long *seed) {
+    FILE *fp = fopen(path, "rb");
+    if (!fp) {
+        fprintf(stderr, "ratenn eval: cannot open %s (the run's config; give --config)\n", path);
+        return 1;
+    }
+    char *text = malloc(1 << 20);
+    size_t len = text ? fread(text, 1, (1 << 20) - 1, fp) : 0;
+    fclose(fp);
+    if (!text) return 1;
+    text[len] = '\0';
+    cJSON *doc = cJSON_Parse(text);
+    free(text);
+    const cJSON *net = cJSON_GetObjectItemCaseSensitive(doc, "net_effective");
+    const cJSON *d = cJSON_GetObjectItemCaseSensitive(doc, "dt");
+    const cJSON *s = cJSON_GetObjectItemCaseSensitive(doc, "seed");
+    int rc = 1;
+    if (!cJSON_IsString(net) || !cJSON_IsNumber(d) || strlen(net->valuestring) >= n)
+        fprintf(stderr, "ratenn eval: %s lacks \"net_effective\" or \"dt\"\n", path);
+    else {
+        snprintf(spec, n, "%s", net->valuestring);
+        *dt = d->valuedouble;
+        *seed = cJSON_IsNumber(s) ? (long long)s->valuedouble : 0;
+        rc = 0;
+    }
+    cJSON_Delete(doc);
+    return rc;
+}
+
+int cli_eval(int argc, char **argv) {
+    const char *params = NULL, *input = NULL, *out = NULL, *record = NULL, *config = NULL,
+               *noise = "on", *backend = "auto";
+    long long seed = -1;
+    cli_flag flags[] = {
+        {"--params", CLI_STRING, &params, "P.npz", "trained parameters (DIR/params.npz)", false},
+        {"--input", CLI_STRING, &input, "U.npy", "input (B, T, C_in) or (T, C_in), any B and T",
+         false},
+        {"--out", CLI_STRING, &out, "Y.npy", "where the output (B, T, C_out) goes", false},
+        {"--record", CLI_STRING, &record, "S.npz",
+         "also write every layer's output and each rate layer's x and r", false},
+        {"--config", CLI_STRING, &config, "FILE",
+         "the run's config.json (default: beside --params)", false},
+        {"--noise", CLI_STRING, &noise, "on|off",
+         "the rate layers' noise (default on, as in training)", false},
+        {"--seed", CLI_INT64, &seed, "S", "noise seed (default: the run's)", false},
+        {"--backend", CLI_STRING, &backend, "KIND", "auto, cpu or cuda", false},
+    };
+    const int n_flags = (int)(sizeof flags / sizeof flags[0]);
+    bool help;
+    char msg[512];
+    if (cli_parse_flags(flags, n_flags, argc, argv, 2, &help, msg, sizeof msg)) {
+        fprintf(stderr, "ratenn eval: %s\n", msg);
+        return 2;
+    }
+    if (help) {
+        printf("usage: ratenn eval --params DIR/params.npz --input U.npy --out Y.npy [--record "
+               "S.npz] [--noise off]\n\n"
+               "Runs a trained network forward. The architecture comes from the run's "
+               "config.json.\n\nflags:\n");
+        cli_print_flags(flags, n_flags);
+        return 0;
+    }
+    if (!params || !input || !out) {
+        fprintf(stderr, "ratenn eval: --params, --input and --out are required\n");
+        return 2;
+    }
+    if (strcmp(noise, "on") && strcmp(noise, "off")) {
+        fprintf(stderr, "ratenn eval: --noise: expected on or off\n");
+        return 2;
+    }
+    char cfg[4200], spec[1024];
+    if (!config) {
+        const char *slash = strrchr(params, '/');
+        snprintf(cfg, sizeof cfg, "%.*sconfig.json", slash ? (int)(slash - params + 1) : 0, params);
+        config = cfg;
+    }
+    double dt;
+    long long run_seed;
+    if (read_run_config(config, spec, sizeof spec, &dt, &run_seed)) return 1;
+    rn_error err = {0};
+    rn_net *net = NULL;
+    rn_backend *be = NULL;
+    rn_trainer *tr = NULL;
+    rn_array in = {0};
+    float *y = NULL;
+    int rc = 1;
+    rn_backend_kind bk;
+    if (rn_backend_kind_parse(backend, &bk, &err) != RN_OK) {
+        fprintf(stderr, "ratenn eval: --backend: %s\n", err.message);
+        return 2;
+    }
+    if (rn_net_from_spec(&net, spec, (float)dt, (uint64_t)run_seed, &err) != RN_OK) {
+        fprintf(stderr, "ratenn eval: %s: %s\n", config, err.message);
+        goto done;
+    }
+    if (cli_init_params(net, params)) goto done;
+    if (rn_npy_read(input, &in, &err) != RN_OK) {
+        fprintf(stderr, "ratenn eval: --input %s\n", err.message);
+        goto done;
+    }
+    if (in.ndim != 2 && in.ndim != 3) {
+        fprintf(stderr,
+                "ratenn eval: --input %s: expected (B, T, C) or (T, C), got %d dimensions\n", input,
+                in.ndim);
+        goto done;
+    }
+    size_t B = in.ndim == 3 ? in.shape[0] : 1, T = in.shape[in.ndim - 2], C = in.shape[in.ndim - 1];
+    if (C != (size_t)rn_net_input_size(net)) {
+        fprintf(stderr, "ratenn eval: --input %s has %zu channels; the network takes %d\n", input,
+                C, rn_net_input_size(net));
+        goto done;
+    }
+    if (B == 0 || T == 0 || B >= (1u << 24) || T > 0x7fffffff) {
+        fprintf(stderr, "ratenn eval: --input %s: B=%zu, T=%zu is out of range\n", input, B, T);
+        goto done;
+    }
+    rn_train_config tc = rn_train_config_default();
+    tc.noise_seed = (uint64_t)(seed >= 0 ? seed : run_seed);
+    size_t cout = (size_t)rn_net_output_size(net);
+    y = malloc(B * T * cout * sizeof(float));
+    if (!y || rn_backend_create(&be, bk, &err) != RN_OK ||
+        rn_trainer_create(&tr, net, be, &tc, (int)B, (int)T, &err) != RN_OK ||
+        rn_trainer_set_data(tr, in.data, NULL, NULL, &err) != RN_OK ||
+        rn_trainer_forward(tr, y, !strcmp(noise, "on"), &err) != RN_OK) {
+        fprintf(stderr, "ratenn eval: %s\n", y ? err.message : "out of memory");
+        goto done;
+    }
+    size_t shape[3] = {B, T, cout};
+    if (rn_npy_write(out, y, 3, shape, &err) != RN_OK) {
+        fprintf(stderr, "ratenn eval: %s\n", err.message);
+        goto done;
+    }
+    if (record) {
+        int L = rn_net_layer_count(net), n = 0;
+        rn_array *arr = calloc((size_t)3 * L, sizeof *arr);
+        bool ok = arr != NULL;
+        for (int li = 0; ok && li < L; li++) {
+            bool rate = rn_net_layer_kind(net, li) == RN_LAYER_RATE;
+            for (int kind = 0; ok && kind < (rate ? 3 : 1); kind++) {
+                rn_array *a = &arr[n++];
+                static const char *what[] = {"out", "x", "r"};
+                snprintf(a->name, sizeof a->name, "%d_%s.%s", li,
+                         rn_layer_kind_name(rn_net_layer_kind(net, li)), what[kind]);
+                int width = 0;
+                if (rate) {
+                    rn_rate_options o;
+                    rn_net_rate_options(net, li, &o, NULL);
+                    width = o.n;
+                } else {
+                    /* the next layer's input size, or the network's output */
+                    width = li + 1 < L ? 0 : (int)cout;
+                    for (int k = 0; k < rn_net_param_count(net) && width == 0; k++) {
+                        rn_param_info pi;
+                        rn_net_param_info(net, k, &pi, NULL);
+                        if (pi.layer == li && pi.ndim == 2)
+                            width = (int)pi.shape[1];
+                        else if (pi.layer == li && pi.ndim == 1)
+                            width = (int)pi.shape[0];
+                    }
+                }
+                a->ndim = 3;
+                a->shape[0] = B;
+                a->shape[1] = T;
+                a->shape[2] = (size_t)width;
+                a->count = B * T * (size_t)width;
+                a->data = malloc(a->count * sizeof(float) + 1);
+                ok = a->data && rn_trainer_get_record(tr, li, (rn_record_kind)kind, a->data,
+                                                      a->count, &err) == RN_OK;
+            }
+        }
+        if (!ok || rn_npz_write(record, arr, n, &err) != RN_OK) {
+            fprintf(stderr, "ratenn eval: --record %s: %s\n", record,
+                    arr ? err.message : "out of memory");
+            if (arr) rn_arrays_free(arr, n);
+            goto done;
+        }
+        rn_arrays_free(arr, n);
+    }
+    fprintf(stderr, "ratenn eval: %zu trial(s) of %zu steps on %s -> %s\n", B, T,
+            rn_backend_description(be), out);
+    rc = 0;
+done:
+    free(y);
+    rn_array_free(&in);
+    rn_trainer_free(tr);
+    rn_backend_free(be);
+    rn_net_free(net);
+    return rc;
+}

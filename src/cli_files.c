@@ -1,0 +1,202 @@
+/* The CLI's files: parameters as .npz, the loss history as CSV, and checkpoints. Every file is
+ * written to a temporary name and renamed (rn_atomic_*), so an interrupted write never leaves a
+ * broken file. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "atomic_file.h"
+#include "cli.h"
+#include "ratenn/io.h"
+
+/* Fills arr[0..count) with the network's parameters (prefix + name); returns the number or -1. */
+static int params_to_arrays(const rn_net *net, const char *prefix, const float *block,
+                            rn_array *arr) {
+    int n = rn_net_param_count(net);
+    size_t off = 0;
+    for (int i = 0; i < n; i++) {
+        rn_param_info info;
+        rn_net_param_info(net, i, &info, NULL);
+        snprintf(arr[i].name, sizeof arr[i].name, "%s%s", prefix, info.name);
+        arr[i].ndim = info.ndim;
+        arr[i].shape[0] = info.shape[0];
+        arr[i].shape[1] = info.shape[1];
+        arr[i].count = info.count;
+        arr[i].data = malloc(info.count * sizeof(float) + 1);
+        if (!arr[i].data) return -1;
+        if (block)
+            memcpy(arr[i].data, block + off, info.count * sizeof(float));
+        else
+            rn_net_get_param(net, info.name, arr[i].data, info.count, NULL);
+        off += info.count;
+    }
+    return n;
+}
+
+int cli_write_params(const char *path, const rn_net *net) {
+    int n = rn_net_param_count(net);
+    rn_array *arr = calloc((size_t)n + 1, sizeof *arr);
+    rn_error err = {0};
+    int rc = 1;
+    if (!arr || params_to_arrays(net, "", NULL, arr) < 0)
+        fprintf(stderr, "ratenn: out of memory writing %s\n", path);
+    else if (rn_npz_write(path, arr, n, &err) != RN_OK)
+        fprintf(stderr, "ratenn: %s\n", err.message);
+    else
+        rc = 0;
+    if (arr) rn_arrays_free(arr, n);
+    return rc;
+}
+
+int cli_write_loss_csv(const char *path, const rn_loss_parts *hist, long long n) {
+    rn_atomic_file f;
+    rn_error err = {0};
+    if (rn_atomic_open(&f, path, &err) != RN_OK) {
+        fprintf(stderr, "ratenn: %s\n", err.message);
+        return 1;
+    }
+    fprintf(f.fp, "epoch,loss,mse,bounds,l2,grad_norm\n");
+    for (long long i = 0; i < n; i++)
+        fprintf(f.fp, "%lld,%.17g,%.17g,%.17g,%.17g,%.17g\n", i, hist[i].total, hist[i].mse,
+                hist[i].bounds, hist[i].l2, hist[i].grad_norm);
+    if (rn_atomic_commit(&f, &err) != RN_OK) {
+        fprintf(stderr, "ratenn: %s\n", err.message);
+        return 1;
+    }
+    return 0;
+}
+
+int cli_read_loss_csv(const char *path, rn_loss_parts *hist, long long n) {
+    FILE *fp = fopen(path, "r");
+    if (!fp) {
+        fprintf(stderr, "ratenn: --resume: cannot open %s\n", path);
+        return 1;
+    }
+    char line[1024];
+    long long i = 0;
+    int rc = 0;
+    if (!fgets(line, sizeof line, fp)) rc = 1;
+    while (!rc && i < n && fgets(line, sizeof line, fp)) {
+        long long e;
+        rn_loss_parts *h = &hist[i];
+        if (sscanf(line, "%lld,%lf,%lf,%lf,%lf,%lf", &e, &h->total, &h->mse, &h->bounds, &h->l2,
+                   &h->grad_norm) != 6 ||
+            e != i)
+            rc = 1;
+        i++;
+    }
+    fclose(fp);
+    if (rc || i != n) {
+        fprintf(stderr, "ratenn: --resume: %s does not hold the %lld epochs the checkpoint says\n",
+                path, n);
+        return 1;
+    }
+    return 0;
+}
+
+/* checkpoint.npz: the parameters by name, "adam.m/<name>", "adam.v/<name>", and "epochs_done" as
+ * two float32 words (high = e >> 20, low = e & 0xFFFFF; exact up to 2^44 epochs). */
+int cli_write_checkpoint(const char *path, const rn_net *net, rn_trainer *tr) {
+    int n = rn_net_param_count(net);
+    size_t P = rn_net_param_total(net);
+    float *m = malloc(P * sizeof(float) + 1), *v = malloc(P * sizeof(float) + 1);
+    rn_array *arr = calloc(3 * (size_t)n + 1, sizeof *arr);
+    rn_error err = {0};
+    int64_t done = 0;
+    int rc = 1, filled = 0;
+    if (!m || !v || !arr) {
+        fprintf(stderr, "ratenn: out of memory writing %s\n", path);
+        goto out;
+    }
+    /* the network's host copy is stale while training: bring the trained values back first */
+    if (rn_trainer_pull_params(tr, &err) != RN_OK ||
+        rn_trainer_get_optimizer_state(tr, m, v, P, &done, &err) != RN_OK) {
+        fprintf(stderr, "ratenn: checkpoint: %s\n", err.message);
+        goto out;
+    }
+    if (params_to_arrays(net, "", NULL, arr) < 0 ||
+        params_to_arrays(net, "adam.m/", m, arr + n) < 0 ||
+        params_to_arrays(net, "adam.v/", v, arr + 2 * n) < 0) {
+        filled = 3 * n;
+        fprintf(stderr, "ratenn: out of memory writing %s\n", path);
+        goto out;
+    }
+    filled = 3 * n;
+    rn_array *e = &arr[3 * n];
+    snprintf(e->name, sizeof e->name, "epochs_done");
+    e->ndim = 1;
+    e->shape[0] = 2;
+    e->count = 2;
+    e->data = malloc(2 * sizeof(float));
+    filled++;
+    if (!e->data) goto out;
+    e->data[0] = (float)(done >> 20);
+    e->data[1] = (float)(done & 0xFFFFF);
+    if (rn_npz_write(path, arr, 3 * n + 1, &err) != RN_OK) {
+        fprintf(stderr, "ratenn: %s\n", err.message);
+        goto out;
+    }
+    rc = 0;
+out:
+    if (arr) rn_arrays_free(arr, filled ? filled : 3 * n + 1);
+    free(m);
+    free(v);
+    return rc;
+}
+
+int cli_read_checkpoint(const char *path, rn_net *net, rn_trainer *tr, long long *epochs_done) {
+    rn_array *arr = NULL;
+    int n = 0, rc = 1;
+    rn_error err = {0};
+    size_t P = rn_net_param_total(net);
+    float *m = calloc(P + 1, sizeof(float)), *v = calloc(P + 1, sizeof(float));
+    if (!m || !v) goto out;
+    if (rn_npz_read(path, &arr, &n, &err) != RN_OK) {
+        fprintf(stderr, "ratenn: --resume: %s\n", err.message);
+        goto out;
+    }
+    const rn_array *e = rn_arrays_find(arr, n, "epochs_done");
+    if (!e || e->count != 2 || !(e->data[0] >= 0) || !(e->data[1] >= 0) ||
+        e->data[1] >= 1048576.0f) {
+        fprintf(stderr, "ratenn: --resume: %s has no valid 'epochs_done'\n", path);
+        goto out;
+    }
+    long long done = ((long long)e->data[0] << 20) + (long long)e->data[1];
+    size_t off = 0;
+    for (int i = 0; i < rn_net_param_count(net); i++) {
+        rn_param_info info;
+        rn_net_param_info(net, i, &info, NULL);
+        char mn[160], vn[160];
+        snprintf(mn, sizeof mn, "adam.m/%s", info.name);
+        snprintf(vn, sizeof vn, "adam.v/%s", info.name);
+        const rn_array *p = rn_arrays_find(arr, n, info.name), *pm = rn_arrays_find(arr, n, mn),
+                       *pv = rn_arrays_find(arr, n, vn);
+        if (!p || !pm || !pv || p->count != info.count || pm->count != info.count ||
+            pv->count != info.count) {
+            fprintf(stderr,
+                    "ratenn: --resume: %s lacks '%s' (or its Adam moments) with %zu elements\n",
+                    path, info.name, info.count);
+            goto out;
+        }
+        if (rn_net_set_param(net, info.name, p->data, info.count, &err) != RN_OK) {
+            fprintf(stderr, "ratenn: --resume: %s: %s\n", path, err.message);
+            goto out;
+        }
+        memcpy(m + off, pm->data, info.count * sizeof(float));
+        memcpy(v + off, pv->data, info.count * sizeof(float));
+        off += info.count;
+    }
+    if (rn_trainer_push_params(tr, &err) != RN_OK ||
+        rn_trainer_set_optimizer_state(tr, m, v, P, (int64_t)done, &err) != RN_OK) {
+        fprintf(stderr, "ratenn: --resume: %s: %s\n", path, err.message);
+        goto out;
+    }
+    *epochs_done = done;
+    rc = 0;
+out:
+    rn_arrays_free(arr, n);
+    free(m);
+    free(v);
+    return rc;
+}

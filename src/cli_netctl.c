@@ -1,0 +1,208 @@
+/* The CLI's parameter control: --freeze, --train-only, --bound, --bound-mode, --init. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "ratenn/io.h"
+
+/* Calls fn on each comma-separated item of list (items are trimmed of spaces). */
+static int for_each_item(const char *list, int (*fn)(rn_net *, const char *, void *), rn_net *net,
+                         void *ctx) {
+    char buf[256];
+    const char *s = list;
+    while (*s) {
+        const char *e = strchr(s, ',');
+        size_t n = e ? (size_t)(e - s) : strlen(s);
+        while (n && (*s == ' '))
+            s++, n--;
+        while (n && s[n - 1] == ' ')
+            n--;
+        if (n == 0 || n >= sizeof buf) {
+            fprintf(stderr, "ratenn: empty or too long item in '%s'\n", list);
+            return 1;
+        }
+        memcpy(buf, s, n);
+        buf[n] = '\0';
+        if (fn(net, buf, ctx)) return 1;
+        s = e ? e + 1 : s + n;
+    }
+    return 0;
+}
+
+static int unknown(const rn_net *net, const char *flag, const char *name) {
+    fprintf(stderr, "ratenn: %s: unknown parameter '%s' (this network has:", flag, name);
+    for (int i = 0; i < rn_net_param_count(net); i++) {
+        rn_param_info info;
+        rn_net_param_info(net, i, &info, NULL);
+        fprintf(stderr, " %s", info.name);
+    }
+    fprintf(stderr, ")\n");
+    return 1;
+}
+
+static int freeze_one(rn_net *net, const char *name, void *ctx) {
+    bool trainable = *(bool *)ctx;
+    if (rn_net_set_trainable(net, name, trainable, NULL) != RN_OK)
+        return unknown(net, trainable ? "--train-only" : "--freeze", name);
+    return 0;
+}
+
+int cli_freeze(rn_net *net, const char *list) {
+    bool f = false;
+    return for_each_item(list, freeze_one, net, &f);
+}
+
+int cli_train_only(rn_net *net, const char *list) {
+    for (int i = 0; i < rn_net_param_count(net); i++) {
+        rn_param_info info;
+        rn_net_param_info(net, i, &info, NULL);
+        rn_net_set_trainable(net, info.name, false, NULL);
+    }
+    bool t = true;
+    return for_each_item(list, freeze_one, net, &t);
+}
+
+/* One bound: "name>=v", "name<=v", "name>v"/"name<v" (same as the inclusive forms), or
+ * "lo<=name<=hi". */
+static int bound_one(rn_net *net, const char *expr, void *ctx) {
+    rn_bound_mode mode = *(rn_bound_mode *)ctx;
+    char name[128] = "";
+    double lo = -INFINITY, hi = INFINITY;
+    const char *ops[] = {"<=", ">=", "<", ">"};
+    /* find the first operator */
+    const char *p = NULL;
+    int op = -1;
+    for (const char *s = expr; *s && !p; s++)
+        for (int k = 0; k < 4; k++)
+            if (strncmp(s, ops[k], strlen(ops[k])) == 0) {
+                p = s;
+                op = k;
+                break;
+            }
+    if (!p) goto bad;
+    char left[128], right[128];
+    size_t ln = (size_t)(p - expr);
+    if (ln == 0 || ln >= sizeof left) goto bad;
+    memcpy(left, expr, ln);
+    left[ln] = '\0';
+    snprintf(right, sizeof right, "%s", p + strlen(ops[op]));
+    char *end;
+    double lv = strtod(left, &end);
+    bool left_is_number = *end == '\0';
+    if (left_is_number) {
+        /* lo <= name [<= hi] */
+        if (op == 1 || op == 3) goto bad;
+        lo = lv;
+        const char *q = strstr(right, "<");
+        if (q) {
+            size_t nn = (size_t)(q - right);
+            if (nn == 0 || nn >= sizeof name) goto bad;
+            memcpy(name, right, nn);
+            name[nn] = '\0';
+            const char *num = q + (q[1] == '=' ? 2 : 1);
+            hi = strtod(num, &end);
+            if (*num == '\0' || *end != '\0') goto bad;
+        } else {
+            snprintf(name, sizeof name, "%s", right);
+        }
+    } else {
+        snprintf(name, sizeof name, "%s", left);
+        double v = strtod(right, &end);
+        if (right[0] == '\0' || *end != '\0') goto bad;
+        if (op == 1 || op == 3)
+            lo = v;
+        else
+            hi = v;
+    }
+    if (rn_net_param_index(net, name) < 0) return unknown(net, "--bound", name);
+    /* keep a bound already set on the other side */
+    rn_param_info info;
+    rn_net_param_info(net, rn_net_param_index(net, name), &info, NULL);
+    if (isinf(lo) && !isinf(info.lower)) lo = info.lower;
+    if (isinf(hi) && !isinf(info.upper)) hi = info.upper;
+    rn_error err = {0};
+    if (rn_net_set_bounds(net, name, (float)lo, (float)hi, mode, &err) != RN_OK) {
+        fprintf(stderr, "ratenn: --bound '%s': %s\n", expr, err.message);
+        return 1;
+    }
+    return 0;
+bad:
+    fprintf(stderr, "ratenn: --bound '%s': expected NAME>=V, NAME<=V or LO<=NAME<=HI\n", expr);
+    return 1;
+}
+
+int cli_bounds(rn_net *net, const char *list, rn_bound_mode mode) {
+    return for_each_item(list, bound_one, net, &mode);
+}
+
+/* --init FILE.npz: every array must name a parameter of this network and have its shape; the
+ * network's values change only if the whole file is valid. */
+int cli_init_params(rn_net *net, const char *path) {
+    rn_array *arr = NULL;
+    int n = 0, rc = 1;
+    rn_error err = {0};
+    if (rn_npz_read(path, &arr, &n, &err) != RN_OK) {
+        fprintf(stderr, "ratenn: --init %s\n", err.message);
+        return 1;
+    }
+    for (int i = 0; i < n; i++) {
+        int idx = rn_net_param_index(net, arr[i].name);
+        if (idx < 0) {
+            fprintf(stderr, "ratenn: --init %s: array '%s' is not a parameter of this network\n",
+                    path, arr[i].name);
+            goto done;
+        }
+        rn_param_info info;
+        rn_net_param_info(net, idx, &info, NULL);
+        bool same = arr[i].count == info.count && arr[i].ndim == info.ndim &&
+                    arr[i].shape[0] == info.shape[0] &&
+                    (info.ndim == 1 || arr[i].shape[1] == info.shape[1]);
+        if (!same) {
+            fprintf(stderr,
+                    "ratenn: --init %s: '%s' has %d dimensions and %zu elements; the network's has "
+                    "shape (%zu%s",
+                    path, arr[i].name, arr[i].ndim, arr[i].count, info.shape[0],
+                    info.ndim == 2 ? ", " : ",)\n");
+            if (info.ndim == 2) fprintf(stderr, "%zu)\n", info.shape[1]);
+            goto done;
+        }
+        for (size_t k = 0; k < arr[i].count; k++)
+            if (!isfinite(arr[i].data[k])) {
+                fprintf(stderr, "ratenn: --init %s: '%s' element %zu is not finite\n", path,
+                        arr[i].name, k);
+                goto done;
+            }
+    }
+    /* checked; now set (a τ <= 0 is still refused here, before anything changes) */
+    float *saved = malloc(rn_net_param_total(net) * sizeof(float));
+    if (!saved) goto done;
+    size_t off = 0;
+    for (int i = 0; i < rn_net_param_count(net); i++) {
+        rn_param_info info;
+        rn_net_param_info(net, i, &info, NULL);
+        rn_net_get_param(net, info.name, saved + off, info.count, NULL);
+        off += info.count;
+    }
+    for (int i = 0; i < n; i++)
+        if (rn_net_set_param(net, arr[i].name, arr[i].data, arr[i].count, &err) != RN_OK) {
+            fprintf(stderr, "ratenn: --init %s: %s\n", path, err.message);
+            off = 0; /* restore everything */
+            for (int j = 0; j < rn_net_param_count(net); j++) {
+                rn_param_info info;
+                rn_net_param_info(net, j, &info, NULL);
+                rn_net_set_param(net, info.name, saved + off, info.count, NULL);
+                off += info.count;
+            }
+            free(saved);
+            goto done;
+        }
+    free(saved);
+    fprintf(stderr, "ratenn: --init: %d of %d parameters loaded from %s\n", n,
+            rn_net_param_count(net), path);
+    rc = 0;
+done:
+    rn_arrays_free(arr, n);
+    return rc;
+}

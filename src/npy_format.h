@@ -1,0 +1,41 @@
+/* Internal: the .npy format in memory and whole-file reads, shared by the .npy and .npz code. */
+#ifndef RATENN_NPY_FORMAT_H
+#define RATENN_NPY_FORMAT_H
+
+#include <stddef.h>
+
+#include "ratenn/io.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Room enough for any header rn_npy_header writes (RN_NPY_MAX_DIMS dimensions of 20 digits each).
+ */
+#define RN_NPY_HEADER_CAP 512
+
+/* Parses a whole .npy held in buf[0..len); `what` names it in messages (a path, or
+ * "file.npz:member"). On failure *out is zeroed and nothing is allocated. */
+rn_status rn_npy_parse(const unsigned char *buf, size_t len, const char *what, rn_array *out,
+                       rn_error *err);
+
+/* Writes the magic, version 1.0 and the padded header dictionary of a '<f4' C-order array into
+ * hdr[0..cap), laid out byte for byte as numpy.save does; returns its length (a multiple of 64), or
+ * 0 when ndim is out of range or cap is too small. */
+size_t rn_npy_header(char *hdr, size_t cap, int ndim, const size_t *shape);
+
+/* The product of shape[0..ndim) into *count; 0 when it (or count·8 bytes) would overflow size_t. */
+int rn_shape_count(int ndim, const size_t *shape, size_t *count);
+
+/* Reads the whole regular file at path into a malloc'd *buf of *len bytes (plus one spare byte). */
+rn_status rn_read_file(const char *path, unsigned char **buf, size_t *len, rn_error *err);
+
+/* rn_npz_write with ZIP64 records forced on every member and at the end (force_zip64 != 0), so that
+ * the ZIP64 writer can be tested without 4 GiB files. rn_npz_write is this with force_zip64 = 0. */
+rn_status rn_npz_write_ex(const char *path, const rn_array *arrays, int count, int force_zip64,
+                          rn_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

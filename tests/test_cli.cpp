@@ -1,0 +1,265 @@
+// The command-line program as a user runs it: a short training run and its files, bad flags and files,
+// resume after an interruption (bit-identical), SIGINT, eval on new shapes, config round trip, params.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <csignal>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "cli_run.h"
+#include "ratenn/io.h"
+
+namespace {
+
+const char *kQuick = "--hidden 8 --repeats 1 --pulse 0.05 --quiet --backend cpu --lr 1e-3";
+
+TEST(Cli, ShortChirpRunWritesEveryFile) {
+    std::string d = temp_dir();
+    CliResult r = run_cli(std::string("train --task chirp --epochs 5 ") + kQuick + " --out " + d + "/run", d);
+    ASSERT_EQ(r.status, 0) << r.err;
+    for (const char *f : {"config.json", "loss.csv", "params.npz", "params_initial.npz", "run.npz"})
+        EXPECT_TRUE(file_exists(d + "/run/" + f)) << f;
+    EXPECT_NE(r.err.find("loss"), std::string::npos) << r.err;
+    rn_array *arr = nullptr;
+    int n = 0;
+    ASSERT_EQ(rn_npz_read((d + "/run/params.npz").c_str(), &arr, &n, nullptr), RN_OK);
+    EXPECT_NE(rn_arrays_find(arr, n, "1_rate.tau"), nullptr);
+    EXPECT_NE(rn_arrays_find(arr, n, "1_rate.w_rec"), nullptr);
+    rn_arrays_free(arr, n);
+    ASSERT_EQ(rn_npz_read((d + "/run/run.npz").c_str(), &arr, &n, nullptr), RN_OK);
+    const rn_array *x = rn_arrays_find(arr, n, "1_rate.x");
+    ASSERT_NE(x, nullptr);
+    EXPECT_EQ(x->shape[1], 3000u);
+    EXPECT_EQ(x->shape[2], 8u);
+    rn_arrays_free(arr, n);
+    std::string csv = read_file(d + "/run/loss.csv");
+    EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 6) << csv;
+    remove_tree(d);
+}
+
+struct BadCase {
+    const char *args;
+    const char *expect;  // a word the one-line message must hold
+};
+
+TEST(Cli, BadFlagsGiveOneClearLineAndNonZeroExit) {
+    std::string d = temp_dir();
+    const BadCase cases[] = {
+        {"train --hidden", "--hidden needs a value"},
+        {"train --hidden 0", "--hidden"},
+        {"train --hidden abc", "not an integer"},
+        {"train --epochs 1 --epochs 2", "more than once"},
+        {"train --frobnicate 3", "unknown flag '--frobnicate'"},
+        {"train --activation swish", "swish"},
+        {"train --optimizer rmsprop", "--optimizer"},
+        {"train --dt 0", "--dt"},
+        {"train --dt -1e-3", "--dt"},
+        {"train --noise -0.1", "--noise"},
+        {"train --lr nan", "finite"},
+        {"train --task nope", "unknown task"},
+        {"train --input only.npy", "go together"},
+        {"train --backend tpu", "unknown backend"},
+        {"train --net 'linear(1,5) rate(6)'", "layer 1 (rate)"},
+        {"train --bound '1_rate.tau>>1'", "--bound"},
+        {"train --freeze 1_rate.nope", "unknown parameter '1_rate.nope'"},
+        {"frobnicate", "unknown command"},
+    };
+    for (const BadCase &c : cases) {
+        CliResult r = run_cli(std::string(c.args) + " --out " + d + "/never", d);
+        EXPECT_NE(r.status, 0) << c.args;
+        EXPECT_NE(r.err.find(c.expect), std::string::npos) << c.args << " -> " << r.err;
+        EXPECT_LE(std::count(r.err.begin(), r.err.end(), '\n'), 1) << c.args << " -> " << r.err;
+    }
+    EXPECT_FALSE(file_exists(d + "/never")) << "a failed run must not leave an output directory behind";
+    remove_tree(d);
+}
+
+TEST(Cli, BadDataFilesAreRejectedWithTheirName) {
+    std::string d = temp_dir();
+    std::vector<float> u(2 * 10 * 1, 0.5f), y(2 * 10 * 1, 0.25f);
+    write_file(d + "/u.npy", npy_bytes({2, 10, 1}, u));
+    write_file(d + "/y.npy", npy_bytes({2, 10, 1}, y));
+    write_file(d + "/y9.npy", npy_bytes({2, 9, 1}, std::vector<float>(18, 0.0f)));
+    write_file(d + "/fortran.npy", npy_bytes({2, 10, 1}, u, "<f4", true));
+    write_file(d + "/int.npy", npy_bytes({2, 10, 1}, u, "<i4"));
+    std::vector<float> bad = u;
+    bad[3] = NAN;
+    write_file(d + "/nan.npy", npy_bytes({2, 10, 1}, bad));
+    std::string trunc = npy_bytes({2, 10, 1}, u);
+    write_file(d + "/trunc.npy", trunc.substr(0, trunc.size() - 8));
+    write_file(d + "/magic.npy", "NOTNUMPY" + trunc.substr(8));
+    const BadCase cases[] = {
+        {"--input U/missing.npy --target U/y.npy", "missing.npy"},
+        {"--input U/u.npy --target U/y9.npy", "must match"},
+        {"--input U/fortran.npy --target U/y.npy", "ortran"},
+        {"--input U/int.npy --target U/y.npy", "<i4"},
+        {"--input U/nan.npy --target U/y.npy", "not finite"},
+        {"--input U/trunc.npy --target U/y.npy", "trunc.npy"},
+        {"--input U/magic.npy --target U/y.npy", "magic.npy"},
+        {"--input U/u.npy --target U/y.npy --net 'linear(2,4) rate(4) linear(4,1)'", "channels"},
+    };
+    for (const BadCase &c : cases) {
+        std::string args = c.args;
+        for (size_t p; (p = args.find("U/")) != std::string::npos;) args.replace(p, 2, d + "/");
+        CliResult r = run_cli("train " + args + " --epochs 1 --quiet --out " + d + "/never", d);
+        EXPECT_NE(r.status, 0) << c.args;
+        EXPECT_NE(r.err.find(c.expect), std::string::npos) << c.args << " -> " << r.err;
+    }
+    // and the good pair trains
+    CliResult ok = run_cli("train --input " + d + "/u.npy --target " + d + "/y.npy --hidden 4 --epochs 3 --quiet --out " + d +
+                               "/good",
+                           d);
+    EXPECT_EQ(ok.status, 0) << ok.err;
+    EXPECT_FALSE(file_exists(d + "/never"));
+    remove_tree(d);
+}
+
+// 12 epochs straight, versus 5 epochs (checkpoint every 5), then --resume to 12: identical files.
+TEST(Cli, ResumeIsBitIdenticalToAnUninterruptedRun) {
+    std::string d = temp_dir();
+    std::string common = std::string(" --task chirp ") + kQuick + " --seed 3";
+    ASSERT_EQ(run_cli("train" + common + " --epochs 12 --out " + d + "/a", d).status, 0);
+    CliResult r = run_cli("train" + common + " --epochs 5 --checkpoint-every 5 --out " + d + "/b", d);
+    ASSERT_EQ(r.status, 0) << r.err;
+    ASSERT_TRUE(file_exists(d + "/b/checkpoint.npz"));
+    r = run_cli("train --resume " + d + "/b --epochs 12 --quiet", d);
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(read_file(d + "/a/params.npz"), read_file(d + "/b/params.npz"));
+    EXPECT_EQ(read_file(d + "/a/loss.csv"), read_file(d + "/b/loss.csv"));
+    remove_tree(d);
+}
+
+TEST(Cli, SigintWritesALoadableCheckpointAndSaysHowToResume) {
+    std::string d = temp_dir();
+    std::string cmd = std::string(RATENN_CLI_PATH) + " train --task chirp --hidden 8 --quiet --backend cpu --epochs 100000 --out " +
+                      d + "/run 2>" + d + "/err.txt & echo $! > " + d + "/pid";
+    ASSERT_EQ(std::system(cmd.c_str()), 0);
+    std::string pid = read_file(d + "/pid");
+    while (!pid.empty() && (pid.back() == '\n' || pid.back() == ' ')) pid.pop_back();  // a newline would end the shell's loop condition
+    ASSERT_FALSE(pid.empty());
+    // wait until the run has started training (its config is written), then interrupt it
+    for (int i = 0; i < 200 && !file_exists(d + "/run/params_initial.npz"); i++) usleep(50000);
+    usleep(300000);
+    ASSERT_EQ(std::system(("kill -INT " + pid).c_str()), 0);
+    // wait (at most 60 s) for the interrupted run to finish writing and exit
+    int status = std::system(("for i in $(seq 600); do kill -0 " + pid + " 2>/dev/null || exit 0; sleep 0.1; done; exit 1").c_str());
+    ASSERT_EQ(status, 0) << "the run did not exit within 60 s of SIGINT";
+    std::string err = read_file(d + "/err.txt");
+    EXPECT_NE(err.find("--resume"), std::string::npos) << err;
+    rn_array *arr = nullptr;
+    int n = 0;
+    ASSERT_EQ(rn_npz_read((d + "/run/checkpoint.npz").c_str(), &arr, &n, nullptr), RN_OK);
+    EXPECT_NE(rn_arrays_find(arr, n, "epochs_done"), nullptr);
+    EXPECT_NE(rn_arrays_find(arr, n, "adam.m/1_rate.w_rec"), nullptr);
+    rn_arrays_free(arr, n);
+    CliResult r = run_cli("train --resume " + d + "/run --epochs 3 --quiet", d);  // past the checkpoint: refused
+    if (r.status == 0) SUCCEED();                                                    // (if fewer than 3 were done)
+    remove_tree(d);
+}
+
+TEST(Cli, EvalOnAnotherBatchAndLength) {
+    std::string d = temp_dir();
+    ASSERT_EQ(run_cli(std::string("train --task chirp --epochs 2 ") + kQuick + " --out " + d + "/run", d).status, 0);
+    std::vector<float> u(3 * 77 * 1, 0.0f);
+    for (int b = 0; b < 3; b++) u[(size_t)b * 77] = 1.0f;
+    write_file(d + "/u.npy", npy_bytes({3, 77, 1}, u));
+    CliResult r = run_cli("eval --params " + d + "/run/params.npz --input " + d + "/u.npy --out " + d + "/y.npy --record " +
+                              d + "/rec.npz --noise off",
+                          d);
+    ASSERT_EQ(r.status, 0) << r.err;
+    rn_array y = {};
+    ASSERT_EQ(rn_npy_read((d + "/y.npy").c_str(), &y, nullptr), RN_OK);
+    ASSERT_EQ(y.ndim, 3);
+    EXPECT_EQ(y.shape[0], 3u);
+    EXPECT_EQ(y.shape[1], 77u);
+    EXPECT_EQ(y.shape[2], 1u);
+    // noise off, identical inputs: identical trials
+    for (size_t t = 0; t < 77; t++) EXPECT_EQ(y.data[t], y.data[77 + t]);
+    rn_array_free(&y);
+    rn_array *arr = nullptr;
+    int n = 0;
+    ASSERT_EQ(rn_npz_read((d + "/rec.npz").c_str(), &arr, &n, nullptr), RN_OK);
+    EXPECT_NE(rn_arrays_find(arr, n, "1_rate.x"), nullptr);
+    rn_arrays_free(arr, n);
+    remove_tree(d);
+}
+
+TEST(Cli, ConfigRoundTripRepeatsARun) {
+    std::string d = temp_dir();
+    ASSERT_EQ(run_cli(std::string("train --task chirp --epochs 4 --seed 7 ") + kQuick + " --out " + d + "/a", d).status, 0);
+    CliResult r = run_cli("train --config " + d + "/a/config.json --out " + d + "/b --quiet", d);
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(read_file(d + "/a/params.npz"), read_file(d + "/b/params.npz"));
+    r = run_cli("train --config " + d + "/a/config.json --epochs 2 --out " + d + "/c --quiet", d);  // flags override
+    ASSERT_EQ(r.status, 0) << r.err;
+    std::string csv = read_file(d + "/c/loss.csv");
+    EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 3);
+    write_file(d + "/bad.json", "{\"hidden\": \"many\"}");
+    r = run_cli("train --config " + d + "/bad.json --out " + d + "/never", d);
+    EXPECT_NE(r.status, 0);
+    EXPECT_NE(r.err.find("hidden"), std::string::npos) << r.err;
+    remove_tree(d);
+}
+
+TEST(Cli, SynapseTaskLearnsTauAndParamsReportsPoles) {
+    std::string d = temp_dir();
+    CliResult r = run_cli("train --task synapse --epochs 1500 --lr 3e-3 --quiet --backend cpu --out " + d + "/syn", d);
+    ASSERT_EQ(r.status, 0) << r.err;
+    rn_array *arr = nullptr;
+    int n = 0;
+    ASSERT_EQ(rn_npz_read((d + "/syn/params.npz").c_str(), &arr, &n, nullptr), RN_OK);
+    const rn_array *tau = rn_arrays_find(arr, n, "0_lowpass.tau");
+    ASSERT_NE(tau, nullptr);
+    EXPECT_NEAR(tau->data[0], 0.1, 1e-4);
+    rn_arrays_free(arr, n);
+    EXPECT_TRUE(file_exists(d + "/syn/tau_history.csv"));
+    std::string out = d + "/params.txt";
+    std::string cmd = std::string(RATENN_CLI_PATH) + " params " + d + "/syn/params.npz > " + out;
+    ASSERT_EQ(std::system(cmd.c_str()), 0);
+    std::string txt = read_file(out);
+    EXPECT_NE(txt.find("pole 0.99"), std::string::npos) << txt;
+    EXPECT_NE(txt.find("0_lowpass.tau"), std::string::npos) << txt;
+    remove_tree(d);
+}
+
+TEST(Cli, ParameterControlFlags) {
+    std::string d = temp_dir();
+    CliResult r = run_cli(std::string("train --task chirp --epochs 3 ") + kQuick +
+                              " --freeze 1_rate.w_rec,1_rate.tau --bound '0<=2_linear.bias<=0.001' --bound-mode clip --out " +
+                              d + "/f",
+                          d);
+    ASSERT_EQ(r.status, 0) << r.err;
+    rn_array *a0 = nullptr, *a1 = nullptr;
+    int n0 = 0, n1 = 0;
+    ASSERT_EQ(rn_npz_read((d + "/f/params_initial.npz").c_str(), &a0, &n0, nullptr), RN_OK);
+    ASSERT_EQ(rn_npz_read((d + "/f/params.npz").c_str(), &a1, &n1, nullptr), RN_OK);
+    for (const char *frozen : {"1_rate.w_rec", "1_rate.tau"}) {
+        const rn_array *x = rn_arrays_find(a0, n0, frozen), *y = rn_arrays_find(a1, n1, frozen);
+        ASSERT_TRUE(x && y);
+        EXPECT_EQ(0, std::memcmp(x->data, y->data, x->count * 4)) << frozen;
+    }
+    const rn_array *b = rn_arrays_find(a1, n1, "2_linear.bias");
+    EXPECT_GE(b->data[0], 0.0f);
+    EXPECT_LE(b->data[0], 0.001f);
+    // --init from the trained file, with --train-only: only 0_linear.weight may move
+    r = run_cli(std::string("train --task chirp --epochs 2 ") + kQuick + " --init " + d + "/f/params.npz --train-only 0_linear.weight --out " +
+                    d + "/g",
+                d);
+    ASSERT_EQ(r.status, 0) << r.err;
+    rn_arrays_free(a0, n0);
+    ASSERT_EQ(rn_npz_read((d + "/g/params_initial.npz").c_str(), &a0, &n0, nullptr), RN_OK);
+    EXPECT_EQ(0, std::memcmp(rn_arrays_find(a0, n0, "1_rate.w_rec")->data, rn_arrays_find(a1, n1, "1_rate.w_rec")->data, 64 * 4));
+    // a bad --init: a name the network lacks
+    r = run_cli("train --task chirp --epochs 1 --hidden 4 --quiet --backend cpu --init " + d + "/f/params.npz --out " + d + "/never",
+                d);
+    EXPECT_NE(r.status, 0);
+    EXPECT_NE(r.err.find("--init"), std::string::npos) << r.err;
+    rn_arrays_free(a0, n0);
+    rn_arrays_free(a1, n1);
+    remove_tree(d);
+}
+
+}  // namespace
