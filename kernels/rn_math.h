@@ -88,10 +88,12 @@ RN_HD static inline void rn_box_muller(uint32_t x, uint32_t y, float *z0, float 
 }
 
 /* The noise counter layout (SPEC §6). ξ for (seed, epoch, layer, trial, step, neuron) in a layer of n
- * neurons is component neuron%4 of curand_normal4 after
+ * neurons comes from the four words curand4 returns (the CUDA kernel) after
  *     curand_init(seed, subsequence = epoch << 32 | layer << 24 | trial, offset = 4 * block, &state)
  * with block = step * ceil(n / 4) + neuron / 4; i.e. Philox of the counter
- *     (block lo, block hi, layer << 24 | trial, epoch) under the key (seed lo, seed hi).
+ *     (block lo, block hi, layer << 24 | trial, epoch) under the key (seed lo, seed hi),
+ * turned into a normal by rn_normal_from_words (component neuron % 4): Box-Muller with cuRAND's host
+ * constants and sinf/cosf. (curand_normal4 on the device uses __sincosf, which the CPU cannot match.)
  * trial < 2^24 and layer < 256 (checked where a network or batch is built). */
 RN_HD static inline void rn_noise_counter(uint32_t epoch, uint32_t layer, uint32_t trial, uint64_t step,
                                           uint32_t neuron, uint32_t n_neurons, uint32_t ctr[4]) {

@@ -11,13 +11,21 @@ rn_status rn_cuda_backend_init(rn_backend *be, rn_error *err) {
                    "the CUDA backend was asked for, but this ratenn was built without CUDA");
 }
 void rn_cuda_backend_release(rn_backend *be) {}
-int rn_cuda_backend_device_count(void) { return 0; }
-bool rn_cuda_built(void) { return false; }
+int rn_cuda_backend_device_count(void) {
+    return 0;
+}
+bool rn_cuda_built(void) {
+    return false;
+}
 #else
-bool rn_cuda_built(void) { return true; }
+bool rn_cuda_built(void) {
+    return true;
+}
 #endif
 
-int rn_cuda_device_count(void) { return rn_cuda_backend_device_count(); }
+int rn_cuda_device_count(void) {
+    return rn_cuda_backend_device_count();
+}
 
 rn_status rn_backend_create(rn_backend **out, rn_backend_kind kind, rn_error *err) {
     if (!out) return rn_fail(err, RN_ERR_INVALID_ARG, "rn_backend_create: backend pointer is NULL");
@@ -54,13 +62,25 @@ void rn_backend_free(rn_backend *be) {
     free(be);
 }
 
-rn_backend_kind rn_backend_get_kind(const rn_backend *be) { return be->kind; }
-const char *rn_backend_description(const rn_backend *be) { return be->description; }
+void rn_backend_memory(const rn_backend *be, size_t *in_use, size_t *peak) {
+    if (in_use) *in_use = be ? be->bytes_in_use : 0;
+    if (peak) *peak = be ? be->peak_bytes : 0;
+}
+
+rn_backend_kind rn_backend_get_kind(const rn_backend *be) {
+    return be->kind;
+}
+const char *rn_backend_description(const rn_backend *be) {
+    return be->description;
+}
 
 rn_status rn_backend_kind_parse(const char *text, rn_backend_kind *kind, rn_error *err) {
-    if (text && strcmp(text, "auto") == 0) *kind = RN_BACKEND_AUTO;
-    else if (text && strcmp(text, "cpu") == 0) *kind = RN_BACKEND_CPU;
-    else if (text && strcmp(text, "cuda") == 0) *kind = RN_BACKEND_CUDA;
+    if (text && strcmp(text, "auto") == 0)
+        *kind = RN_BACKEND_AUTO;
+    else if (text && strcmp(text, "cpu") == 0)
+        *kind = RN_BACKEND_CPU;
+    else if (text && strcmp(text, "cuda") == 0)
+        *kind = RN_BACKEND_CUDA;
     else
         return rn_fail(err, RN_ERR_INVALID_ARG, "unknown backend '%s' (expected auto, cpu or cuda)",
                        text ? text : "(null)");

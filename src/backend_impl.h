@@ -1,10 +1,12 @@
-/* Internal: the table of operations a backend implements (DESIGN.md, STYLE.md "backend as a table").
+/* Internal: the table of operations a backend implements (DESIGN.md, STYLE.md "backend as a
+ * table").
  *
- * The BPTT driver (host/driver.c) is written once against this table. Every pointer argument is backend
- * memory (host memory for the CPU backend, device memory for CUDA). Matrices are row-major. Arguments go
- * outputs first, then inputs, then sizes; each comment says whether an output is overwritten (=) or
- * accumulated into (+=). Sequences are (B, T, C); "the rows of step t" start at base + t*C with row
- * stride ld = T*C. The CUDA launchers in kernels/ and the CPU functions in src/cpu/ share name stems. */
+ * The BPTT driver (host/driver.c) is written once against this table. Every pointer argument is
+ * backend memory (host memory for the CPU backend, device memory for CUDA). Matrices are row-major.
+ * Arguments go outputs first, then inputs, then sizes; each comment says whether an output is
+ * overwritten (=) or accumulated into (+=). Sequences are (B, T, C); "the rows of step t" start at
+ * base + t*C with row stride ld = T*C. The CUDA launchers in kernels/ and the CPU functions in
+ * src/cpu/ share name stems. */
 #ifndef RATENN_BACKEND_IMPL_H
 #define RATENN_BACKEND_IMPL_H
 
@@ -56,7 +58,8 @@ typedef struct rn_backend_ops {
     /* ---- products ---- */
     /* c = alpha · op(a) · op(b) + beta · c, c is (m, n), op(a) is (m, k). */
     rn_status (*gemm)(rn_backend *be, bool trans_a, bool trans_b, int m, int n, int k, float alpha,
-                      const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc);
+                      const float *a, int lda, const float *b, int ldb, float beta, float *c,
+                      int ldc);
 
     /* ---- linear layer (kernels/linear.cu, src/cpu/linear.c) ---- */
     /* y[r, c] += bias[c] */
@@ -70,7 +73,8 @@ typedef struct rn_backend_ops {
                            const float *theta, int activation, int batch, int n);
     /* One fused Euler step at step s->t, for every trial b and neuron n:
      *   x = x_prev + α (−x_prev + in + σ√dt ξ + bias + rec);  out = f(x − θ)   (both =)
-     * x, out, in, rec have row stride s->ld; x_prev has s->ld_prev; rec may be NULL (not recurrent). */
+     * x, out, in, rec have row stride s->ld; x_prev has s->ld_prev; rec may be NULL (not
+     * recurrent). */
     rn_status (*rate_forward_step)(rn_backend *be, float *x, float *out, const float *x_prev,
                                    const float *in, const float *rec, const float *tau,
                                    const float *bias, const float *theta, const rn_rate_step *s);
@@ -100,8 +104,9 @@ typedef struct rn_backend_ops {
     rn_status (*shift_rows)(rn_backend *be, float *dst, const float *src, const float *first,
                             int batch, int steps, int n);
 
-    /* ---- synaptic filters (kernels/filter.cu, src/cpu/filter.c): one first-order ZOH stage, applied
-     * once (lowpass) or twice (alpha, doubleexp). p = exp(−dt/τ) per channel; sequences (B, T, C). ---- */
+    /* ---- synaptic filters (kernels/filter.cu, src/cpu/filter.c): one first-order ZOH stage,
+     * applied once (lowpass) or twice (alpha, doubleexp). p = exp(−dt/τ) per channel; sequences (B,
+     * T, C). ---- */
     /* y_t = p y_{t−1} + (1 − p) u_t with y_{−1} = init  (=) */
     rn_status (*filter_forward)(rn_backend *be, float *y, const float *u, const float *tau,
                                 const float *init, int batch, int steps, int channels, float dt);
@@ -110,10 +115,11 @@ typedef struct rn_backend_ops {
     rn_status (*filter_backward)(rn_backend *be, float *du, float *acc_dp, float *acc_dinit,
                                  const float *g, const float *y, const float *u, const float *tau,
                                  const float *init, int batch, int steps, int channels, float dt);
-    /* dtau += (Σ_b acc_dp) · p·dt/τ²;  dinit += Σ_b acc_dinit  (fixed order over b; either may be NULL) */
+    /* dtau += (Σ_b acc_dp) · p·dt/τ²;  dinit += Σ_b acc_dinit  (fixed order over b; either may be
+     * NULL) */
     rn_status (*filter_param_grads)(rn_backend *be, float *dtau, float *dinit, const float *acc_dp,
-                                    const float *acc_dinit, const float *tau, int batch, int channels,
-                                    float dt);
+                                    const float *acc_dinit, const float *tau, int batch,
+                                    int channels, float dt);
 
     /* ---- loss (kernels/loss.cu, src/cpu/loss.c) ---- */
     /* *mse += Σ m (y − y*)² / (C Σ m)  (+=, double); dy = weight · 2 m (y − y*) / (C Σ m)  (=).
@@ -132,7 +138,8 @@ typedef struct rn_backend_ops {
     rn_status (*sum_squares)(rn_backend *be, double *out, const float *g, const uint8_t *mask,
                              size_t n);
     /* Adam over every element with mask_i != 0; the global-norm clip scale comes from
-     * scalars[RN_SCALAR_GNORM2]. If any of scalars[0..RN_SCALAR_COUNT) is non-finite nothing changes. */
+     * scalars[RN_SCALAR_GNORM2]. If any of scalars[0..RN_SCALAR_COUNT) is non-finite nothing
+     * changes. */
     rn_status (*adam)(rn_backend *be, float *p, float *m, float *v, const float *g,
                       const uint8_t *mask, const double *scalars, size_t n, const rn_optim_step *s);
     /* p −= lr · g (clipped), with the same mask and guard as adam */
@@ -148,7 +155,8 @@ struct rn_backend {
     void *ctx; /* the backend's own state (cuBLAS handle, stream, ...) */
     rn_backend_kind kind;
     char description[160];
-    rn_error err; /* the last failure of an op, copied out by the driver */
+    rn_error err;                    /* the last failure of an op, copied out by the driver */
+    size_t bytes_in_use, peak_bytes; /* memory held through ops->alloc (device memory for CUDA) */
 };
 
 /* Each backend's constructor (the CUDA one exists only in CUDA builds). */

@@ -4,6 +4,10 @@
 
 #include "ratenn/status.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #if defined(__GNUC__)
 #define RN_PRINTF_LIKE(a, b) __attribute__((format(printf, a, b)))
 #else
@@ -23,4 +27,8 @@ rn_status rn_ok(rn_error *err);
         if (st != RN_OK) goto fail;                                                                \
     } while (0)
 
+#ifdef __cplusplus
+}
 #endif
+#endif
+

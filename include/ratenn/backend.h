@@ -31,6 +31,10 @@ rn_backend_kind rn_backend_get_kind(const rn_backend *backend); /* CPU or CUDA, 
 /* A human-readable description, e.g. "cpu (OpenBLAS)" or "cuda: NVIDIA H100 80GB HBM3". */
 const char *rn_backend_description(const rn_backend *backend);
 
+/* The memory this backend holds now and the most it has held (device memory for CUDA, including its
+ * reduction scratch; host memory for the CPU), in bytes. */
+void rn_backend_memory(const rn_backend *backend, size_t *in_use, size_t *peak);
+
 /* Whether this build contains the CUDA backend, and how many devices it can see (0 if none). */
 bool rn_cuda_built(void);
 int rn_cuda_device_count(void);

@@ -6,14 +6,31 @@
 #include "cpu_ops.h"
 #include "error.h"
 
+/* Each block carries its size in front (16 bytes keep the payload aligned for doubles), for the
+ * memory report. */
+#define CPU_HEADER 16
+
 static rn_status cpu_alloc(rn_backend *be, void **ptr, size_t bytes) {
-    *ptr = malloc(bytes ? bytes : 1);
-    if (!*ptr)
-        return rn_fail(&be->err, RN_ERR_NO_MEMORY, "out of host memory (asked for %zu bytes)", bytes);
+    unsigned char *block = malloc(CPU_HEADER + bytes);
+    *ptr = NULL;
+    if (!block)
+        return rn_fail(&be->err, RN_ERR_NO_MEMORY, "out of host memory (asked for %zu bytes)",
+                       bytes);
+    memcpy(block, &bytes, sizeof bytes);
+    be->bytes_in_use += bytes;
+    if (be->bytes_in_use > be->peak_bytes) be->peak_bytes = be->bytes_in_use;
+    *ptr = block + CPU_HEADER;
     return RN_OK;
 }
 
-static void cpu_free(rn_backend *be, void *ptr) { free(ptr); }
+static void cpu_free(rn_backend *be, void *ptr) {
+    if (!ptr) return;
+    unsigned char *block = (unsigned char *)ptr - CPU_HEADER;
+    size_t bytes;
+    memcpy(&bytes, block, sizeof bytes);
+    be->bytes_in_use -= bytes;
+    free(block);
+}
 
 static rn_status cpu_copy(rn_backend *be, void *dst, const void *src, size_t bytes) {
     if (bytes) memmove(dst, src, bytes);
@@ -21,11 +38,14 @@ static rn_status cpu_copy(rn_backend *be, void *dst, const void *src, size_t byt
 }
 
 static rn_status cpu_fill(rn_backend *be, float *dst, float value, size_t n) {
-    for (size_t i = 0; i < n; i++) dst[i] = value;
+    for (size_t i = 0; i < n; i++)
+        dst[i] = value;
     return RN_OK;
 }
 
-static rn_status cpu_synchronize(rn_backend *be) { return RN_OK; }
+static rn_status cpu_synchronize(rn_backend *be) {
+    return RN_OK;
+}
 
 static rn_status cpu_gemm(rn_backend *be, bool trans_a, bool trans_b, int m, int n, int k,
                           float alpha, const float *a, int lda, const float *b, int ldb, float beta,

@@ -1,5 +1,6 @@
-/* CPU mirror of kernels/filter.cu: the first-order ZOH synaptic stage, forward scan, backward scan and
- * the per-channel parameter-gradient reduction. One (b, c) pair is one independent scan over time. */
+/* CPU mirror of kernels/filter.cu: the first-order ZOH synaptic stage, forward scan, backward scan
+ * and the per-channel parameter-gradient reduction. One (b, c) pair is one independent scan over
+ * time. */
 #include "cpu_ops.h"
 #include "rn_math.h"
 
@@ -39,8 +40,8 @@ rn_status rn_cpu_filter_backward(rn_backend *be, float *du, float *acc_dp, float
 }
 
 rn_status rn_cpu_filter_param_grads(rn_backend *be, float *dtau, float *dinit, const float *acc_dp,
-                                    const float *acc_dinit, const float *tau, int batch, int channels,
-                                    float dt) {
+                                    const float *acc_dinit, const float *tau, int batch,
+                                    int channels, float dt) {
     for (int c = 0; c < channels; c++) {
         float sp = 0.0f, si = 0.0f;
         for (int b = 0; b < batch; b++) {

@@ -1,5 +1,5 @@
-/* CPU mirror of kernels/loss.cu: masked MSE and its gradient, bound penalties, L2 of recurrent weights.
- * Sums are accumulated in double in a fixed order. */
+/* CPU mirror of kernels/loss.cu: masked MSE and its gradient, bound penalties, L2 of recurrent
+ * weights. Sums are accumulated in double in a fixed order. */
 #include "cpu_ops.h"
 #include "rn_math.h"
 
@@ -7,7 +7,8 @@ rn_status rn_cpu_mse(rn_backend *be, double *mse, float *dy, const float *y, con
                      const float *mask, int batch, int steps, int channels, float weight) {
     size_t rows = (size_t)batch * steps;
     double msum = 0.0;
-    for (size_t r = 0; r < rows; r++) msum += mask ? (double)mask[r] : 1.0;
+    for (size_t r = 0; r < rows; r++)
+        msum += mask ? (double)mask[r] : 1.0;
     double denom = msum * channels;
     float scale = (float)(2.0 * weight / denom);
     double sum = 0.0;

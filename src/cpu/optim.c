@@ -1,5 +1,5 @@
-/* CPU mirror of kernels/optim.cu: the gradient norm, Adam and SGD over the whole parameter block in one
- * pass (masked to the trainable elements), and the clip-bound projection. */
+/* CPU mirror of kernels/optim.cu: the gradient norm, Adam and SGD over the whole parameter block in
+ * one pass (masked to the trainable elements), and the clip-bound projection. */
 #include "cpu_ops.h"
 #include "rn_math.h"
 
@@ -13,7 +13,8 @@ rn_status rn_cpu_sum_squares(rn_backend *be, double *out, const float *g, const 
 }
 
 rn_status rn_cpu_adam(rn_backend *be, float *p, float *m, float *v, const float *g,
-                      const uint8_t *mask, const double *scalars, size_t n, const rn_optim_step *s) {
+                      const uint8_t *mask, const double *scalars, size_t n,
+                      const rn_optim_step *s) {
     if (!rn_scalars_finite(scalars, RN_SCALAR_COUNT)) return RN_OK;
     float scale = rn_clip_scale(scalars[RN_SCALAR_GNORM2], s->clip_norm);
     for (size_t i = 0; i < n; i++)

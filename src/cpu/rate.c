@@ -1,5 +1,6 @@
-/* CPU mirror of kernels/rate.cu: the fused rate-neuron Euler step with noise, the fused adjoint step, and
- * the per-neuron parameter-gradient reductions. Per-element arithmetic comes from kernels/rn_math.h. */
+/* CPU mirror of kernels/rate.cu: the fused rate-neuron Euler step with noise, the fused adjoint
+ * step, and the per-neuron parameter-gradient reductions. Per-element arithmetic comes from
+ * kernels/rn_math.h. */
 #include "cpu_ops.h"
 #include "rn_math.h"
 
@@ -22,8 +23,9 @@ rn_status rn_cpu_rate_forward_step(rn_backend *be, float *x, float *out, const f
             float alpha = s->dt / tau[i];
             float noise = 0.0f;
             if (s->noise_scale != 0.0f)
-                noise = s->noise_scale * rn_noise_normal(s->seed, s->epoch, s->layer, (uint32_t)b,
-                                                         (uint64_t)s->t, (uint32_t)i, (uint32_t)s->n);
+                noise =
+                    s->noise_scale * rn_noise_normal(s->seed, s->epoch, s->layer, (uint32_t)b,
+                                                     (uint64_t)s->t, (uint32_t)i, (uint32_t)s->n);
             float r = rec ? rec[row + i] : 0.0f;
             float xv = rn_rate_euler(x_prev[prow + i], alpha, in[row + i], noise, bias[i], r);
             x[row + i] = xv;
@@ -44,7 +46,8 @@ rn_status rn_cpu_rate_backward_step(rn_backend *be, float *lam, float *e, float 
             float xv = x[row + i];
             float fprime = rn_act_grad(s->activation, xv - theta[i]);
             float fd;
-            float l = rn_rate_adjoint(lam[st + i], alpha, fprime, g[row + i], d ? d[st + i] : 0.0f, &fd);
+            float l =
+                rn_rate_adjoint(lam[st + i], alpha, fprime, g[row + i], d ? d[st + i] : 0.0f, &fd);
             float ev = alpha * l;
             lam[st + i] = l;
             e[row + i] = ev;
@@ -65,14 +68,16 @@ rn_status rn_cpu_rate_backward_init(rn_backend *be, float *lam, float *acc_theta
             float alpha = s->dt / tau[i];
             float fprime = rn_act_grad(s->activation, x0[i] - theta[i]);
             float fd;
-            lam[st + i] = rn_rate_adjoint(lam[st + i], alpha, fprime, 0.0f, d ? d[st + i] : 0.0f, &fd);
+            lam[st + i] =
+                rn_rate_adjoint(lam[st + i], alpha, fprime, 0.0f, d ? d[st + i] : 0.0f, &fd);
             acc_theta[st + i] += fd;
         }
     }
     return RN_OK;
 }
 
-/* Fixed order over b for determinism (the CUDA kernel sums in the same order, one thread per neuron). */
+/* Fixed order over b for determinism (the CUDA kernel sums in the same order, one thread per
+ * neuron). */
 rn_status rn_cpu_rate_param_grads(rn_backend *be, float *dtau, float *dbias, float *dtheta,
                                   float *dx0, const float *acc_tau, const float *acc_bias,
                                   const float *acc_theta, const float *lam, const float *tau,
@@ -99,8 +104,10 @@ rn_status rn_cpu_shift_rows(rn_backend *be, float *dst, const float *src, const 
     for (int b = 0; b < batch; b++) {
         float *d = dst + (size_t)b * steps * n;
         const float *sr = src + (size_t)b * steps * n;
-        for (int i = 0; i < n; i++) d[i] = first[(size_t)b * n + i];
-        for (size_t k = (size_t)n; k < (size_t)steps * n; k++) d[k] = sr[k - n];
+        for (int i = 0; i < n; i++)
+            d[i] = first[(size_t)b * n + i];
+        for (size_t k = (size_t)n; k < (size_t)steps * n; k++)
+            d[k] = sr[k - n];
     }
     return RN_OK;
 }

@@ -1,0 +1,243 @@
+/* Training benchmark: time per epoch (forward + BPTT + Adam; median of the timed epochs) of
+ * linear(1→N) → rate(N, tanh, recurrent, σ 0.1) → linear(N→1) on B trials of T steps, on the CPU
+ * and/or the CUDA backend, measured in one run so that the GPU-over-CPU ratio compares like with
+ * like.
+ *
+ *   bench_train [--backend cpu|cuda|both] [--configs S,SB,M,L] [--quick] [--cpu-max-work X]
+ *               [--ceiling TFLOPS] [--json FILE] [--compare FILE --compare-name NAME]
+ *
+ * --compare FILE reads "config ms_per_epoch" lines measured by another implementation (Rockpool on
+ * JAX on the same machine: bench/rockpool_epoch.py) and prints the ratio to it. The CPU is skipped
+ * for configs whose B·T·N² exceeds --cpu-max-work (default 5e10: minutes per epoch). --ceiling
+ * (TFLOP/s, from sgemm_ceiling) adds the epoch's GEMM FLOP rate as a share of cuBLAS's ceiling.
+ * Times are wall clock per epoch as the caller sees it: rn_trainer_epoch returns after the epoch's
+ * loss has come back from the device, so kernel time and host launch overhead are both in it. */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ratenn/ratenn.h"
+
+typedef struct config {
+    const char *name;
+    int n, steps, batch, reps, cpu_reps; /* timed epochs on the GPU (>= 20) and on the CPU */
+} config;
+
+typedef struct result {
+    double ms; /* median ms per epoch */
+    int reps;
+    size_t peak;  /* the backend's peak memory, bytes */
+    double loss0; /* loss of the first (warm-up) epoch, to show both backends ran the same job */
+} result;
+
+/* The configurations of issue 3, each timed after one warm-up epoch. */
+static const config all_configs[] = {
+    {"S", 50, 3000, 1, 21, 11},    /* the tutorial: one chirp of 3000 steps */
+    {"SB", 50, 3000, 256, 21, 3},  /* the tutorial's network on 256 trials at once */
+    {"M", 512, 2000, 64, 21, 3},   /* a large reservoir */
+    {"L", 4096, 1000, 256, 21, 1}, /* a very large reservoir, many trials (GPU only by default) */
+};
+
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* GEMM FLOPs of one epoch: W_rec forward, the adjoint's e·W_recᵀ, ∂W_rec, and the two linear
+ * layers. */
+static double epoch_flops(const config *c) {
+    double bt = (double)c->batch * c->steps, n = c->n;
+    double rec = 2.0 * bt * n * n;
+    return 3.0 * rec + 2.0 * 2.0 * bt * n * 2.0;
+}
+
+static double lookup(const char *file, const char *name) {
+    if (!file) return NAN;
+    FILE *fp = fopen(file, "r");
+    if (!fp) return NAN;
+    char key[64];
+    double ms, found = NAN;
+    while (fscanf(fp, "%63s %lf", key, &ms) == 2)
+        if (strcmp(key, name) == 0) found = ms;
+    fclose(fp);
+    return found;
+}
+
+static int run(const config *c, rn_backend_kind kind, int reps, result *res) {
+    rn_error err = {0};
+    rn_net *net = NULL;
+    rn_backend *be = NULL;
+    rn_trainer *tr = NULL;
+    float *u = NULL, *y = NULL;
+    double *times = NULL;
+    int rc = 1;
+    rn_rate_options o = rn_rate_options_default(c->n);
+    o.noise_std = 0.1f;
+    rn_train_config cfg = rn_train_config_default();
+    size_t bt = (size_t)c->batch * c->steps;
+    u = calloc(bt, sizeof(float));
+    y = calloc(bt, sizeof(float));
+    times = calloc((size_t)reps, sizeof(double));
+    if (!u || !y || !times) goto done;
+    for (size_t i = 0; i < bt; i++) {
+        size_t t = i % (size_t)c->steps;
+        u[i] = t < 50 ? 1.0f : 0.0f;
+        y[i] = (float)sin(0.01 * (double)t * (double)t / c->steps);
+    }
+    rn_loss_parts lp;
+    if (rn_net_create(&net, 1e-3f, 1, &err) || rn_net_add_linear(net, 1, c->n, true, &err) ||
+        rn_net_add_rate(net, &o, &err) || rn_net_add_linear(net, c->n, 1, true, &err) ||
+        rn_net_set_bounds(net, "1_rate.tau", 0.011f, INFINITY, RN_BOUND_PENALTY, &err) ||
+        rn_backend_create(&be, kind, &err) ||
+        rn_trainer_create(&tr, net, be, &cfg, c->batch, c->steps, &err) ||
+        rn_trainer_set_data(tr, u, y, NULL, &err) || rn_trainer_epoch(tr, &lp, &err) /* warm-up */)
+        goto done;
+    res->loss0 = lp.total;
+    for (int r = 0; r < reps; r++) {
+        double t0 = now();
+        /* rn_trainer_epoch returns after the loss is read back: the device has finished the epoch.
+         */
+        if (rn_trainer_epoch(tr, NULL, &err)) goto done;
+        times[r] = now() - t0;
+    }
+    qsort(times, (size_t)reps, sizeof(double), cmp_double);
+    res->ms = 1e3 * times[reps / 2];
+    res->reps = reps;
+    rn_backend_memory(be, NULL, &res->peak);
+    rc = 0;
+done:
+    if (rc)
+        fprintf(stderr, "bench_train: %s on %s: %s\n", c->name,
+                kind == RN_BACKEND_CUDA ? "cuda" : "cpu", err.message);
+    rn_trainer_free(tr);
+    rn_backend_free(be);
+    rn_net_free(net);
+    free(u);
+    free(y);
+    free(times);
+    return rc;
+}
+
+static void usage(void) {
+    fprintf(stderr, "usage: bench_train [--backend cpu|cuda|both] [--configs S,SB,M,L] [--quick] "
+                    "[--cpu-max-work X]\n"
+                    "                   [--json FILE] [--compare FILE --compare-name NAME]\n");
+}
+
+int main(int argc, char **argv) {
+    const char *json = NULL, *compare = NULL, *compare_name = "comparison", *backends = NULL,
+               *names = "S,SB,M,L";
+    int quick = 0;
+    double cpu_max_work = 5e10, ceiling = NAN;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0 && i + 1 < argc)
+            json = argv[++i];
+        else if (strcmp(argv[i], "--compare") == 0 && i + 1 < argc)
+            compare = argv[++i];
+        else if (strcmp(argv[i], "--compare-name") == 0 && i + 1 < argc)
+            compare_name = argv[++i];
+        else if (strcmp(argv[i], "--backend") == 0 && i + 1 < argc)
+            backends = argv[++i];
+        else if (strcmp(argv[i], "--configs") == 0 && i + 1 < argc)
+            names = argv[++i];
+        else if (strcmp(argv[i], "--cpu-max-work") == 0 && i + 1 < argc)
+            cpu_max_work = atof(argv[++i]);
+        else if (strcmp(argv[i], "--ceiling") == 0 && i + 1 < argc)
+            ceiling = atof(argv[++i]);
+        else if (strcmp(argv[i], "--quick") == 0)
+            quick = 1;
+        else {
+            usage();
+            return 2;
+        }
+    }
+    int have_gpu = rn_cuda_device_count() > 0;
+    if (!backends) backends = have_gpu ? "both" : "cpu";
+    int want_cpu = strcmp(backends, "cpu") == 0 || strcmp(backends, "both") == 0;
+    int want_gpu = strcmp(backends, "cuda") == 0 || strcmp(backends, "both") == 0;
+    if (!want_cpu && !want_gpu) {
+        usage();
+        return 2;
+    }
+    if (want_gpu && !have_gpu) {
+        fprintf(stderr, "bench_train: --backend %s needs a CUDA device, and %s\n", backends,
+                rn_cuda_built() ? "none is usable here" : "this ratenn was built without CUDA");
+        return 1;
+    }
+    FILE *js = json ? fopen(json, "w") : NULL;
+    if (json && !js) {
+        fprintf(stderr, "bench_train: cannot write %s\n", json);
+        return 1;
+    }
+    printf("ratenn training benchmark: one epoch = forward + BPTT + Adam; ms = median of the timed "
+           "epochs\n");
+    printf("%-3s %5s %5s %4s %-5s %5s %11s %9s %12s %9s %8s %9s %9s %16s\n", "cfg", "N", "T", "B",
+           "on", "reps", "ms/epoch", "epochs/s", "steps*B/s", "GFLOP/s", "%ceil", "peak MiB",
+           "gpu/cpu", compare ? compare_name : "-");
+    if (js) fprintf(js, "{\n  \"benchmark\": \"bench_train\",\n  \"rows\": [");
+    int first_row = 1;
+    for (size_t i = 0; i < sizeof all_configs / sizeof all_configs[0]; i++) {
+        config c = all_configs[i];
+        char key[8];
+        snprintf(key, sizeof key, ",%s,", c.name);
+        char list[128];
+        snprintf(list, sizeof list, ",%s,", names);
+        if (!strstr(list, key)) continue;
+        if (quick) {
+            c.reps = c.reps > 3 ? 3 : c.reps;
+            c.cpu_reps = 1;
+        }
+        double work = (double)c.batch * c.steps * c.n * c.n;
+        result cpu = {NAN, 0, 0, NAN}, gpu = {NAN, 0, 0, NAN};
+        int do_cpu = want_cpu && work <= cpu_max_work;
+        if (do_cpu && run(&c, RN_BACKEND_CPU, want_gpu ? c.cpu_reps : c.reps, &cpu)) return 1;
+        if (want_gpu && run(&c, RN_BACKEND_CUDA, c.reps, &gpu)) return 1;
+        double other = lookup(compare, c.name);
+        for (int k = 0; k < 2; k++) {
+            const result *r = k == 0 ? &cpu : &gpu;
+            if (isnan(r->ms)) continue;
+            char ratio[24] = "-", cmp[32] = "-", ceil_s[16] = "-";
+            if (k == 1 && !isnan(cpu.ms)) snprintf(ratio, sizeof ratio, "%.1fx", cpu.ms / gpu.ms);
+            if (!isnan(other)) snprintf(cmp, sizeof cmp, "%.1fms %.1fx", other, other / r->ms);
+            double gflops = epoch_flops(&c) / (r->ms * 1e-3) / 1e9;
+            double sps = (double)c.batch * c.steps / (r->ms * 1e-3);
+            if (k == 1 && !isnan(ceiling))
+                snprintf(ceil_s, sizeof ceil_s, "%.1f%%", 100.0 * gflops / (ceiling * 1e3));
+            printf("%-3s %5d %5d %4d %-5s %5d %11.3f %9.2f %12.3g %9.1f %8s %9.1f %9s %16s\n",
+                   c.name, c.n, c.steps, c.batch, k ? "cuda" : "cpu", r->reps, r->ms, 1e3 / r->ms,
+                   sps, gflops, ceil_s, (double)r->peak / 1048576.0, ratio, cmp);
+            if (js) {
+                fprintf(js,
+                        "%s\n    {\"config\": \"%s\", \"backend\": \"%s\", \"N\": %d, \"T\": %d, "
+                        "\"B\": %d, \"reps\": %d, "
+                        "\"ms_per_epoch\": %.4f, \"gflops\": %.3f, \"peak_mib\": %.2f, "
+                        "\"first_loss\": %.9g",
+                        first_row ? "" : ",", c.name, k ? "cuda" : "cpu", c.n, c.steps, c.batch,
+                        r->reps, r->ms, gflops, (double)r->peak / 1048576.0, r->loss0);
+                if (k == 1 && !isnan(cpu.ms))
+                    fprintf(js, ", \"speedup_vs_cpu\": %.3f", cpu.ms / gpu.ms);
+                if (!isnan(other)) fprintf(js, ", \"%s_ms\": %.4f", compare_name, other);
+                if (k == 1 && !isnan(ceiling))
+                    fprintf(js, ", \"sgemm_ceiling_tflops\": %.3f, \"share_of_ceiling\": %.4f",
+                            ceiling, gflops / (ceiling * 1e3));
+                fprintf(js, "}");
+                first_row = 0;
+            }
+        }
+        fflush(stdout);
+    }
+    if (js) {
+        fprintf(js, "\n  ]\n}\n");
+        fclose(js);
+    }
+    return 0;
+}

@@ -1,0 +1,205 @@
+/* The CUDA backend: device memory on one stream, cuBLAS products, and the kernel launchers of
+ * kernels/.
+ *
+ * Built only when CMake finds a CUDA compiler (RATENN_WITH_CUDA). Without a device the count is 0
+ * and rn_backend_create(RN_BACKEND_CUDA) fails with a message; nothing here aborts or prints. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cuda_ctx.h"
+#include "error.h"
+
+rn_status rn_cuda_check(rn_backend *be, cudaError_t e, const char *what) {
+    if (e == cudaSuccess) return RN_OK;
+    cudaGetLastError(); /* clear a non-sticky error so the next call starts clean */
+    return rn_fail(&be->err, e == cudaErrorMemoryAllocation ? RN_ERR_NO_MEMORY : RN_ERR_DEVICE,
+                   "CUDA %s: %s (%s)", what, cudaGetErrorString(e), cudaGetErrorName(e));
+}
+
+static rn_status cublas_check(rn_backend *be, cublasStatus_t s, const char *what) {
+    if (s == CUBLAS_STATUS_SUCCESS) return RN_OK;
+    cudaGetLastError(); /* a runtime error under it would otherwise be reported again later */
+    return rn_fail(&be->err, s == CUBLAS_STATUS_ALLOC_FAILED ? RN_ERR_NO_MEMORY : RN_ERR_DEVICE,
+                   "cuBLAS %s: %s", what, cublasGetStatusString(s));
+}
+
+static rn_cuda_ctx *ctx_of(rn_backend *be) {
+    return (rn_cuda_ctx *)be->ctx;
+}
+
+static rn_status cuda_alloc(rn_backend *be, void **ptr, size_t bytes) {
+    rn_cuda_ctx *c = ctx_of(be);
+    *ptr = NULL;
+    if (c->n_allocs == c->cap_allocs) {
+        int cap = c->cap_allocs ? 2 * c->cap_allocs : 8;
+        rn_cuda_alloc *grown = realloc(c->allocs, (size_t)cap * sizeof *grown);
+        if (!grown) return rn_fail(&be->err, RN_ERR_NO_MEMORY, "out of host memory");
+        c->allocs = grown;
+        c->cap_allocs = cap;
+    }
+    cudaError_t e = cudaMalloc(ptr, bytes ? bytes : 1);
+    if (e != cudaSuccess) {
+        *ptr = NULL;
+        /* A sticky fault of an earlier kernel can surface here too: only say "out of memory" for
+         * that. */
+        if (e != cudaErrorMemoryAllocation) return rn_cuda_check(be, e, "cudaMalloc");
+        cudaGetLastError();
+        size_t free_b = 0, total_b = 0;
+        if (cudaMemGetInfo(&free_b, &total_b) != cudaSuccess) cudaGetLastError();
+        return rn_fail(&be->err, RN_ERR_NO_MEMORY,
+                       "out of GPU memory: asked for %.1f MiB, %.1f MiB free of %.1f MiB",
+                       (double)bytes / 1048576.0, (double)free_b / 1048576.0,
+                       (double)total_b / 1048576.0);
+    }
+    c->allocs[c->n_allocs++] = (rn_cuda_alloc){*ptr, bytes};
+    be->bytes_in_use += bytes;
+    if (be->bytes_in_use > be->peak_bytes) be->peak_bytes = be->bytes_in_use;
+    return RN_OK;
+}
+
+static void cuda_free(rn_backend *be, void *ptr) {
+    if (!ptr) return;
+    rn_cuda_ctx *c = ctx_of(be);
+    for (int i = 0; i < c->n_allocs; i++)
+        if (c->allocs[i].ptr == ptr) {
+            be->bytes_in_use -= c->allocs[i].bytes;
+            c->allocs[i] = c->allocs[--c->n_allocs];
+            break;
+        }
+    if (cudaFree(ptr) != cudaSuccess) cudaGetLastError(); /* never leave an error for the next op */
+}
+
+static rn_status cuda_upload(rn_backend *be, void *dst, const void *src, size_t bytes) {
+    if (!bytes) return RN_OK;
+    rn_cuda_ctx *c = ctx_of(be);
+    /* Synchronous with respect to the host buffer: the caller may reuse src on return. */
+    rn_status st = rn_cuda_check(
+        be, cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, c->stream), "upload");
+    if (st != RN_OK) return st;
+    return rn_cuda_check(be, cudaStreamSynchronize(c->stream), "upload (sync)");
+}
+
+static rn_status cuda_download(rn_backend *be, void *dst, const void *src, size_t bytes) {
+    if (!bytes) return RN_OK;
+    rn_cuda_ctx *c = ctx_of(be);
+    rn_status st = rn_cuda_check(
+        be, cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, c->stream), "download");
+    if (st != RN_OK) return st;
+    return rn_cuda_check(be, cudaStreamSynchronize(c->stream), "download (sync)");
+}
+
+static rn_status cuda_copy(rn_backend *be, void *dst, const void *src, size_t bytes) {
+    if (!bytes) return RN_OK;
+    return rn_cuda_check(
+        be, cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, ctx_of(be)->stream),
+        "device copy");
+}
+
+static rn_status cuda_synchronize(rn_backend *be) {
+    return rn_cuda_check(be, cudaStreamSynchronize(ctx_of(be)->stream), "synchronize");
+}
+
+/* Row-major c = op(a)·op(b) is column-major cᵀ = op(b)ᵀ·op(a)ᵀ: swap the operands, keep the flags.
+ */
+static rn_status cuda_gemm(rn_backend *be, bool trans_a, bool trans_b, int m, int n, int k,
+                           float alpha, const float *a, int lda, const float *b, int ldb,
+                           float beta, float *c, int ldc) {
+    if (m == 0 || n == 0) return RN_OK;
+    return cublas_check(be,
+                        cublasSgemm(ctx_of(be)->cublas, trans_b ? CUBLAS_OP_T : CUBLAS_OP_N,
+                                    trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, n, m, k, &alpha, b, ldb, a,
+                                    lda, &beta, c, ldc),
+                        "sgemm");
+}
+
+static const rn_backend_ops cuda_ops = {
+    .alloc = cuda_alloc,
+    .free = cuda_free,
+    .upload = cuda_upload,
+    .download = cuda_download,
+    .copy = cuda_copy,
+    .fill = rn_cuda_fill,
+    .synchronize = cuda_synchronize,
+    .gemm = cuda_gemm,
+    .bias_add = rn_cuda_bias_add,
+    .bias_grad = rn_cuda_bias_grad,
+    .rate_init = rn_cuda_rate_init,
+    .rate_forward_step = rn_cuda_rate_forward_step,
+    .rate_backward_step = rn_cuda_rate_backward_step,
+    .rate_backward_init = rn_cuda_rate_backward_init,
+    .rate_param_grads = rn_cuda_rate_param_grads,
+    .shift_rows = rn_cuda_shift_rows,
+    .filter_forward = rn_cuda_filter_forward,
+    .filter_backward = rn_cuda_filter_backward,
+    .filter_param_grads = rn_cuda_filter_param_grads,
+    .mse = rn_cuda_mse,
+    .bounds = rn_cuda_bounds,
+    .l2 = rn_cuda_l2,
+    .sum_squares = rn_cuda_sum_squares,
+    .adam = rn_cuda_adam,
+    .sgd = rn_cuda_sgd,
+    .clip_bounds = rn_cuda_clip_bounds,
+};
+
+int rn_cuda_backend_device_count(void) {
+    int n = 0;
+    if (cudaGetDeviceCount(&n) != cudaSuccess) {
+        cudaGetLastError();
+        return 0;
+    }
+    return n;
+}
+
+void rn_cuda_backend_release(rn_backend *be) {
+    rn_cuda_ctx *c = ctx_of(be);
+    if (!c) return;
+    /* Statuses here are dropped (nothing to report to), but cleared so the next backend starts
+     * clean. */
+    if (c->stream && cudaStreamSynchronize(c->stream) != cudaSuccess) cudaGetLastError();
+    for (int i = 0; i < c->n_allocs; i++) /* what an owner forgot */
+        if (cudaFree(c->allocs[i].ptr) != cudaSuccess) cudaGetLastError();
+    if (c->scratch && cudaFree(c->scratch) != cudaSuccess) cudaGetLastError();
+    if (c->cublas) cublasDestroy(c->cublas);
+    if (c->stream && cudaStreamDestroy(c->stream) != cudaSuccess) cudaGetLastError();
+    free(c->allocs);
+    free(c);
+    be->ctx = NULL;
+}
+
+rn_status rn_cuda_backend_init(rn_backend *be, rn_error *err) {
+    rn_cuda_ctx *c = calloc(1, sizeof *c);
+    if (!c) return rn_fail(err, RN_ERR_NO_MEMORY, "out of host memory for the CUDA backend");
+    be->ctx = c;
+    be->ops = &cuda_ops;
+    be->kind = RN_BACKEND_CUDA;
+    rn_status st = RN_OK;
+    struct cudaDeviceProp prop;
+    if ((st = rn_cuda_check(be, cudaGetDevice(&c->device), "cudaGetDevice")) != RN_OK ||
+        (st = rn_cuda_check(be, cudaGetDeviceProperties(&prop, c->device), "device properties")) !=
+            RN_OK ||
+        (st = rn_cuda_check(be, cudaStreamCreateWithFlags(&c->stream, cudaStreamNonBlocking),
+                            "stream")) != RN_OK ||
+        (st = rn_cuda_check(
+             be, cudaMalloc((void **)&c->scratch, (RN_CUDA_REDUCE_BLOCKS + 2) * sizeof(double)),
+             "reduction scratch")) != RN_OK)
+        goto fail;
+    cublasStatus_t cs = cublasCreate(&c->cublas);
+    if (cs == CUBLAS_STATUS_SUCCESS) cs = cublasSetStream(c->cublas, c->stream);
+    /* Plain FP32 products (no TF32), so results stay within float32 rounding of the CPU's. */
+    if (cs == CUBLAS_STATUS_SUCCESS) cs = cublasSetMathMode(c->cublas, CUBLAS_DEFAULT_MATH);
+    if ((st = cublas_check(be, cs, "handle")) != RN_OK) goto fail;
+    snprintf(be->description, sizeof be->description, "cuda: %.100s (sm_%d%d, %.0f GiB)", prop.name,
+             prop.major, prop.minor, (double)prop.totalGlobalMem / 1073741824.0);
+    be->peak_bytes = be->bytes_in_use = (RN_CUDA_REDUCE_BLOCKS + 2) * sizeof(double);
+    return rn_ok(err);
+fail:
+    if (err) *err = be->err;
+    rn_cuda_backend_release(be);
+    /* AUTO falls back to the CPU on this struct: leave nothing of CUDA in it. */
+    memset(&be->err, 0, sizeof be->err);
+    be->ops = NULL;
+    be->kind = RN_BACKEND_CPU;
+    be->bytes_in_use = be->peak_bytes = 0;
+    return st;
+}

@@ -1,0 +1,94 @@
+/* Internal: the CUDA backend's state (rn_backend.ctx) and the kernel launchers' declarations.
+ *
+ * Shared by host/cuda_backend.c (C, built by the host compiler) and the .cu files in kernels/
+ * (built by nvcc). Every launcher has the signature of the CPU mirror of the same stem in
+ * src/cpu/cpu_ops.h, with rn_cuda_ in place of rn_cpu_; it enqueues on the context's stream and
+ * returns RN_ERR_DEVICE (message in be->err) when the launch fails. Errors of the kernels
+ * themselves surface at the next synchronising call. */
+#ifndef RATENN_CUDA_CTX_H
+#define RATENN_CUDA_CTX_H
+
+#include <cublas_v2.h>
+#include <cuda_runtime_api.h>
+
+#include "backend_impl.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Blocks of the first pass of a deterministic reduction (fixed, so that sums are the same every
+ * run). */
+#define RN_CUDA_REDUCE_BLOCKS 256
+#define RN_CUDA_REDUCE_THREADS 256
+
+typedef struct rn_cuda_alloc {
+    void *ptr;
+    size_t bytes;
+} rn_cuda_alloc;
+
+typedef struct rn_cuda_ctx {
+    int device;
+    cudaStream_t stream;
+    cublasHandle_t cublas;
+    double *scratch;       /* device: RN_CUDA_REDUCE_BLOCKS partial sums + 2 scalars */
+    rn_cuda_alloc *allocs; /* live allocations, for the memory report */
+    int n_allocs, cap_allocs;
+} rn_cuda_ctx;
+
+/* Returns RN_OK, or RN_ERR_DEVICE with `what` and the CUDA error in be->err. */
+rn_status rn_cuda_check(rn_backend *be, cudaError_t e, const char *what);
+
+rn_status rn_cuda_bias_add(rn_backend *be, float *y, const float *bias, int rows, int cols);
+rn_status rn_cuda_bias_grad(rn_backend *be, float *dbias, const float *g, int rows, int cols);
+
+rn_status rn_cuda_rate_init(rn_backend *be, float *x_init, float *a_init, const float *x0,
+                            const float *theta, int activation, int batch, int n);
+rn_status rn_cuda_rate_forward_step(rn_backend *be, float *x, float *out, const float *x_prev,
+                                    const float *in, const float *rec, const float *tau,
+                                    const float *bias, const float *theta, const rn_rate_step *s);
+rn_status rn_cuda_rate_backward_step(rn_backend *be, float *lam, float *e, float *acc_tau,
+                                     float *acc_bias, float *acc_theta, const float *g,
+                                     const float *d, const float *x, const float *x_prev,
+                                     const float *tau, const float *theta, const rn_rate_step *s);
+rn_status rn_cuda_rate_backward_init(rn_backend *be, float *lam, float *acc_theta, const float *d,
+                                     const float *x0, const float *tau, const float *theta,
+                                     const rn_rate_step *s);
+rn_status rn_cuda_rate_param_grads(rn_backend *be, float *dtau, float *dbias, float *dtheta,
+                                   float *dx0, const float *acc_tau, const float *acc_bias,
+                                   const float *acc_theta, const float *lam, const float *tau,
+                                   int batch, int n);
+rn_status rn_cuda_shift_rows(rn_backend *be, float *dst, const float *src, const float *first,
+                             int batch, int steps, int n);
+
+rn_status rn_cuda_filter_forward(rn_backend *be, float *y, const float *u, const float *tau,
+                                 const float *init, int batch, int steps, int channels, float dt);
+rn_status rn_cuda_filter_backward(rn_backend *be, float *du, float *acc_dp, float *acc_dinit,
+                                  const float *g, const float *y, const float *u, const float *tau,
+                                  const float *init, int batch, int steps, int channels, float dt);
+rn_status rn_cuda_filter_param_grads(rn_backend *be, float *dtau, float *dinit, const float *acc_dp,
+                                     const float *acc_dinit, const float *tau, int batch,
+                                     int channels, float dt);
+
+rn_status rn_cuda_mse(rn_backend *be, double *mse, float *dy, const float *y, const float *target,
+                      const float *mask, int batch, int steps, int channels, float weight);
+rn_status rn_cuda_bounds(rn_backend *be, double *cost, float *grad, const float *p, const float *lo,
+                         const float *hi, size_t n, float weight);
+rn_status rn_cuda_l2(rn_backend *be, double *cost, float *grad, const float *w, size_t n,
+                     float weight);
+
+rn_status rn_cuda_sum_squares(rn_backend *be, double *out, const float *g, const uint8_t *mask,
+                              size_t n);
+rn_status rn_cuda_adam(rn_backend *be, float *p, float *m, float *v, const float *g,
+                       const uint8_t *mask, const double *scalars, size_t n,
+                       const rn_optim_step *s);
+rn_status rn_cuda_sgd(rn_backend *be, float *p, const float *g, const uint8_t *mask,
+                      const double *scalars, size_t n, const rn_optim_step *s);
+rn_status rn_cuda_clip_bounds(rn_backend *be, float *p, const float *lo, const float *hi,
+                              const uint8_t *mask, size_t n);
+rn_status rn_cuda_fill(rn_backend *be, float *dst, float value, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,122 @@
+/* CUDA twin of src/cpu/loss.c: masked MSE and its gradient, bound penalties, L2 of the recurrent
+ * weights. Sums are doubles, reduced in two passes of fixed shape (RN_CUDA_REDUCE_BLOCKS partial
+ * sums, then one block), so a run gives the same loss every time; the order differs from the CPU's
+ * sequential sum only in the last bits of a double. */
+#include "cuda_common.cuh"
+
+static inline unsigned reduce_blocks(size_t n) {
+    unsigned b = rn_blocks(n);
+    return b < RN_CUDA_REDUCE_BLOCKS ? b : RN_CUDA_REDUCE_BLOCKS;
+}
+
+/* scratch layout: [0, RN_CUDA_REDUCE_BLOCKS) partials, then two scalars */
+#define RN_SCRATCH_DENOM RN_CUDA_REDUCE_BLOCKS
+
+__global__ static void mask_sum_kernel(double *partials, const float *mask, size_t rows) {
+    double v = 0.0;
+    RN_GRID_STRIDE (r, rows)
+        v += (double)mask[r];
+    v = rn_block_sum(v);
+    if (threadIdx.x == 0) partials[blockIdx.x] = v;
+}
+
+/* denom = channels · Σ mask (computed on the device when there is a mask). */
+__global__ static void mse_kernel(double *partials, float *dy, const float *y, const float *target,
+                                  const float *mask, size_t total, int channels, const double *msum,
+                                  double rows, float weight) {
+    double denom = (msum ? *msum : rows) * channels;
+    float scale = (float)(2.0 * weight / denom);
+    double v = 0.0;
+    RN_GRID_STRIDE (k, total) {
+        float m = mask ? mask[k / channels] : 1.0f;
+        float diff = y[k] - target[k];
+        v += (double)m * (double)diff * (double)diff;
+        dy[k] = scale * m * diff;
+    }
+    v = rn_block_sum(v);
+    if (threadIdx.x == 0) partials[blockIdx.x] = v;
+}
+
+__global__ static void scale_scalar_kernel(double *x, int channels) {
+    x[0] *= channels;
+}
+
+__global__ static void bounds_kernel(double *partials, float *grad, const float *p, const float *lo,
+                                     const float *hi, size_t n, float weight) {
+    double v = 0.0;
+    RN_GRID_STRIDE (i, n) {
+        v += rn_bound_cost(p[i], lo[i], hi[i]);
+        grad[i] += weight * rn_bound_grad(p[i], lo[i], hi[i]);
+    }
+    v = rn_block_sum(v);
+    if (threadIdx.x == 0) partials[blockIdx.x] = v;
+}
+
+__global__ static void l2_kernel(double *partials, float *grad, const float *w, size_t n,
+                                 float scale) {
+    double v = 0.0;
+    RN_GRID_STRIDE (i, n) {
+        v += (double)w[i] * (double)w[i];
+        grad[i] += scale * w[i];
+    }
+    v = rn_block_sum(v);
+    if (threadIdx.x == 0) partials[blockIdx.x] = v;
+}
+
+__global__ static void divide_add_kernel(double *out, const double *partials, int count, double n) {
+    double v = 0.0;
+    for (int i = threadIdx.x; i < count; i += blockDim.x)
+        v += partials[i];
+    double s = rn_block_sum(v);
+    if (threadIdx.x == 0) out[0] += s / n;
+}
+
+extern "C" rn_status rn_cuda_mse(rn_backend *be, double *mse, float *dy, const float *y,
+                                 const float *target, const float *mask, int batch, int steps,
+                                 int channels, float weight) {
+    size_t rows = (size_t)batch * steps, total = rows * channels;
+    if (total == 0) return RN_OK;
+    cudaStream_t stream = rn_stream(be);
+    double *partials = rn_ctx(be)->scratch, *denom = partials + RN_SCRATCH_DENOM;
+    const double *msum = NULL;
+    if (mask) {
+        unsigned g = reduce_blocks(rows);
+        mask_sum_kernel<<<g, RN_THREADS, 0, stream>>>(partials, mask, rows);
+        rn_finish_sum_kernel<<<1, RN_THREADS, 0, stream>>>(denom, partials, (int)g, NULL, 1);
+        msum = denom;
+    }
+    unsigned g = reduce_blocks(total);
+    mse_kernel<<<g, RN_THREADS, 0, stream>>>(partials, dy, y, target, mask, total, channels, msum,
+                                             (double)rows, weight);
+    if (mask) {
+        scale_scalar_kernel<<<1, 1, 0, stream>>>(denom, channels);
+        rn_finish_sum_kernel<<<1, RN_THREADS, 0, stream>>>(mse, partials, (int)g, denom, 0);
+    } else {
+        divide_add_kernel<<<1, RN_THREADS, 0, stream>>>(mse, partials, (int)g,
+                                                        (double)rows * channels);
+    }
+    return rn_launched(be, "mse");
+}
+
+extern "C" rn_status rn_cuda_bounds(rn_backend *be, double *cost, float *grad, const float *p,
+                                    const float *lo, const float *hi, size_t n, float weight) {
+    if (n == 0) return RN_OK;
+    cudaStream_t stream = rn_stream(be);
+    double *partials = rn_ctx(be)->scratch;
+    unsigned g = reduce_blocks(n);
+    bounds_kernel<<<g, RN_THREADS, 0, stream>>>(partials, grad, p, lo, hi, n, weight);
+    rn_finish_sum_kernel<<<1, RN_THREADS, 0, stream>>>(cost, partials, (int)g, NULL, 0);
+    return rn_launched(be, "bounds");
+}
+
+extern "C" rn_status rn_cuda_l2(rn_backend *be, double *cost, float *grad, const float *w, size_t n,
+                                float weight) {
+    if (n == 0) return RN_OK;
+    cudaStream_t stream = rn_stream(be);
+    double *partials = rn_ctx(be)->scratch;
+    unsigned g = reduce_blocks(n);
+    l2_kernel<<<g, RN_THREADS, 0, stream>>>(partials, grad, w, n,
+                                            (float)(2.0 * weight / (double)n));
+    divide_add_kernel<<<1, RN_THREADS, 0, stream>>>(cost, partials, (int)g, (double)n);
+    return rn_launched(be, "l2");
+}

@@ -1,0 +1,185 @@
+/* CUDA twin of src/cpu/rate.c: the fused rate-neuron Euler step with noise, the fused adjoint step
+ * and the per-neuron parameter-gradient reductions. The per-element arithmetic is rn_math.h's, as
+ * on the CPU.
+ *
+ * Noise: cuRAND's Philox4_32_10 state, initialised at (seed, subsequence, offset) as SPEC §6 fixes,
+ * gives four words per block of four neurons; rn_normal_from_words turns them into normals with the
+ * same Box-Muller the CPU uses (cuRAND's device Box-Muller uses __sincosf, which would not match
+ * the CPU). */
+#include <curand_kernel.h>
+
+#include "cuda_common.cuh"
+
+/* One thread per (trial, block of four neurons): one Philox call serves four neurons. */
+__global__ static void rate_forward_kernel(float *x, float *out, const float *x_prev,
+                                           const float *in, const float *rec, const float *tau,
+                                           const float *bias, const float *theta, rn_rate_step s) {
+    int quads = (s.n + 3) / 4;
+    size_t total = (size_t)s.batch * quads;
+    RN_GRID_STRIDE (k, total) {
+        int b = (int)(k / quads), q = (int)(k % quads);
+        uint32_t w[4] = {0, 0, 0, 0};
+        if (s.noise_scale != 0.0f) {
+            curandStatePhilox4_32_10_t st;
+            unsigned long long subseq = ((unsigned long long)s.epoch << 32) |
+                                        ((unsigned long long)s.layer << 24) | (unsigned)b;
+            unsigned long long block = (unsigned long long)s.t * (unsigned long long)quads + q;
+            curand_init(s.seed, subseq, 4ull * block, &st);
+            uint4 r = curand4(&st);
+            w[0] = r.x;
+            w[1] = r.y;
+            w[2] = r.z;
+            w[3] = r.w;
+        }
+        size_t row = (size_t)b * s.ld, prow = (size_t)b * s.ld_prev;
+        for (int lane = 0; lane < 4; lane++) {
+            int i = 4 * q + lane;
+            if (i >= s.n) break;
+            float alpha = s.dt / tau[i];
+            float noise = s.noise_scale != 0.0f
+                              ? s.noise_scale * rn_normal_from_words(w, (uint32_t)lane)
+                              : 0.0f;
+            float r = rec ? rec[row + i] : 0.0f;
+            float xv = rn_rate_euler(x_prev[prow + i], alpha, in[row + i], noise, bias[i], r);
+            x[row + i] = xv;
+            out[row + i] = rn_act(s.activation, xv - theta[i]);
+        }
+    }
+}
+
+__global__ static void rate_init_kernel(float *x_init, float *a_init, const float *x0,
+                                        const float *theta, int activation, int batch, int n) {
+    RN_GRID_STRIDE (k, (size_t)batch * n) {
+        int i = (int)(k % (size_t)n);
+        x_init[k] = x0[i];
+        a_init[k] = rn_act(activation, x0[i] - theta[i]);
+    }
+}
+
+__global__ static void rate_backward_kernel(float *lam, float *e, float *acc_tau, float *acc_bias,
+                                            float *acc_theta, const float *g, const float *d,
+                                            const float *x, const float *x_prev, const float *tau,
+                                            const float *theta, rn_rate_step s) {
+    RN_GRID_STRIDE (k, (size_t)s.batch * s.n) {
+        int b = (int)(k / s.n), i = (int)(k % s.n);
+        size_t row = (size_t)b * s.ld, prow = (size_t)b * s.ld_prev;
+        float alpha = s.dt / tau[i];
+        float xv = x[row + i];
+        float fprime = rn_act_grad(s.activation, xv - theta[i]);
+        float fd;
+        float l = rn_rate_adjoint(lam[k], alpha, fprime, g[row + i], d ? d[k] : 0.0f, &fd);
+        float ev = alpha * l;
+        lam[k] = l;
+        e[row + i] = ev;
+        acc_tau[k] += l * (xv - x_prev[prow + i]);
+        acc_bias[k] += ev;
+        acc_theta[k] += fd;
+    }
+}
+
+__global__ static void rate_backward_init_kernel(float *lam, float *acc_theta, const float *d,
+                                                 const float *x0, const float *tau,
+                                                 const float *theta, rn_rate_step s) {
+    RN_GRID_STRIDE (k, (size_t)s.batch * s.n) {
+        int i = (int)(k % s.n);
+        float alpha = s.dt / tau[i];
+        float fprime = rn_act_grad(s.activation, x0[i] - theta[i]);
+        float fd;
+        lam[k] = rn_rate_adjoint(lam[k], alpha, fprime, 0.0f, d ? d[k] : 0.0f, &fd);
+        acc_theta[k] += fd;
+    }
+}
+
+/* One thread per neuron, summing over b in the CPU's order: bit-identical to the mirror. */
+__global__ static void rate_param_grads_kernel(float *dtau, float *dbias, float *dtheta, float *dx0,
+                                               const float *acc_tau, const float *acc_bias,
+                                               const float *acc_theta, const float *lam,
+                                               const float *tau, int batch, int n) {
+    RN_GRID_STRIDE (i, (size_t)n) {
+        float st = 0.0f, sb = 0.0f, sth = 0.0f, sx = 0.0f;
+        for (int b = 0; b < batch; b++) {
+            size_t k = (size_t)b * n + i;
+            st += acc_tau[k];
+            sb += acc_bias[k];
+            sth += acc_theta[k];
+            sx += lam[k];
+        }
+        if (dtau) dtau[i] += -st / tau[i];
+        if (dbias) dbias[i] += sb;
+        if (dtheta) dtheta[i] += -sth;
+        if (dx0) dx0[i] += sx;
+    }
+}
+
+__global__ static void shift_rows_kernel(float *dst, const float *src, const float *first,
+                                         int batch, int steps, int n) {
+    size_t per = (size_t)steps * n;
+    RN_GRID_STRIDE (k, (size_t)batch * per) {
+        size_t b = k / per, j = k % per;
+        dst[k] = j < (size_t)n ? first[b * n + j] : src[k - n];
+    }
+}
+
+extern "C" rn_status rn_cuda_rate_init(rn_backend *be, float *x_init, float *a_init,
+                                       const float *x0, const float *theta, int activation,
+                                       int batch, int n) {
+    size_t total = (size_t)batch * n;
+    if (total == 0) return RN_OK;
+    rate_init_kernel<<<rn_blocks(total), RN_THREADS, 0, rn_stream(be)>>>(x_init, a_init, x0, theta,
+                                                                         activation, batch, n);
+    return rn_launched(be, "rate_init");
+}
+
+extern "C" rn_status rn_cuda_rate_forward_step(rn_backend *be, float *x, float *out,
+                                               const float *x_prev, const float *in,
+                                               const float *rec, const float *tau,
+                                               const float *bias, const float *theta,
+                                               const rn_rate_step *s) {
+    size_t total = (size_t)s->batch * ((s->n + 3) / 4);
+    if (total == 0) return RN_OK;
+    rate_forward_kernel<<<rn_blocks(total), RN_THREADS, 0, rn_stream(be)>>>(x, out, x_prev, in, rec,
+                                                                            tau, bias, theta, *s);
+    return rn_launched(be, "rate_forward_step");
+}
+
+extern "C" rn_status rn_cuda_rate_backward_step(rn_backend *be, float *lam, float *e,
+                                                float *acc_tau, float *acc_bias, float *acc_theta,
+                                                const float *g, const float *d, const float *x,
+                                                const float *x_prev, const float *tau,
+                                                const float *theta, const rn_rate_step *s) {
+    size_t total = (size_t)s->batch * s->n;
+    if (total == 0) return RN_OK;
+    rate_backward_kernel<<<rn_blocks(total), RN_THREADS, 0, rn_stream(be)>>>(
+        lam, e, acc_tau, acc_bias, acc_theta, g, d, x, x_prev, tau, theta, *s);
+    return rn_launched(be, "rate_backward_step");
+}
+
+extern "C" rn_status rn_cuda_rate_backward_init(rn_backend *be, float *lam, float *acc_theta,
+                                                const float *d, const float *x0, const float *tau,
+                                                const float *theta, const rn_rate_step *s) {
+    size_t total = (size_t)s->batch * s->n;
+    if (total == 0) return RN_OK;
+    rate_backward_init_kernel<<<rn_blocks(total), RN_THREADS, 0, rn_stream(be)>>>(
+        lam, acc_theta, d, x0, tau, theta, *s);
+    return rn_launched(be, "rate_backward_init");
+}
+
+extern "C" rn_status rn_cuda_rate_param_grads(rn_backend *be, float *dtau, float *dbias,
+                                              float *dtheta, float *dx0, const float *acc_tau,
+                                              const float *acc_bias, const float *acc_theta,
+                                              const float *lam, const float *tau, int batch,
+                                              int n) {
+    if (n <= 0) return RN_OK;
+    rate_param_grads_kernel<<<rn_blocks((size_t)n), RN_THREADS, 0, rn_stream(be)>>>(
+        dtau, dbias, dtheta, dx0, acc_tau, acc_bias, acc_theta, lam, tau, batch, n);
+    return rn_launched(be, "rate_param_grads");
+}
+
+extern "C" rn_status rn_cuda_shift_rows(rn_backend *be, float *dst, const float *src,
+                                        const float *first, int batch, int steps, int n) {
+    size_t total = (size_t)batch * steps * n;
+    if (total == 0) return RN_OK;
+    shift_rows_kernel<<<rn_blocks(total), RN_THREADS, 0, rn_stream(be)>>>(dst, src, first, batch,
+                                                                          steps, n);
+    return rn_launched(be, "shift_rows");
+}
