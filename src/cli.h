@@ -34,6 +34,10 @@ void cli_write_config(FILE *fp, const cli_flag *flags, int n_flags, const char *
  * in `ignored` (NULL-terminated) are skipped; string values are copied into `strings`. */
 int cli_apply_config(cli_flag *flags, int n_flags, const char *path, const char *const *ignored,
                      char *strings, size_t strings_len, char *errbuf, size_t errlen);
+/* The same from the JSON text itself (`path` only names it in messages). */
+int cli_apply_config_text(cli_flag *flags, int n_flags, const char *text, const char *path,
+                          const char *const *ignored, char *strings, size_t strings_len,
+                          char *errbuf, size_t errlen);
 
 /* ---- progress (cli_progress.c) ---- */
 typedef struct cli_progress {

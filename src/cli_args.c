@@ -186,8 +186,16 @@ int cli_apply_config(cli_flag *flags, int n_flags, const char *path, const char 
         return 1;
     }
     text[len] = '\0';
-    cJSON *doc = cJSON_Parse(text);
+    int rc = cli_apply_config_text(flags, n_flags, text, path, ignored, strings, strings_len, errbuf,
+                                   errlen);
     free(text);
+    return rc;
+}
+
+int cli_apply_config_text(cli_flag *flags, int n_flags, const char *text, const char *path,
+                          const char *const *ignored, char *strings, size_t strings_len,
+                          char *errbuf, size_t errlen) {
+    cJSON *doc = cJSON_Parse(text);
     if (!cJSON_IsObject(doc)) {
         snprintf(errbuf, errlen, "--config %s: not a JSON object", path);
         cJSON_Delete(doc);

@@ -511,6 +511,26 @@ static rn_status read_members(const unsigned char *buf, const zip_dir *dir, cons
     return RN_OK;
 }
 
+rn_status rn_npz_parse(const unsigned char *buf, size_t len, const char *what, rn_array **arrays,
+                       int *count, rn_error *err) {
+    *arrays = NULL;
+    *count = 0;
+    zip_dir dir;
+    rn_array *out = NULL;
+    int n = 0;
+    rn_status st = find_directory(buf, len, what, &dir, err);
+    if (st == RN_OK && !(out = calloc((size_t)dir.entries + 1, sizeof *out)))
+        st = rn_fail(err, RN_ERR_NO_MEMORY, "%s: out of memory", what);
+    if (st == RN_OK) st = read_members(buf, &dir, what, out, &n, err);
+    if (st != RN_OK) {
+        rn_arrays_free(out, n);
+        return st;
+    }
+    *arrays = out;
+    *count = n;
+    return rn_ok(err);
+}
+
 rn_status rn_npz_read(const char *path, rn_array **arrays, int *count, rn_error *err) {
     if (!arrays || !count) return rn_fail(err, RN_ERR_INVALID_ARG, "rn_npz_read: NULL output");
     *arrays = NULL;
@@ -520,19 +540,7 @@ rn_status rn_npz_read(const char *path, rn_array **arrays, int *count, rn_error 
     size_t len;
     rn_status st = rn_read_file(path, &buf, &len, err);
     if (st != RN_OK) return st;
-    zip_dir dir;
-    rn_array *out = NULL;
-    int n = 0;
-    st = find_directory(buf, len, path, &dir, err);
-    if (st == RN_OK && !(out = calloc((size_t)dir.entries + 1, sizeof *out)))
-        st = rn_fail(err, RN_ERR_NO_MEMORY, "%s: out of memory", path);
-    if (st == RN_OK) st = read_members(buf, &dir, path, out, &n, err);
+    st = rn_npz_parse(buf, len, path, arrays, count, err);
     free(buf);
-    if (st != RN_OK) {
-        rn_arrays_free(out, n);
-        return st;
-    }
-    *arrays = out;
-    *count = n;
-    return rn_ok(err);
+    return st;
 }

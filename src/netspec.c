@@ -236,7 +236,12 @@ static rn_status json_layer(const cJSON *obj, int index, layer_text *L, rn_error
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, sizes[k]);
         if (!v) continue;
         if (!cJSON_IsNumber(v)) return rn_fail(err, RN_ERR_INVALID_ARG, "--net JSON: layer %d: \"%s\" must be a number", index, sizes[k]);
-        snprintf(L->value[L->n_args++], TOKEN_LEN, "%d", (int)v->valuedouble);
+        double d = v->valuedouble; /* a size: whole and in int range before any conversion */
+        if (!(d >= 0.0 && d <= 2147483647.0) || d != floor(d))
+            return rn_fail(err, RN_ERR_INVALID_ARG,
+                           "--net JSON: layer %d: \"%s\" must be a whole number from 0 to 2147483647, not %g",
+                           index, sizes[k], d);
+        snprintf(L->value[L->n_args++], TOKEN_LEN, "%d", (int)d);
     }
     const cJSON *item;
     cJSON_ArrayForEach(item, obj) {

@@ -14,6 +14,10 @@ extern "C" {
  */
 #define RN_NPY_HEADER_CAP 512
 
+/* Parses a whole .npz archive held in memory (what rn_npz_read does after reading the file); `what`
+ * names it in messages. On success *arrays (count entries) is the caller's (rn_arrays_free). */
+rn_status rn_npz_parse(const unsigned char *buf, size_t len, const char *what, rn_array **arrays,
+                       int *count, rn_error *err);
 /* Parses a whole .npy held in buf[0..len); `what` names it in messages (a path, or
  * "file.npz:member"). On failure *out is zeroed and nothing is allocated. */
 rn_status rn_npy_parse(const unsigned char *buf, size_t len, const char *what, rn_array *out,

@@ -100,4 +100,16 @@ TEST(NetSpec, BadSpecsNameTheLayerAndTheProblem) {
     EXPECT_NE(m.find("noise"), std::string::npos) << m;
 }
 
+// Found by fuzz_netspec: a JSON size beyond int was converted with undefined behaviour.
+TEST(NetSpec, JsonSizesOutOfRangeAreRefused) {
+    for (const char *n : {"1e300", "-3", "2.5", "2147483648"}) {
+        std::string json = std::string(R"({"layers": [{"type": "linear", "in": 1, "out": 5}, {"type": "rate", "n": )") + n + "}]}";
+        rn_net *net = nullptr;
+        rn_error err = {};
+        EXPECT_NE(rn_net_from_json(&net, json.c_str(), 1e-3f, 0, &err), RN_OK) << n;
+        EXPECT_EQ(net, nullptr);
+        EXPECT_NE(std::string(err.message).find("\"n\" must be a whole number"), std::string::npos) << err.message;
+    }
+}
+
 }  // namespace
