@@ -113,6 +113,45 @@ static rn_status cuda_gemm(rn_backend *be, bool trans_a, bool trans_b, int m, in
                         "sgemm");
 }
 
+/* ---- graphs: the driver records an epoch's forward and backward once and replays it ---- */
+static rn_status cuda_graph_begin(rn_backend *be) {
+    rn_cuda_ctx *c = ctx_of(be);
+    rn_status st = rn_cuda_check(
+        be, cudaStreamBeginCapture(c->stream, cudaStreamCaptureModeThreadLocal), "graph capture");
+    if (st == RN_OK) c->capturing = true;
+    return st;
+}
+
+static rn_status cuda_graph_end(rn_backend *be, bool keep, void **graph) {
+    rn_cuda_ctx *c = ctx_of(be);
+    cudaGraph_t g = NULL;
+    *graph = NULL;
+    c->capturing = false;
+    cudaError_t e = cudaStreamEndCapture(c->stream, &g);
+    if (!keep || e != cudaSuccess) {
+        if (g) cudaGraphDestroy(g);
+        cudaGetLastError(); /* an op that failed while recording invalidates the capture */
+        return keep ? rn_cuda_check(be, e, "graph capture (end)") : RN_OK;
+    }
+    cudaGraphExec_t exec = NULL;
+    e = cudaGraphInstantiate(&exec, g, 0);
+    cudaGraphDestroy(g);
+    if (e != cudaSuccess) return rn_cuda_check(be, e, "graph instantiate");
+    *graph = exec;
+    return RN_OK;
+}
+
+static rn_status cuda_graph_launch(rn_backend *be, void *graph, uint32_t epoch) {
+    rn_status st = rn_cuda_set_epoch(be, epoch);
+    if (st != RN_OK) return st;
+    return rn_cuda_check(be, cudaGraphLaunch((cudaGraphExec_t)graph, ctx_of(be)->stream),
+                         "graph launch");
+}
+
+static void cuda_graph_free(rn_backend *be, void *graph) {
+    if (graph && cudaGraphExecDestroy((cudaGraphExec_t)graph) != cudaSuccess) cudaGetLastError();
+}
+
 static const rn_backend_ops cuda_ops = {
     .alloc = cuda_alloc,
     .free = cuda_free,
@@ -140,6 +179,10 @@ static const rn_backend_ops cuda_ops = {
     .adam = rn_cuda_adam,
     .sgd = rn_cuda_sgd,
     .clip_bounds = rn_cuda_clip_bounds,
+    .graph_begin = cuda_graph_begin,
+    .graph_end = cuda_graph_end,
+    .graph_launch = cuda_graph_launch,
+    .graph_free = cuda_graph_free,
 };
 
 int rn_cuda_backend_device_count(void) {
@@ -160,6 +203,7 @@ void rn_cuda_backend_release(rn_backend *be) {
     for (int i = 0; i < c->n_allocs; i++) /* what an owner forgot */
         if (cudaFree(c->allocs[i].ptr) != cudaSuccess) cudaGetLastError();
     if (c->scratch && cudaFree(c->scratch) != cudaSuccess) cudaGetLastError();
+    if (c->cublas_workspace && cudaFree(c->cublas_workspace) != cudaSuccess) cudaGetLastError();
     if (c->cublas) cublasDestroy(c->cublas);
     if (c->stream && cudaStreamDestroy(c->stream) != cudaSuccess) cudaGetLastError();
     free(c->allocs);
@@ -181,17 +225,24 @@ rn_status rn_cuda_backend_init(rn_backend *be, rn_error *err) {
         (st = rn_cuda_check(be, cudaStreamCreateWithFlags(&c->stream, cudaStreamNonBlocking),
                             "stream")) != RN_OK ||
         (st = rn_cuda_check(
-             be, cudaMalloc((void **)&c->scratch, (RN_CUDA_REDUCE_BLOCKS + 2) * sizeof(double)),
-             "reduction scratch")) != RN_OK)
+             be, cudaMalloc((void **)&c->scratch, RN_CUDA_SCRATCH_DOUBLES * sizeof(double)),
+             "reduction scratch")) != RN_OK ||
+        (st = rn_cuda_check(be, cudaMalloc(&c->cublas_workspace, RN_CUDA_WORKSPACE_BYTES),
+                            "cuBLAS workspace")) != RN_OK)
         goto fail;
+    c->epoch_dev = (uint32_t *)(c->scratch + RN_CUDA_REDUCE_BLOCKS + 2);
     cublasStatus_t cs = cublasCreate(&c->cublas);
     if (cs == CUBLAS_STATUS_SUCCESS) cs = cublasSetStream(c->cublas, c->stream);
+    /* A fixed workspace: cuBLAS must not allocate while a graph is being recorded. */
+    if (cs == CUBLAS_STATUS_SUCCESS)
+        cs = cublasSetWorkspace(c->cublas, c->cublas_workspace, RN_CUDA_WORKSPACE_BYTES);
     /* Plain FP32 products (no TF32), so results stay within float32 rounding of the CPU's. */
     if (cs == CUBLAS_STATUS_SUCCESS) cs = cublasSetMathMode(c->cublas, CUBLAS_DEFAULT_MATH);
     if ((st = cublas_check(be, cs, "handle")) != RN_OK) goto fail;
     snprintf(be->description, sizeof be->description, "cuda: %.100s (sm_%d%d, %.0f GiB)", prop.name,
              prop.major, prop.minor, (double)prop.totalGlobalMem / 1073741824.0);
-    be->peak_bytes = be->bytes_in_use = (RN_CUDA_REDUCE_BLOCKS + 2) * sizeof(double);
+    be->peak_bytes = be->bytes_in_use =
+        RN_CUDA_SCRATCH_DOUBLES * sizeof(double) + RN_CUDA_WORKSPACE_BYTES;
     return rn_ok(err);
 fail:
     if (err) *err = be->err;

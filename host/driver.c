@@ -1,5 +1,5 @@
-/* The BPTT driver: one forward/backward/step loop over the backend's operation table (DESIGN.md). The
- * same code trains on the CPU and on the GPU; only rn_backend_ops differs. */
+/* The BPTT driver: one forward/backward/step loop over the backend's operation table (DESIGN.md).
+ * The same code trains on the CPU and on the GPU; only rn_backend_ops differs. */
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
@@ -12,11 +12,11 @@
 
 /* A layer's buffers in the arena. For a rate layer `din` is e = ∂L/∂i (SPEC §4). */
 typedef struct layer_buffers {
-    float *out;  /* (B, T, n_out) */
-    float *din;  /* (B, T, n_in): ∂L/∂(layer input); NULL for a first linear layer */
+    float *out;   /* (B, T, n_out) */
+    float *din;   /* (B, T, n_in): ∂L/∂(layer input); NULL for a first linear layer */
     float *x, *r; /* rate: (B, T, N); r doubles as the shifted-activation scratch in backward */
     float *x_init, *a_init, *lam, *acc_tau, *acc_bias, *acc_theta, *dscr; /* rate: (B, N) */
-    float *mid, *dmid;        /* two-stage filter: the first stage's output and its gradient (B, T, C) */
+    float *mid, *dmid; /* two-stage filter: the first stage's output and its gradient (B, T, C) */
     float *acc_dp, *acc_dinit; /* filter: (B, C) */
 } layer_buffers;
 
@@ -27,15 +27,17 @@ struct rn_trainer {
     int B, T;
     void *arena;
     size_t arena_bytes;
-    float *p, *g, *m, *v;       /* the parameter block, its gradient and Adam's moments */
-    float *lo_pen, *hi_pen;     /* penalty bounds per element (±inf where none) */
-    float *lo_clip, *hi_clip;   /* clip bounds per element (±inf where none) */
-    uint8_t *train_mask;        /* 1 where the element is trainable */
-    double *scalars;            /* RN_SCALAR_COUNT doubles */
+    float *p, *g, *m, *v;     /* the parameter block, its gradient and Adam's moments */
+    float *lo_pen, *hi_pen;   /* penalty bounds per element (±inf where none) */
+    float *lo_clip, *hi_clip; /* clip bounds per element (±inf where none) */
+    uint8_t *train_mask;      /* 1 where the element is trainable */
+    double *scalars;          /* RN_SCALAR_COUNT doubles */
     float *input, *target, *mask, *dy;
     layer_buffers layers[RN_MAX_LAYERS];
     bool has_target, has_mask, has_clip;
-    int64_t epoch;  /* completed epochs = optimiser steps taken = the noise epoch */
+    int64_t epoch;      /* completed epochs = optimiser steps taken = the noise epoch */
+    void *graph;        /* the recorded forward + backward (backends with graphs), or NULL */
+    uint64_t graph_key; /* what the recording depends on besides buffer contents (graph_key()) */
 };
 
 rn_train_config rn_train_config_default(void) {
@@ -50,6 +52,7 @@ rn_train_config rn_train_config_default(void) {
     c.w_bounds = 10.0f;
     c.w_l2 = 1.0f;
     c.noise_seed = 0;
+    c.graphs = true;
     return c;
 }
 
@@ -117,15 +120,17 @@ static void layout(rn_trainer *tr, carver *c) {
 
 /* Copies a backend failure's message into err. */
 static rn_status op_fail(rn_backend *be, rn_status st, rn_error *err) {
-    if (err && be->err.status != RN_OK) *err = be->err;
-    else if (err) rn_fail(err, st, "backend %s failed (%s)", be->description, rn_status_string(st));
+    if (err && be->err.status != RN_OK)
+        *err = be->err;
+    else if (err)
+        rn_fail(err, st, "backend %s failed (%s)", be->description, rn_status_string(st));
     be->err.status = RN_OK;
     return st;
 }
 #define OP(call)                                                                                   \
     do {                                                                                           \
         rn_status op_st_ = (call);                                                                 \
-        if (op_st_ != RN_OK) return op_fail(tr->be, op_st_, err);                                      \
+        if (op_st_ != RN_OK) return op_fail(tr->be, op_st_, err);                                  \
     } while (0)
 
 static float *param_ptr(const rn_trainer *tr, float *block, int index) {
@@ -139,7 +144,8 @@ rn_status rn_trainer_push_params(rn_trainer *tr, rn_error *err) {
     const rn_net *net = tr->net;
     size_t P = net->total;
     float *host = malloc(P * 4 * sizeof(float) + P + 1);
-    if (!host) return rn_fail(err, RN_ERR_NO_MEMORY, "out of host memory staging %zu parameters", P);
+    if (!host)
+        return rn_fail(err, RN_ERR_NO_MEMORY, "out of host memory staging %zu parameters", P);
     float *lo_pen = host, *hi_pen = host + P, *lo_clip = host + 2 * P, *hi_clip = host + 3 * P;
     uint8_t *mask = (uint8_t *)(host + 4 * P);
     tr->has_clip = false;
@@ -172,10 +178,12 @@ rn_status rn_trainer_create(rn_trainer **out, rn_net *net, rn_backend *be,
                             const rn_train_config *cfg, int batch, int steps, rn_error *err) {
     if (!out) return rn_fail(err, RN_ERR_INVALID_ARG, "rn_trainer_create: trainer pointer is NULL");
     *out = NULL;
-    if (!net || !be) return rn_fail(err, RN_ERR_INVALID_ARG, "rn_trainer_create: NULL net or backend");
+    if (!net || !be)
+        return rn_fail(err, RN_ERR_INVALID_ARG, "rn_trainer_create: NULL net or backend");
     if (net->n_layers == 0) return rn_fail(err, RN_ERR_INVALID_ARG, "the network has no layers");
     if (batch <= 0 || batch >= (1 << 24))
-        return rn_fail(err, RN_ERR_INVALID_ARG, "batch must be in 1..%d (got %d)", (1 << 24) - 1, batch);
+        return rn_fail(err, RN_ERR_INVALID_ARG, "batch must be in 1..%d (got %d)", (1 << 24) - 1,
+                       batch);
     if (steps <= 0) return rn_fail(err, RN_ERR_INVALID_ARG, "steps T must be >= 1 (got %d)", steps);
     int widest = 0;
     for (int li = 0; li < net->n_layers; li++) {
@@ -188,7 +196,8 @@ rn_status rn_trainer_create(rn_trainer **out, rn_net *net, rn_backend *be,
                        widest, INT_MAX);
     rn_train_config c = cfg ? *cfg : rn_train_config_default();
     if (!(c.lr > 0.0f) || !isfinite(c.lr))
-        return rn_fail(err, RN_ERR_INVALID_ARG, "learning rate must be finite and > 0 (got %g)", c.lr);
+        return rn_fail(err, RN_ERR_INVALID_ARG, "learning rate must be finite and > 0 (got %g)",
+                       c.lr);
     if (!(c.b1 >= 0.0f && c.b1 < 1.0f) || !(c.b2 >= 0.0f && c.b2 < 1.0f) || !(c.eps >= 0.0f))
         return rn_fail(err, RN_ERR_INVALID_ARG, "Adam needs 0 <= b1, b2 < 1 and eps >= 0");
     if (!(c.clip_norm >= 0.0f) || !(c.w_mse >= 0.0f) || !(c.w_bounds >= 0.0f) || !(c.w_l2 >= 0.0f))
@@ -198,7 +207,8 @@ rn_status rn_trainer_create(rn_trainer **out, rn_net *net, rn_backend *be,
 
     for (int li = 0; li < net->n_layers; li++)
         if (rn_is_filter(net->layers[li].kind) && !be->ops->filter_forward)
-            return rn_fail(err, RN_ERR_UNSUPPORTED, "layer %d (%s): the %s backend has no filter kernels", li,
+            return rn_fail(err, RN_ERR_UNSUPPORTED,
+                           "layer %d (%s): the %s backend has no filter kernels", li,
                            rn_layer_kind_name(net->layers[li].kind), be->description);
     rn_trainer *tr = calloc(1, sizeof *tr);
     if (!tr) return rn_fail(err, RN_ERR_NO_MEMORY, "out of host memory for the trainer");
@@ -224,7 +234,8 @@ rn_status rn_trainer_create(rn_trainer **out, rn_net *net, rn_backend *be,
     layout(tr, &assign);
     const rn_backend_ops *o = be->ops;
     size_t P = net->total;
-    if ((st = o->fill(be, tr->m, 0.0f, P)) != RN_OK || (st = o->fill(be, tr->v, 0.0f, P)) != RN_OK ||
+    if ((st = o->fill(be, tr->m, 0.0f, P)) != RN_OK ||
+        (st = o->fill(be, tr->v, 0.0f, P)) != RN_OK ||
         (st = o->fill(be, tr->g, 0.0f, P)) != RN_OK ||
         (st = rn_trainer_push_params(tr, err)) != RN_OK) {
         if (err && be->err.status != RN_OK) *err = be->err;
@@ -237,6 +248,7 @@ rn_status rn_trainer_create(rn_trainer **out, rn_net *net, rn_backend *be,
 
 void rn_trainer_free(rn_trainer *tr) {
     if (!tr) return;
+    if (tr->graph) tr->be->ops->graph_free(tr->be, tr->graph);
     if (tr->arena) tr->be->ops->free(tr->be, tr->arena);
     free(tr);
 }
@@ -261,8 +273,9 @@ rn_status rn_trainer_set_data(rn_trainer *tr, const float *input, const float *t
         double sum = 0.0;
         for (size_t i = 0; i < BT; i++) {
             if (!(mask[i] >= 0.0f) || !isfinite(mask[i]))
-                return rn_fail(err, RN_ERR_INVALID_ARG, "mask: element %zu is %g (must be finite, >= 0)",
-                               i, (double)mask[i]);
+                return rn_fail(err, RN_ERR_INVALID_ARG,
+                               "mask: element %zu is %g (must be finite, >= 0)", i,
+                               (double)mask[i]);
             sum += mask[i];
         }
         if (!(sum > 0.0)) return rn_fail(err, RN_ERR_INVALID_ARG, "mask: every step is masked out");
@@ -309,19 +322,22 @@ static rn_status forward(rn_trainer *tr, bool noise, rn_error *err) {
             if (L->has_bias)
                 OP(o->bias_add(be, lb->out, param_ptr(tr, tr->p, L->p_bias), BT, L->n_out));
         } else if (rn_is_filter(L->kind)) {
-            const float *tau1 = param_ptr(tr, tr->p, L->p_tau), *init = param_ptr(tr, tr->p, L->p_init);
+            const float *tau1 = param_ptr(tr, tr->p, L->p_tau),
+                        *init = param_ptr(tr, tr->p, L->p_init);
             float dt = net->dt;
             if (rn_filter_stages(L->kind) == 1) {
                 OP(o->filter_forward(be, lb->out, in, tau1, init, B, T, L->n_out, dt));
             } else {
-                const float *tau2 = L->kind == RN_LAYER_ALPHA ? tau1 : param_ptr(tr, tr->p, L->p_tau2);
+                const float *tau2 =
+                    L->kind == RN_LAYER_ALPHA ? tau1 : param_ptr(tr, tr->p, L->p_tau2);
                 OP(o->filter_forward(be, lb->mid, in, tau1, init, B, T, L->n_out, dt));
                 OP(o->filter_forward(be, lb->out, lb->mid, tau2, init, B, T, L->n_out, dt));
             }
         } else {
             const int N = L->n_out;
             const float *w = param_ptr(tr, tr->p, L->p_w_rec);
-            const float *tau = param_ptr(tr, tr->p, L->p_tau), *bias = param_ptr(tr, tr->p, L->p_bias);
+            const float *tau = param_ptr(tr, tr->p, L->p_tau),
+                        *bias = param_ptr(tr, tr->p, L->p_bias);
             const float *theta = param_ptr(tr, tr->p, L->p_threshold);
             rn_rate_step s = rate_step(tr, li, noise);
             OP(o->rate_init(be, lb->x_init, lb->a_init, param_ptr(tr, tr->p, L->p_x0), theta,
@@ -333,7 +349,8 @@ static rn_status forward(rn_trainer *tr, bool noise, rn_error *err) {
                 float *rec = NULL;
                 if (w) {
                     rec = lb->r + (size_t)t * N;
-                    OP(o->gemm(be, false, false, B, N, N, 1.0f, a_prev, ld_prev, w, N, 0.0f, rec, s.ld));
+                    OP(o->gemm(be, false, false, B, N, N, 1.0f, a_prev, ld_prev, w, N, 0.0f, rec,
+                               s.ld));
                 }
                 s.t = t;
                 s.ld_prev = ld_prev;
@@ -358,8 +375,8 @@ static rn_status backward(rn_trainer *tr, rn_error *err) {
         const float *in = li > 0 ? tr->layers[li - 1].out : tr->input;
         if (L->kind == RN_LAYER_LINEAR) {
             if (trainable(tr, L->p_weight))
-                OP(o->gemm(be, true, false, L->n_in, L->n_out, BT, 1.0f, in, L->n_in, dout, L->n_out,
-                           1.0f, param_ptr(tr, tr->g, L->p_weight), L->n_out));
+                OP(o->gemm(be, true, false, L->n_in, L->n_out, BT, 1.0f, in, L->n_in, dout,
+                           L->n_out, 1.0f, param_ptr(tr, tr->g, L->p_weight), L->n_out));
             if (trainable(tr, L->p_bias))
                 OP(o->bias_grad(be, param_ptr(tr, tr->g, L->p_bias), dout, BT, L->n_out));
             if (li > 0)
@@ -368,7 +385,8 @@ static rn_status backward(rn_trainer *tr, rn_error *err) {
         } else if (rn_is_filter(L->kind)) {
             const int C = L->n_out;
             const float dt = net->dt;
-            const float *tau1 = param_ptr(tr, tr->p, L->p_tau), *init = param_ptr(tr, tr->p, L->p_init);
+            const float *tau1 = param_ptr(tr, tr->p, L->p_tau),
+                        *init = param_ptr(tr, tr->p, L->p_init);
             float *dtau1 = trainable(tr, L->p_tau) ? param_ptr(tr, tr->g, L->p_tau) : NULL;
             float *dinit = trainable(tr, L->p_init) ? param_ptr(tr, tr->g, L->p_init) : NULL;
             const float *g1 = dout;
@@ -376,14 +394,18 @@ static rn_status backward(rn_trainer *tr, rn_error *err) {
                 /* the second stage first: its input is the first stage's output */
                 bool alpha = L->kind == RN_LAYER_ALPHA;
                 const float *tau2 = alpha ? tau1 : param_ptr(tr, tr->p, L->p_tau2);
-                float *dtau2 = alpha ? dtau1 : (trainable(tr, L->p_tau2) ? param_ptr(tr, tr->g, L->p_tau2) : NULL);
-                OP(o->filter_backward(be, lb->dmid, lb->acc_dp, lb->acc_dinit, dout, lb->out, lb->mid, tau2, init, B,
-                                      T, C, dt));
-                OP(o->filter_param_grads(be, dtau2, dinit, lb->acc_dp, lb->acc_dinit, tau2, B, C, dt));
+                float *dtau2 =
+                    alpha ? dtau1
+                          : (trainable(tr, L->p_tau2) ? param_ptr(tr, tr->g, L->p_tau2) : NULL);
+                OP(o->filter_backward(be, lb->dmid, lb->acc_dp, lb->acc_dinit, dout, lb->out,
+                                      lb->mid, tau2, init, B, T, C, dt));
+                OP(o->filter_param_grads(be, dtau2, dinit, lb->acc_dp, lb->acc_dinit, tau2, B, C,
+                                         dt));
                 g1 = lb->dmid;
             }
             const float *y1 = rn_filter_stages(L->kind) == 2 ? lb->mid : lb->out;
-            OP(o->filter_backward(be, lb->din, lb->acc_dp, lb->acc_dinit, g1, y1, in, tau1, init, B, T, C, dt));
+            OP(o->filter_backward(be, lb->din, lb->acc_dp, lb->acc_dinit, g1, y1, in, tau1, init, B,
+                                  T, C, dt));
             OP(o->filter_param_grads(be, dtau1, dinit, lb->acc_dp, lb->acc_dinit, tau1, B, C, dt));
         } else {
             const int N = L->n_out;
@@ -401,30 +423,30 @@ static rn_status backward(rn_trainer *tr, rn_error *err) {
                 const float *d = NULL;
                 if (w && t < T - 1) {
                     /* d_t = e_{t+1} · W_recᵀ */
-                    OP(o->gemm(be, false, true, B, N, N, 1.0f, e + (size_t)(t + 1) * N, s.ld, w, N, 0.0f,
-                               lb->dscr, N));
+                    OP(o->gemm(be, false, true, B, N, N, 1.0f, e + (size_t)(t + 1) * N, s.ld, w, N,
+                               0.0f, lb->dscr, N));
                     d = lb->dscr;
                 }
                 s.t = t;
                 s.ld_prev = t > 0 ? s.ld : N;
                 const float *x_prev = t > 0 ? lb->x + (size_t)(t - 1) * N : lb->x_init;
                 OP(o->rate_backward_step(be, lb->lam, e + (size_t)t * N, lb->acc_tau, lb->acc_bias,
-                                         lb->acc_theta, dout + (size_t)t * N, d, lb->x + (size_t)t * N,
-                                         x_prev, tau, theta, &s));
+                                         lb->acc_theta, dout + (size_t)t * N, d,
+                                         lb->x + (size_t)t * N, x_prev, tau, theta, &s));
             }
             const float *d = NULL;
             if (w) {
                 OP(o->gemm(be, false, true, B, N, N, 1.0f, e, s.ld, w, N, 0.0f, lb->dscr, N));
                 d = lb->dscr;
             }
-            OP(o->rate_backward_init(be, lb->lam, lb->acc_theta, d, param_ptr(tr, tr->p, L->p_x0), tau,
-                                     theta, &s));
-            OP(o->rate_param_grads(be, trainable(tr, L->p_tau) ? param_ptr(tr, tr->g, L->p_tau) : NULL,
-                                   trainable(tr, L->p_bias) ? param_ptr(tr, tr->g, L->p_bias) : NULL,
-                                   trainable(tr, L->p_threshold) ? param_ptr(tr, tr->g, L->p_threshold)
-                                                                 : NULL,
-                                   trainable(tr, L->p_x0) ? param_ptr(tr, tr->g, L->p_x0) : NULL,
-                                   lb->acc_tau, lb->acc_bias, lb->acc_theta, lb->lam, tau, B, N));
+            OP(o->rate_backward_init(be, lb->lam, lb->acc_theta, d, param_ptr(tr, tr->p, L->p_x0),
+                                     tau, theta, &s));
+            OP(o->rate_param_grads(
+                be, trainable(tr, L->p_tau) ? param_ptr(tr, tr->g, L->p_tau) : NULL,
+                trainable(tr, L->p_bias) ? param_ptr(tr, tr->g, L->p_bias) : NULL,
+                trainable(tr, L->p_threshold) ? param_ptr(tr, tr->g, L->p_threshold) : NULL,
+                trainable(tr, L->p_x0) ? param_ptr(tr, tr->g, L->p_x0) : NULL, lb->acc_tau,
+                lb->acc_bias, lb->acc_theta, lb->lam, tau, B, N));
             if (w && trainable(tr, L->p_w_rec)) {
                 /* ∂W_rec = Σ a_{t−1}ᵀ e_t as one GEMM over all B·T rows; r holds the shifted a. */
                 OP(o->shift_rows(be, lb->r, lb->out, lb->a_init, B, T, N));
@@ -440,7 +462,8 @@ static rn_status backward(rn_trainer *tr, rn_error *err) {
 /* Forward, loss, backward; leaves the scalars on the backend (not yet downloaded). */
 static rn_status loss_and_gradients(rn_trainer *tr, rn_error *err) {
     if (!tr->has_target)
-        return rn_fail(err, RN_ERR_INVALID_ARG, "no target set: call rn_trainer_set_data with a target");
+        return rn_fail(err, RN_ERR_INVALID_ARG,
+                       "no target set: call rn_trainer_set_data with a target");
     const rn_net *net = tr->net;
     const rn_backend_ops *o = tr->be->ops;
     rn_backend *be = tr->be;
@@ -449,17 +472,19 @@ static rn_status loss_and_gradients(rn_trainer *tr, rn_error *err) {
     rn_status st = forward(tr, true, err);
     if (st != RN_OK) return st;
     const rn_layer *last = &net->layers[net->n_layers - 1];
-    OP(o->mse(be, tr->scalars + RN_SCALAR_MSE, tr->dy, tr->layers[net->n_layers - 1].out, tr->target,
-              tr->has_mask ? tr->mask : NULL, tr->B, tr->T, last->n_out, tr->cfg.w_mse));
+    OP(o->mse(be, tr->scalars + RN_SCALAR_MSE, tr->dy, tr->layers[net->n_layers - 1].out,
+              tr->target, tr->has_mask ? tr->mask : NULL, tr->B, tr->T, last->n_out,
+              tr->cfg.w_mse));
     st = backward(tr, err);
     if (st != RN_OK) return st;
-    OP(o->bounds(be, tr->scalars + RN_SCALAR_BOUNDS, tr->g, tr->p, tr->lo_pen, tr->hi_pen, net->total,
-                 tr->cfg.w_bounds));
+    OP(o->bounds(be, tr->scalars + RN_SCALAR_BOUNDS, tr->g, tr->p, tr->lo_pen, tr->hi_pen,
+                 net->total, tr->cfg.w_bounds));
     for (int li = 0; li < net->n_layers; li++) {
         const rn_layer *L = &net->layers[li];
         if (L->kind == RN_LAYER_RATE && L->p_w_rec >= 0)
             OP(o->l2(be, tr->scalars + RN_SCALAR_L2, param_ptr(tr, tr->g, L->p_w_rec),
-                     param_ptr(tr, tr->p, L->p_w_rec), net->params[L->p_w_rec].count, tr->cfg.w_l2));
+                     param_ptr(tr, tr->p, L->p_w_rec), net->params[L->p_w_rec].count,
+                     tr->cfg.w_l2));
     }
     OP(o->sum_squares(be, tr->scalars + RN_SCALAR_GNORM2, tr->g, tr->train_mask, net->total));
     return RN_OK;
@@ -480,16 +505,50 @@ static rn_status read_scalars(rn_trainer *tr, rn_loss_parts *lp, rn_error *err) 
                                                  "the gradient"};
     for (int i = 0; i < RN_SCALAR_COUNT; i++)
         if (!isfinite(s[i]))
-            return rn_fail(err, RN_ERR_DIVERGED,
-                           "diverged at epoch %lld: %s is not finite; the parameters are left as they "
-                           "were before this epoch",
-                           (long long)tr->epoch, names[i]);
+            return rn_fail(
+                err, RN_ERR_DIVERGED,
+                "diverged at epoch %lld: %s is not finite; the parameters are left as they "
+                "were before this epoch",
+                (long long)tr->epoch, names[i]);
+    return RN_OK;
+}
+
+/* The recording stays valid while the ops it issued stay the same: the same buffers (fixed at
+ * creation), the same mask presence and the same trainable parameters. */
+static uint64_t graph_key(const rn_trainer *tr) {
+    uint64_t h = 1469598103934665603ull ^ (uint64_t)tr->has_mask;
+    for (int i = 0; i < tr->net->n_params; i++)
+        h = (h ^ (uint64_t)tr->net->params[i].trainable) * 1099511628211ull;
+    return h;
+}
+
+/* loss_and_gradients, recorded once as a graph and replayed where the backend has graphs. */
+static rn_status gradients(rn_trainer *tr, rn_error *err) {
+    rn_backend *be = tr->be;
+    const rn_backend_ops *o = be->ops;
+    if (!o->graph_begin || !tr->cfg.graphs || !tr->has_target) return loss_and_gradients(tr, err);
+    uint64_t key = graph_key(tr);
+    if (tr->graph && tr->graph_key != key) {
+        o->graph_free(be, tr->graph);
+        tr->graph = NULL;
+    }
+    if (!tr->graph) {
+        OP(o->graph_begin(be));
+        rn_status st = loss_and_gradients(tr, err);
+        void *graph = NULL;
+        rn_status st2 = o->graph_end(be, st == RN_OK, &graph);
+        if (st != RN_OK) return st;
+        if (st2 != RN_OK) return op_fail(be, st2, err);
+        tr->graph = graph;
+        tr->graph_key = key;
+    }
+    OP(o->graph_launch(be, tr->graph, (uint32_t)tr->epoch));
     return RN_OK;
 }
 
 rn_status rn_trainer_compute_gradients(rn_trainer *tr, rn_loss_parts *loss, rn_error *err) {
     if (!tr) return rn_fail(err, RN_ERR_INVALID_ARG, "trainer is NULL");
-    rn_status st = loss_and_gradients(tr, err);
+    rn_status st = gradients(tr, err);
     if (st != RN_OK) return st;
     st = read_scalars(tr, loss, err);
     return st == RN_OK ? rn_ok(err) : st;
@@ -497,7 +556,7 @@ rn_status rn_trainer_compute_gradients(rn_trainer *tr, rn_loss_parts *loss, rn_e
 
 rn_status rn_trainer_epoch(rn_trainer *tr, rn_loss_parts *loss, rn_error *err) {
     if (!tr) return rn_fail(err, RN_ERR_INVALID_ARG, "trainer is NULL");
-    rn_status st = loss_and_gradients(tr, err);
+    rn_status st = gradients(tr, err);
     if (st != RN_OK) return st;
     const rn_train_config *c = &tr->cfg;
     rn_optim_step os;
@@ -511,12 +570,14 @@ rn_status rn_trainer_epoch(rn_trainer *tr, rn_loss_parts *loss, rn_error *err) {
     os.clip_norm = c->clip_norm;
     const rn_backend_ops *o = tr->be->ops;
     size_t P = tr->net->total;
-    /* The step guards itself on the scalars: nothing moves if the loss or gradient is non-finite. */
+    /* The step guards itself on the scalars: nothing moves if the loss or gradient is non-finite.
+     */
     if (c->optimizer == RN_OPT_ADAM)
         OP(o->adam(tr->be, tr->p, tr->m, tr->v, tr->g, tr->train_mask, tr->scalars, P, &os));
     else
         OP(o->sgd(tr->be, tr->p, tr->g, tr->train_mask, tr->scalars, P, &os));
-    if (tr->has_clip) OP(o->clip_bounds(tr->be, tr->p, tr->lo_clip, tr->hi_clip, tr->train_mask, P));
+    if (tr->has_clip)
+        OP(o->clip_bounds(tr->be, tr->p, tr->lo_clip, tr->hi_clip, tr->train_mask, P));
     st = read_scalars(tr, loss, err);
     if (st != RN_OK) return st;
     tr->epoch++;
@@ -542,14 +603,16 @@ rn_status rn_trainer_get_record(const rn_trainer *tr, int layer, rn_record_kind 
     const layer_buffers *lb = &tr->layers[layer];
     size_t n = (size_t)tr->B * tr->T * L->n_out;
     if (count != n)
-        return rn_fail(err, RN_ERR_SHAPE, "record of layer %d has %zu elements, not %zu", layer, n, count);
+        return rn_fail(err, RN_ERR_SHAPE, "record of layer %d has %zu elements, not %zu", layer, n,
+                       count);
     const float *src = lb->out;
     if (kind != RN_RECORD_OUTPUT) {
         if (L->kind != RN_LAYER_RATE)
-            return rn_fail(err, RN_ERR_INVALID_ARG, "layer %d is not a rate layer: only its output is recorded",
-                           layer);
+            return rn_fail(err, RN_ERR_INVALID_ARG,
+                           "layer %d is not a rate layer: only its output is recorded", layer);
         if (kind == RN_RECORD_R && L->p_w_rec < 0) {
-            for (size_t i = 0; i < n; i++) values[i] = 0.0f;
+            for (size_t i = 0; i < n; i++)
+                values[i] = 0.0f;
             return rn_ok(err);
         }
         src = kind == RN_RECORD_X ? lb->x : lb->r;
@@ -563,7 +626,8 @@ rn_status rn_trainer_get_grad(const rn_trainer *tr, const char *name, float *val
     const rn_param *p = rn_net_param_by_name(tr->net, name, err);
     if (!p) return RN_ERR_NOT_FOUND;
     if (count != p->count)
-        return rn_fail(err, RN_ERR_SHAPE, "parameter '%s' has %zu elements, not %zu", name, p->count, count);
+        return rn_fail(err, RN_ERR_SHAPE, "parameter '%s' has %zu elements, not %zu", name,
+                       p->count, count);
     OP(tr->be->ops->download(tr->be, values, tr->g + p->offset, count * sizeof(float)));
     return rn_ok(err);
 }
@@ -576,23 +640,26 @@ rn_status rn_trainer_pull_params(rn_trainer *tr, rn_error *err) {
 rn_status rn_trainer_get_optimizer_state(const rn_trainer *tr, float *m, float *v, size_t count,
                                          int64_t *epochs_done, rn_error *err) {
     if (count != tr->net->total)
-        return rn_fail(err, RN_ERR_SHAPE, "optimizer state has %zu elements, not %zu", tr->net->total, count);
+        return rn_fail(err, RN_ERR_SHAPE, "optimizer state has %zu elements, not %zu",
+                       tr->net->total, count);
     OP(tr->be->ops->download(tr->be, m, tr->m, count * sizeof(float)));
     OP(tr->be->ops->download(tr->be, v, tr->v, count * sizeof(float)));
     *epochs_done = tr->epoch;
     return rn_ok(err);
 }
 
-rn_status rn_trainer_set_optimizer_state(rn_trainer *tr, const float *m, const float *v, size_t count,
-                                         int64_t epochs_done, rn_error *err) {
+rn_status rn_trainer_set_optimizer_state(rn_trainer *tr, const float *m, const float *v,
+                                         size_t count, int64_t epochs_done, rn_error *err) {
     if (count != tr->net->total)
-        return rn_fail(err, RN_ERR_SHAPE, "optimizer state has %zu elements, not %zu", count, tr->net->total);
+        return rn_fail(err, RN_ERR_SHAPE, "optimizer state has %zu elements, not %zu", count,
+                       tr->net->total);
     if (epochs_done < 0 || epochs_done > UINT32_MAX)
-        return rn_fail(err, RN_ERR_INVALID_ARG, "epochs done must be in 0..%u (got %lld)", UINT32_MAX,
-                       (long long)epochs_done);
+        return rn_fail(err, RN_ERR_INVALID_ARG, "epochs done must be in 0..%u (got %lld)",
+                       UINT32_MAX, (long long)epochs_done);
     for (size_t i = 0; i < count; i++)
         if (!isfinite(m[i]) || !(v[i] >= 0.0f) || !isfinite(v[i]))
-            return rn_fail(err, RN_ERR_INVALID_ARG, "optimizer state: element %zu is not valid (m %g, v %g)", i,
+            return rn_fail(err, RN_ERR_INVALID_ARG,
+                           "optimizer state: element %zu is not valid (m %g, v %g)", i,
                            (double)m[i], (double)v[i]);
     OP(tr->be->ops->upload(tr->be, tr->m, m, count * sizeof(float)));
     OP(tr->be->ops->upload(tr->be, tr->v, v, count * sizeof(float)));
@@ -600,5 +667,9 @@ rn_status rn_trainer_set_optimizer_state(rn_trainer *tr, const float *m, const f
     return rn_ok(err);
 }
 
-int64_t rn_trainer_epochs_done(const rn_trainer *tr) { return tr->epoch; }
-size_t rn_trainer_memory_bytes(const rn_trainer *tr) { return tr->arena_bytes; }
+int64_t rn_trainer_epochs_done(const rn_trainer *tr) {
+    return tr->epoch;
+}
+size_t rn_trainer_memory_bytes(const rn_trainer *tr) {
+    return tr->arena_bytes;
+}

@@ -8,6 +8,9 @@
 #ifndef RATENN_CUDA_CTX_H
 #define RATENN_CUDA_CTX_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
 #include <cublas_v2.h>
 #include <cuda_runtime_api.h>
 
@@ -21,6 +24,9 @@ extern "C" {
  * run). */
 #define RN_CUDA_REDUCE_BLOCKS 256
 #define RN_CUDA_REDUCE_THREADS 256
+/* scratch doubles: the partial sums, two scalars, and one slot holding the epoch */
+#define RN_CUDA_SCRATCH_DOUBLES (RN_CUDA_REDUCE_BLOCKS + 3)
+#define RN_CUDA_WORKSPACE_BYTES ((size_t)32 << 20)
 
 typedef struct rn_cuda_alloc {
     void *ptr;
@@ -31,8 +37,11 @@ typedef struct rn_cuda_ctx {
     int device;
     cudaStream_t stream;
     cublasHandle_t cublas;
-    double *scratch;       /* device: RN_CUDA_REDUCE_BLOCKS partial sums + 2 scalars */
-    rn_cuda_alloc *allocs; /* live allocations, for the memory report */
+    double *scratch;        /* device: RN_CUDA_SCRATCH_DOUBLES (partial sums, 2 scalars, epoch) */
+    uint32_t *epoch_dev;    /* device: the noise epoch a recorded graph reads (in scratch) */
+    void *cublas_workspace; /* device: cuBLAS's workspace, fixed so that graphs can record it */
+    bool capturing;         /* between graph_begin and graph_end */
+    rn_cuda_alloc *allocs;  /* live allocations, for the memory report */
     int n_allocs, cap_allocs;
 } rn_cuda_ctx;
 
@@ -87,6 +96,8 @@ rn_status rn_cuda_sgd(rn_backend *be, float *p, const float *g, const uint8_t *m
 rn_status rn_cuda_clip_bounds(rn_backend *be, float *p, const float *lo, const float *hi,
                               const uint8_t *mask, size_t n);
 rn_status rn_cuda_fill(rn_backend *be, float *dst, float value, size_t n);
+/* *epoch_dev = epoch, in stream order (before a graph replay). */
+rn_status rn_cuda_set_epoch(rn_backend *be, uint32_t epoch);
 
 #ifdef __cplusplus
 }

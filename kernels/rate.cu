@@ -13,7 +13,10 @@
 /* One thread per (trial, block of four neurons): one Philox call serves four neurons. */
 __global__ static void rate_forward_kernel(float *x, float *out, const float *x_prev,
                                            const float *in, const float *rec, const float *tau,
-                                           const float *bias, const float *theta, rn_rate_step s) {
+                                           const float *bias, const float *theta, rn_rate_step s,
+                                           const uint32_t *epoch_dev) {
+    /* a recorded graph reads the epoch the replay set; a direct launch has it in s */
+    const uint32_t epoch = epoch_dev ? *epoch_dev : s.epoch;
     int quads = (s.n + 3) / 4;
     size_t total = (size_t)s.batch * quads;
     RN_GRID_STRIDE (k, total) {
@@ -21,7 +24,7 @@ __global__ static void rate_forward_kernel(float *x, float *out, const float *x_
         uint32_t w[4] = {0, 0, 0, 0};
         if (s.noise_scale != 0.0f) {
             curandStatePhilox4_32_10_t st;
-            unsigned long long subseq = ((unsigned long long)s.epoch << 32) |
+            unsigned long long subseq = ((unsigned long long)epoch << 32) |
                                         ((unsigned long long)s.layer << 24) | (unsigned)b;
             unsigned long long block = (unsigned long long)s.t * (unsigned long long)quads + q;
             curand_init(s.seed, subseq, 4ull * block, &st);
@@ -137,9 +140,19 @@ extern "C" rn_status rn_cuda_rate_forward_step(rn_backend *be, float *x, float *
                                                const rn_rate_step *s) {
     size_t total = (size_t)s->batch * ((s->n + 3) / 4);
     if (total == 0) return RN_OK;
-    rate_forward_kernel<<<rn_blocks(total), RN_THREADS, 0, rn_stream(be)>>>(x, out, x_prev, in, rec,
-                                                                            tau, bias, theta, *s);
+    const uint32_t *epoch_dev = rn_ctx(be)->capturing ? rn_ctx(be)->epoch_dev : NULL;
+    rate_forward_kernel<<<rn_blocks(total), RN_THREADS, 0, rn_stream(be)>>>(
+        x, out, x_prev, in, rec, tau, bias, theta, *s, epoch_dev);
     return rn_launched(be, "rate_forward_step");
+}
+
+__global__ static void set_epoch_kernel(uint32_t *epoch_dev, uint32_t epoch) {
+    *epoch_dev = epoch;
+}
+
+extern "C" rn_status rn_cuda_set_epoch(rn_backend *be, uint32_t epoch) {
+    set_epoch_kernel<<<1, 1, 0, rn_stream(be)>>>(rn_ctx(be)->epoch_dev, epoch);
+    return rn_launched(be, "set_epoch");
 }
 
 extern "C" rn_status rn_cuda_rate_backward_step(rn_backend *be, float *lam, float *e,

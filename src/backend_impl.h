@@ -148,6 +148,16 @@ typedef struct rn_backend_ops {
     /* p = clamp(p, lo, hi) where mask_i != 0 */
     rn_status (*clip_bounds)(rn_backend *be, float *p, const float *lo, const float *hi,
                              const uint8_t *mask, size_t n);
+
+    /* ---- graphs (optional: NULL where a backend has none; the CPU has none) ----
+     * Between graph_begin and graph_end nothing runs: the ops are recorded. graph_end keeps the
+     * recording as *graph (keep) or discards it; graph_launch sets the noise epoch and replays it;
+     * graph_free releases it. While recording, rate_forward_step takes its noise epoch from the value
+     * graph_launch sets on the device, not from s->epoch, so one recording serves every epoch. */
+    rn_status (*graph_begin)(rn_backend *be);
+    rn_status (*graph_end)(rn_backend *be, bool keep, void **graph);
+    rn_status (*graph_launch)(rn_backend *be, void *graph, uint32_t epoch);
+    void (*graph_free)(rn_backend *be, void *graph);
 } rn_backend_ops;
 
 struct rn_backend {

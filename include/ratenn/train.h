@@ -27,6 +27,8 @@ typedef struct rn_train_config {
     float w_bounds;
     float w_l2;
     uint64_t noise_seed; /* seed of the rate layers' noise ξ (SPEC §6) */
+    bool graphs;         /* CUDA: record an epoch's forward and backward once as a CUDA graph and
+                            replay it (default true; same numbers, fewer launches); ignored on CPU */
 } rn_train_config;
 
 rn_train_config rn_train_config_default(void);
