@@ -4,16 +4,19 @@
  * like.
  *
  *   bench_train [--backend cpu|cuda|both] [--configs S,SB,M,L] [--quick] [--cpu-max-work X]
- *               [--ceiling TFLOPS] [--json FILE] [--compare FILE --compare-name NAME]
+ *               [--ceiling TFLOPS] [--no-graphs] [--json FILE] [--compare FILE --compare-name NAME]
  *
  * --compare FILE reads "config ms_per_epoch" lines measured by another implementation (Rockpool on
  * JAX on the same machine: bench/rockpool_epoch.py) and prints the ratio to it. The CPU is skipped
  * for configs whose B·T·N² exceeds --cpu-max-work (default 5e10: minutes per epoch). --ceiling
  * (TFLOP/s, from sgemm_ceiling) adds the epoch's GEMM FLOP rate as a share of cuBLAS's ceiling.
  * Times are wall clock per epoch as the caller sees it: rn_trainer_epoch returns after the epoch's
- * loss has come back from the device, so kernel time and host launch overhead are both in it. */
+ * loss has come back from the device, so kernel time and host launch overhead are both in it.
+ * --no-graphs launches every op instead of replaying the recorded CUDA graph (to measure what
+ * graphs save). */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,7 +75,7 @@ static double lookup(const char *file, const char *name) {
     return found;
 }
 
-static int run(const config *c, rn_backend_kind kind, int reps, result *res) {
+static int run(const config *c, rn_backend_kind kind, int reps, bool graphs, result *res) {
     rn_error err = {0};
     rn_net *net = NULL;
     rn_backend *be = NULL;
@@ -83,6 +86,7 @@ static int run(const config *c, rn_backend_kind kind, int reps, result *res) {
     rn_rate_options o = rn_rate_options_default(c->n);
     o.noise_std = 0.1f;
     rn_train_config cfg = rn_train_config_default();
+    cfg.graphs = graphs;
     size_t bt = (size_t)c->batch * c->steps;
     u = calloc(bt, sizeof(float));
     y = calloc(bt, sizeof(float));
@@ -128,15 +132,18 @@ done:
 }
 
 static void usage(void) {
-    fprintf(stderr, "usage: bench_train [--backend cpu|cuda|both] [--configs S,SB,M,L] [--quick] "
-                    "[--cpu-max-work X]\n"
-                    "                   [--json FILE] [--compare FILE --compare-name NAME]\n");
+    fprintf(
+        stderr,
+        "usage: bench_train [--backend cpu|cuda|both] [--configs S,SB,M,L] [--quick] "
+        "[--cpu-max-work X]\n"
+        "                   [--no-graphs] [--json FILE] [--compare FILE --compare-name NAME]\n");
 }
 
 int main(int argc, char **argv) {
     const char *json = NULL, *compare = NULL, *compare_name = "comparison", *backends = NULL,
                *names = "S,SB,M,L";
     int quick = 0;
+    bool graphs = true;
     double cpu_max_work = 5e10, ceiling = NAN;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--json") == 0 && i + 1 < argc)
@@ -153,6 +160,8 @@ int main(int argc, char **argv) {
             cpu_max_work = atof(argv[++i]);
         else if (strcmp(argv[i], "--ceiling") == 0 && i + 1 < argc)
             ceiling = atof(argv[++i]);
+        else if (strcmp(argv[i], "--no-graphs") == 0)
+            graphs = false;
         else if (strcmp(argv[i], "--quick") == 0)
             quick = 1;
         else {
@@ -199,8 +208,9 @@ int main(int argc, char **argv) {
         double work = (double)c.batch * c.steps * c.n * c.n;
         result cpu = {NAN, 0, 0, NAN}, gpu = {NAN, 0, 0, NAN};
         int do_cpu = want_cpu && work <= cpu_max_work;
-        if (do_cpu && run(&c, RN_BACKEND_CPU, want_gpu ? c.cpu_reps : c.reps, &cpu)) return 1;
-        if (want_gpu && run(&c, RN_BACKEND_CUDA, c.reps, &gpu)) return 1;
+        if (do_cpu && run(&c, RN_BACKEND_CPU, want_gpu ? c.cpu_reps : c.reps, graphs, &cpu))
+            return 1;
+        if (want_gpu && run(&c, RN_BACKEND_CUDA, c.reps, graphs, &gpu)) return 1;
         double other = lookup(compare, c.name);
         for (int k = 0; k < 2; k++) {
             const result *r = k == 0 ? &cpu : &gpu;

@@ -94,6 +94,8 @@ build-gpu/bench_train --backend both --configs $CONFIGS $([ "$QUICK" = 1 ] && ec
   ${CEIL:+--ceiling $CEIL} --compare "$OUT/rockpool_ms.txt" --compare-name rockpool \
   --json "$OUT/bench_train.json"
 note_rc $? bench
+echo "--- the same, launching every op (no CUDA graph), for what graphs save:"
+build-gpu/bench_train --backend cuda --configs S,SB --quick --no-graphs --json "$OUT/bench_nographs.json"
 
 step "the tutorial on the GPU: ratenn train --task chirp"
 EPOCHS=6000
@@ -116,6 +118,10 @@ try:
     res["bench_train"] = json.load(open(os.path.join(out, "bench_train.json")))["rows"]
 except Exception as e:
     res["bench_train_error"] = str(e)
+try:
+    res["bench_no_graphs"] = json.load(open(os.path.join(out, "bench_nographs.json")))["rows"]
+except Exception as e:
+    res["bench_no_graphs_error"] = str(e)
 try:
     rows = list(csv.DictReader(open(os.path.join(out, "chirp_gpu_loss.csv"))))
     res["chirp_gpu"] = {"epochs": int(epochs), "wall_s": float(chirp_s), "first_loss": float(rows[0]["loss"]),

@@ -38,6 +38,7 @@ struct rn_trainer {
     int64_t epoch;      /* completed epochs = optimiser steps taken = the noise epoch */
     void *graph;        /* the recorded forward + backward (backends with graphs), or NULL */
     uint64_t graph_key; /* what the recording depends on besides buffer contents (graph_key()) */
+    bool warmed_up;     /* an epoch has run directly (graphs are recorded from the second on) */
 };
 
 rn_train_config rn_train_config_default(void) {
@@ -514,31 +515,54 @@ static rn_status read_scalars(rn_trainer *tr, rn_loss_parts *lp, rn_error *err) 
 }
 
 /* The recording stays valid while the ops it issued stay the same: the same buffers (fixed at
- * creation), the same mask presence and the same trainable parameters. */
+ * creation), the same mask presence, the same trainable parameters and the same noise levels (the
+ * kernels take σ by value). Everything else they read is in backend memory. */
+static uint64_t mix(uint64_t h, uint64_t v) {
+    return (h ^ v) * 1099511628211ull;
+}
+
 static uint64_t graph_key(const rn_trainer *tr) {
-    uint64_t h = 1469598103934665603ull ^ (uint64_t)tr->has_mask;
+    uint64_t h = mix(1469598103934665603ull, (uint64_t)tr->has_mask);
     for (int i = 0; i < tr->net->n_params; i++)
-        h = (h ^ (uint64_t)tr->net->params[i].trainable) * 1099511628211ull;
+        h = mix(h, (uint64_t)tr->net->params[i].trainable);
+    for (int li = 0; li < tr->net->n_layers; li++)
+        if (tr->net->layers[li].kind == RN_LAYER_RATE) {
+            uint32_t bits;
+            memcpy(&bits, &tr->net->layers[li].rate.noise_std, sizeof bits);
+            h = mix(h, bits);
+        }
     return h;
 }
 
-/* loss_and_gradients, recorded once as a graph and replayed where the backend has graphs. */
+/* loss_and_gradients, recorded once as a graph and replayed where the backend has graphs. The
+ * first epoch runs directly (it loads the kernels and cuBLAS outside any recording). If recording
+ * fails, nothing has run: the epoch runs directly and the trainer stops trying graphs. */
 static rn_status gradients(rn_trainer *tr, rn_error *err) {
     rn_backend *be = tr->be;
     const rn_backend_ops *o = be->ops;
-    if (!o->graph_begin || !tr->cfg.graphs || !tr->has_target) return loss_and_gradients(tr, err);
+    if (!o->graph_begin || !tr->cfg.graphs || !tr->has_target || !tr->warmed_up) {
+        tr->warmed_up = true;
+        return loss_and_gradients(tr, err);
+    }
     uint64_t key = graph_key(tr);
     if (tr->graph && tr->graph_key != key) {
         o->graph_free(be, tr->graph);
         tr->graph = NULL;
     }
     if (!tr->graph) {
-        OP(o->graph_begin(be));
-        rn_status st = loss_and_gradients(tr, err);
+        rn_status st = o->graph_begin(be);
         void *graph = NULL;
-        rn_status st2 = o->graph_end(be, st == RN_OK, &graph);
-        if (st != RN_OK) return st;
-        if (st2 != RN_OK) return op_fail(be, st2, err);
+        if (st == RN_OK) {
+            rn_error ignored;
+            st = loss_and_gradients(tr, &ignored);
+            rn_status st2 = o->graph_end(be, st == RN_OK, &graph);
+            if (st == RN_OK) st = st2;
+        }
+        if (st != RN_OK) {
+            be->err.status = RN_OK;
+            tr->cfg.graphs = false;
+            return loss_and_gradients(tr, err); /* a real failure shows again here */
+        }
         tr->graph = graph;
         tr->graph_key = key;
     }

@@ -278,6 +278,7 @@ TEST_F(CudaOps, OptimiserStepsClipGuardAndBounds) {
 struct TrainRun {
     std::vector<double> loss;
     std::vector<float> params;
+    std::vector<float> grad_tau;
     size_t peak = 0;
 };
 
@@ -314,8 +315,10 @@ TrainRun train_chirp(rn_backend_kind kind, int N, int B, int epochs, int repeats
     EXPECT_EQ(rn_trainer_create(&tr, net, be, &cfg, B, T, &err), RN_OK) << err.message;
     EXPECT_EQ(rn_trainer_set_data(tr, in.data(), tg.data(), nullptr, &err), RN_OK);
     for (int e = 0; e < epochs; e++) {
-        if (e == freeze_after) {  // a change the recorded graph depends on: it must be recorded again
+        if (e == freeze_after) {  // changes the recorded graph depends on: it must be recorded again
+            EXPECT_EQ(rn_trainer_pull_params(tr, &err), RN_OK);
             EXPECT_EQ(rn_net_set_trainable(net, "1_rate.tau", false, &err), RN_OK);
+            EXPECT_EQ(rn_net_set_noise(net, 1, 0.3f, &err), RN_OK);
             EXPECT_EQ(rn_trainer_push_params(tr, &err), RN_OK);
         }
         rn_loss_parts lp;
@@ -323,6 +326,8 @@ TrainRun train_chirp(rn_backend_kind kind, int N, int B, int epochs, int repeats
         r.loss.push_back(lp.total);
     }
     EXPECT_EQ(rn_trainer_pull_params(tr, &err), RN_OK);
+    r.grad_tau.resize((size_t)N);  // the last epoch's: only the bound term once τ is frozen
+    EXPECT_EQ(rn_trainer_get_grad(tr, "1_rate.tau", r.grad_tau.data(), r.grad_tau.size(), &err), RN_OK);
     for (int i = 0; i < rn_net_param_count(net); i++) {
         rn_param_info info;
         rn_net_param_info(net, i, &info, nullptr);
@@ -368,6 +373,7 @@ TEST(CudaTraining, GraphReplayIsBitIdenticalToDirectLaunches) {
     TrainRun a = train_chirp(RN_BACKEND_CUDA, 64, 4, 12, 1, true, 6);
     TrainRun b = train_chirp(RN_BACKEND_CUDA, 64, 4, 12, 1, false, 6);
     EXPECT_EQ(a.loss, b.loss);
+    EXPECT_EQ(a.grad_tau, b.grad_tau) << "a stale recording would still back-propagate into the frozen tau";
     ASSERT_EQ(a.params.size(), b.params.size());
     EXPECT_EQ(0, std::memcmp(a.params.data(), b.params.data(), a.params.size() * sizeof(float)));
 }
