@@ -1,4 +1,5 @@
 /* The command-line program `ratenn`. */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -29,6 +30,9 @@ static int backends(void) {
 }
 
 int main(int argc, char **argv) {
+    /* A file size limit (ulimit -f) must fail a write with EFBIG, reported and cleaned up like a full
+     * disk, not kill the program half-way through a file. */
+    signal(SIGXFSZ, SIG_IGN);
     if (argc < 2) {
         usage(stderr);
         return 2;

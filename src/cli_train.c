@@ -762,10 +762,10 @@ int cli_train(int argc, char **argv) {
     long long ran = done_epochs - start;
     if (done_epochs > 0)
         fprintf(stderr,
-                "ratenn: loss %.6g -> %.6g after %lld epochs; %lld epochs in %.1f s (%.1f "
-                "epochs/s); peak resident "
-                "memory %.0f MiB; results in %s/\n",
-                hist[0].total, hist[done_epochs - 1].total, done_epochs, ran, wall,
+                "ratenn: loss %.6g -> %.6g (mse %.6g -> %.6g) after %lld epochs; %lld epochs in "
+                "%.1f s (%.1f epochs/s); peak resident memory %.0f MiB; results in %s/\n",
+                hist[0].total, hist[done_epochs - 1].total, hist[0].mse, hist[done_epochs - 1].mse,
+                done_epochs, ran, wall,
                 wall > 0 ? ran / wall : 0.0, peak_rss_mib(), a.out);
     else
         fprintf(stderr, "ratenn: 0 epochs; results in %s/\n", a.out);

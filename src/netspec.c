@@ -127,7 +127,7 @@ static rn_status add_layer(rn_net *net, int index, const layer_text *L, rn_error
         for (int i = 0; i < L->n_args; i++) {
             if (!L->key[i][0]) {
                 if (nd >= 2 || !parse_int(L->value[i], &dims[nd]))
-                    BAD("--net: layer %d '%s': '%s' is not a size (expected linear(n_in, n_out))", index, where, L->value[i]);
+                    BAD("--net: layer %d '%s': '%s' is not a size from 1 to 1048576 (expected linear(n_in, n_out))", index, where, L->value[i]);
                 nd++;
             } else if (!strcmp(L->key[i], "bias")) {
                 if (!parse_bool(L->value[i], &bias)) BAD("--net: layer %d '%s': bias must be true or false", index, where);
@@ -145,7 +145,7 @@ static rn_status add_layer(rn_net *net, int index, const layer_text *L, rn_error
             const char *k = L->key[i], *v = L->value[i];
             int a;
             if (!k[0] && !have_n) {
-                if (!parse_int(v, &o.n)) BAD("--net: layer %d '%s': '%s' is not a size", index, where, v);
+                if (!parse_int(v, &o.n)) BAD("--net: layer %d '%s': '%s' is not a size from 1 to 1048576", index, where, v);
                 have_n = true;
             } else if (!k[0] && (a = activation_code(v)) >= 0) {
                 o.activation = (rn_activation)a;
@@ -157,7 +157,7 @@ static rn_status add_layer(rn_net *net, int index, const layer_text *L, rn_error
                 if (!parse_float(v, &o.noise_std) || o.noise_std < 0)
                     BAD("--net: layer %d '%s': noise must be a number >= 0", index, where);
             } else if (!strcmp(k, "tau")) {
-                if (!parse_float(v, &o.tau) || !(o.tau > 0)) BAD("--net: layer %d '%s': tau must be > 0", index, where);
+                if (!parse_float(v, &o.tau) || !(o.tau > 0)) BAD("--net: layer %d '%s': tau must be finite and > 0", index, where);
             } else if (!strcmp(k, "activation") && (a = activation_code(v)) >= 0) {
                 o.activation = (rn_activation)a;
             } else {
@@ -188,7 +188,7 @@ static rn_status add_layer(rn_net *net, int index, const layer_text *L, rn_error
         else if (kind == RN_LAYER_DOUBLEEXP && !strcmp(k, "tau2")) dst = &tau2;
         else BAD("--net: layer %d '%s': unknown option '%s%s%s'", index, where, k, k[0] ? "=" : "", v);
         if (!k[0]) n_pos++;
-        if (!parse_float(v, dst) || !(*dst > 0)) BAD("--net: layer %d '%s': %s must be > 0", index, where, k[0] ? k : "tau");
+        if (!parse_float(v, dst) || !(*dst > 0)) BAD("--net: layer %d '%s': %s must be finite and > 0", index, where, k[0] ? k : "tau");
     }
     if (channels == 0) BAD("--net: layer %d '%s': expected %s(channels, ...)", index, where, L->kind);
     if (isnan(tau) || (kind == RN_LAYER_DOUBLEEXP && isnan(tau2)))

@@ -103,7 +103,7 @@ TEST(Cli, BadDataFilesAreRejectedWithTheirName) {
     };
     for (const BadCase &c : cases) {
         std::string args = c.args;
-        for (size_t p; (p = args.find("U/")) != std::string::npos;) args.replace(p, 2, d + "/");
+        for (size_t p = 0; (p = args.find("U/", p)) != std::string::npos; p += d.size() + 1) args.replace(p, 2, d + "/");
         CliResult r = run_cli("train " + args + " --epochs 1 --quiet --out " + d + "/never", d);
         EXPECT_NE(r.status, 0) << c.args;
         EXPECT_NE(r.err.find(c.expect), std::string::npos) << c.args << " -> " << r.err;

@@ -1,0 +1,192 @@
+// The bad-input matrix of the command line, run as a user runs it (a child process): each bad input
+// exits non-zero with one line that names the argument or file and the problem, leaves no partial output
+// behind, and leaves an existing output directory's files untouched. Then faults while training:
+// SIGKILL during checkpoint writes, and a full disk (a file size limit).
+#include <gtest/gtest.h>
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "cli_run.h"
+#include "ratenn/io.h"
+#include "ratenn/ratenn.h"
+
+namespace {
+
+const char *kQuick = "--hidden 8 --repeats 1 --quiet --backend cpu --lr 1e-3";
+
+struct Bad {
+    std::string args;    // after "ratenn train"; U/ is the test's directory
+    std::string expect;  // words the one line must hold
+};
+
+std::string subst(std::string s, const std::string &d) {
+    // (searching on past each replacement: the directory's own name may hold "U/")
+    for (size_t p = 0; (p = s.find("U/", p)) != std::string::npos; p += d.size() + 1) s.replace(p, 2, d + "/");
+    return s;
+}
+
+// Files that are not directories, with their bytes, for "untouched" checks.
+std::vector<std::pair<std::string, std::string>> snapshot(const std::string &dir) {
+    std::vector<std::pair<std::string, std::string>> v;
+    for (const char *f : {"config.json", "loss.csv", "params.npz", "params_initial.npz", "run.npz"})
+        v.push_back({f, read_file(dir + "/" + f)});
+    return v;
+}
+
+std::string leftovers(const std::string &dir) {  // temporary files a failed write left
+    std::string out;
+    FILE *p = popen(("ls -A '" + dir + "' 2>/dev/null | grep '\\.tmp\\.' || true").c_str(), "r");
+    char buf[256];
+    while (p && fgets(buf, sizeof buf, p)) out += buf;
+    if (p) pclose(p);
+    return out;
+}
+
+TEST(BadInputs, EveryCaseFailsWithOneLineAndLeavesOutputsAlone) {
+    std::string d = temp_dir();
+    auto npy = [&](const char *name, std::vector<size_t> shape, std::vector<float> v) {
+        write_file(d + "/" + name, npy_bytes(shape, v));
+    };
+    npy("u.npy", {2, 10, 1}, std::vector<float>(20, 0.5f));
+    npy("y.npy", {2, 10, 1}, std::vector<float>(20, 0.25f));
+    npy("y3.npy", {3, 10, 1}, std::vector<float>(30, 0.25f));
+    npy("t0.npy", {2, 0, 1}, {});
+    npy("b0.npy", {0, 10, 1}, {});
+    std::vector<float> inf(20, 0.25f);
+    inf[7] = INFINITY;
+    npy("inf.npy", {2, 10, 1}, inf);
+    std::string good = npy_bytes({2, 10, 1}, std::vector<float>(20, 0.5f));
+    // a header length of 65535 in a short file
+    std::string huge = good.substr(0, 8) + std::string("\xff\xff", 2) + good.substr(10);
+    write_file(d + "/hugeheader.npy", huge);
+    write_file(d + "/empty.npy", "");
+    write_file(d + "/afile", "x");
+
+    // An existing run whose files must survive every failure below.
+    std::string run = d + "/run";
+    ASSERT_EQ(run_cli(std::string("train --task chirp --epochs 2 ") + kQuick + " --out " + run, d).status, 0);
+    auto before = snapshot(run);
+
+    const Bad cases[] = {
+        {"--input U/hugeheader.npy --target U/y.npy", "hugeheader.npy"},
+        {"--input U/empty.npy --target U/y.npy", "empty.npy"},
+        {"--input U/u.npy --target U/inf.npy", "not finite"},
+        {"--input U/u.npy --target U/y3.npy", "must match"},
+        {"--input U/t0.npy --target U/t0.npy", "t0.npy"},
+        {"--input U/b0.npy --target U/b0.npy", "b0.npy"},
+        {"--task chirp --net 'linear(1,4) rate(4,tau=0) linear(4,1)'", "tau"},
+        {"--task chirp --net 'linear(1,4) rate(4,tau=-0.02) linear(4,1)'", "tau"},
+        {"--task chirp --net 'linear(1,4) rate(4,tau=nan) linear(4,1)'", "tau"},
+        {"--task chirp --net 'linear(1,4) rate(4,tau=inf) linear(4,1)'", "tau"},
+        {"--task chirp --dt 0", "--dt"},
+        {"--task chirp --dt -0.001", "--dt"},
+        {"--task chirp --noise -1", "--noise"},
+        {"--task chirp --batch 0", "--batch"},
+        {"--task chirp --repeats 0", "--repeats"},
+        {"--task chirp --hidden 2000000000", "1048576"},
+        {"--task chirp --hidden 200000", "memory"},
+        {"--task chirp --epochs 1 --epochs 2", "more than once"},
+        {"--task chirp --frobnicate", "unknown flag"},
+        {"--task chirp --lr inf", "--lr"},
+    };
+    std::printf("[ matrix ] %-68s | %s\n", "ratenn train ...", "the one line it prints");
+    for (const Bad &c : cases) {
+        std::string args = subst(c.args, d);
+        // into the existing run's directory: a failure must not touch what is there
+        CliResult r = run_cli("train " + args + " --epochs 1 --quiet --backend cpu --out " + run, d);
+        std::string line = r.err;
+        while (!line.empty() && line.back() == '\n') line.pop_back();
+        std::printf("[ matrix ] %-68s | %s\n", c.args.c_str(), line.c_str());
+        EXPECT_NE(r.status, 0) << c.args;
+        EXPECT_LT(r.status, 128) << c.args << ": killed by a signal";
+        EXPECT_NE(r.err.find(c.expect), std::string::npos) << c.args << " -> " << r.err;
+        EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << c.args << " -> " << r.err;
+        EXPECT_EQ(before, snapshot(run)) << c.args << ": the existing run's files changed";
+        EXPECT_EQ(leftovers(run), "") << c.args;
+        // and into a fresh directory: nothing is created
+        r = run_cli("train " + args + " --epochs 1 --quiet --backend cpu --out " + d + "/never", d);
+        EXPECT_NE(r.status, 0);
+        EXPECT_FALSE(file_exists(d + "/never")) << c.args;
+    }
+    // an output directory that cannot be made (a path through a regular file)
+    CliResult r = run_cli(std::string("train --task chirp --epochs 1 ") + kQuick + " --out " + d + "/afile/sub", d);
+    EXPECT_NE(r.status, 0);
+    EXPECT_NE(r.err.find("afile/sub"), std::string::npos) << r.err;
+    std::printf("[ matrix ] %-68s | %s", "--out <path through a file>", r.err.c_str());
+    remove_tree(d);
+}
+
+// A file size limit stands for a full disk: the write fails, is reported naming the file, and the files
+// of the previous run in that directory are left whole (write to a temporary, then rename).
+TEST(Faults, FullDiskFailsCleanlyAndKeepsThePreviousFiles) {
+    std::string d = temp_dir(), run = d + "/run";
+    ASSERT_EQ(run_cli(std::string("train --task chirp --epochs 2 ") + kQuick + " --out " + run, d).status, 0);
+    auto before = snapshot(run);
+    // 64 KiB: config.json fits, run.npz (input, target, outputs, states of 3000 steps) does not
+    std::string cmd = "ulimit -f 64; " + std::string(RATENN_CLI_PATH) + " train --task chirp --epochs 3 " + kQuick +
+                      " --out " + run + " >/dev/null 2>" + d + "/err.txt";
+    int st = std::system(("sh -c '" + cmd + "'").c_str());
+    std::string err = read_file(d + "/err.txt");
+    EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) != 0) << "status " << st << ": " << err;
+    EXPECT_NE(err.find("File too large"), std::string::npos) << err;
+    std::printf("[ faults ] full disk: %s", err.c_str());
+    EXPECT_EQ(leftovers(run), "");
+    // every file there is still a whole file: either the old one or a complete new one
+    rn_array *a = nullptr;
+    int n = 0;
+    for (const char *f : {"params.npz", "params_initial.npz", "run.npz"}) {
+        EXPECT_EQ(rn_npz_read((run + "/" + f).c_str(), &a, &n, nullptr), RN_OK) << f;
+        rn_arrays_free(a, n);
+    }
+    EXPECT_EQ(before[4], snapshot(run)[4]) << "run.npz (too big to write) must be the previous one";
+    remove_tree(d);
+}
+
+// SIGKILL at random moments of a run that checkpoints every epoch: the checkpoint on disk is always
+// loadable, and resuming from it ends bit-identical to a run never interrupted.
+TEST(Faults, SigkillDuringCheckpointsLeavesALoadableOneAndResumeIsExact) {
+    std::string d = temp_dir();
+    std::string common = std::string(" --task chirp ") + kQuick + " --seed 5";
+    ASSERT_EQ(run_cli("train" + common + " --epochs 40 --out " + d + "/straight", d).status, 0);
+    std::string run = d + "/killed";
+    int kills = 0;
+    for (int round = 0; round < 6; round++) {
+        std::string cmd = std::string(RATENN_CLI_PATH) + " train" + common + " --epochs 40 --checkpoint-every 1 --out " + run;
+        if (file_exists(run + "/checkpoint.npz")) cmd = std::string(RATENN_CLI_PATH) + " train --resume " + run + " --quiet";
+        pid_t pid = fork();
+        ASSERT_GE(pid, 0);
+        if (pid == 0) {
+            execl("/bin/sh", "sh", "-c", (cmd + " >/dev/null 2>&1").c_str(), (char *)nullptr);
+            _exit(127);
+        }
+        usleep(150000 + 37000 * round);  // a different moment each round
+        kill(pid, SIGKILL);              // kills sh; its child ratenn with it via the process group below
+        int status = 0;
+        waitpid(pid, &status, 0);
+        std::system(("pkill -KILL -f -- '--out " + run + "' 2>/dev/null; pkill -KILL -f -- '--resume " + run + "' 2>/dev/null").c_str());
+        usleep(50000);
+        kills++;
+        if (file_exists(run + "/checkpoint.npz")) {
+            rn_array *a = nullptr;
+            int n = 0;
+            ASSERT_EQ(rn_npz_read((run + "/checkpoint.npz").c_str(), &a, &n, nullptr), RN_OK) << "after kill " << kills;
+            rn_arrays_free(a, n);
+        }
+    }
+    ASSERT_TRUE(file_exists(run + "/checkpoint.npz")) << "no checkpoint was written in " << kills << " attempts";
+    CliResult r = run_cli("train --resume " + run + " --quiet", d);
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(read_file(d + "/straight/params.npz"), read_file(run + "/params.npz"));
+    EXPECT_EQ(read_file(d + "/straight/loss.csv"), read_file(run + "/loss.csv"));
+    remove_tree(d);
+}
+
+}  // namespace
