@@ -59,6 +59,7 @@ def main(argv):
     with open(os.path.join(run_dir, "loss.csv")) as fh:
         rows = list(csv.DictReader(fh))
     loss = np.array([float(r["loss"]) for r in rows])
+    mse = np.array([float(r["mse"]) for r in rows]) if rows and "mse" in rows[0] else None
     T = run["input"].shape[1]
     t = np.arange(T) * dt
     written = []
@@ -80,8 +81,13 @@ def main(argv):
 
     fig, ax = plt.subplots()
     if len(loss):
-        ax.plot(np.arange(len(loss)), loss)
+        # The total includes the bound penalty, which jumps by w_bounds (10) whenever a τ dips under its
+        # bound (Rockpool's bounds_cost is discontinuous there): draw it faintly, the MSE on top.
+        ax.plot(np.arange(len(loss)), loss, lw=0.5, alpha=0.35, color="tab:gray", label="Total loss")
+        if mse is not None:
+            ax.plot(np.arange(len(mse)), mse, lw=1.2, color="tab:blue", label="MSE")
         ax.set_yscale("log")
+        ax.legend()
     ax.set(xlabel="Iteration (epoch)", ylabel="Loss", title="Training progress")
     save(fig, outdir, "loss.png", written)
 
