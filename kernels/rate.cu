@@ -63,21 +63,10 @@ __global__ static void rate_backward_kernel(float *lam, float *e, float *acc_tau
                                             float *acc_theta, const float *g, const float *d,
                                             const float *x, const float *x_prev, const float *tau,
                                             const float *theta, rn_rate_step s) {
-    RN_GRID_STRIDE (k, (size_t)s.batch * s.n) {
-        int b = (int)(k / s.n), i = (int)(k % s.n);
-        size_t row = (size_t)b * s.ld, prow = (size_t)b * s.ld_prev;
-        float alpha = s.dt / tau[i];
-        float xv = x[row + i];
-        float fprime = rn_act_grad(s.activation, xv - theta[i]);
-        float fd;
-        float l = rn_rate_adjoint(lam[k], alpha, fprime, g[row + i], d ? d[k] : 0.0f, &fd);
-        float ev = alpha * l;
-        lam[k] = l;
-        e[row + i] = ev;
-        acc_tau[k] += l * (xv - x_prev[prow + i]);
-        acc_bias[k] += ev;
-        acc_theta[k] += fd;
-    }
+    RN_GRID_STRIDE (k, (size_t)s.batch * s.n)
+        rn_rate_backward_elem((int)(k / s.n), (int)(k % s.n), s.n, s.ld, s.ld_prev, s.activation,
+                              s.dt, lam, e, acc_tau, acc_bias, acc_theta, g, d, x, x_prev, tau,
+                              theta);
 }
 
 __global__ static void rate_backward_init_kernel(float *lam, float *acc_theta, const float *d,
@@ -98,20 +87,9 @@ __global__ static void rate_param_grads_kernel(float *dtau, float *dbias, float 
                                                const float *acc_tau, const float *acc_bias,
                                                const float *acc_theta, const float *lam,
                                                const float *tau, int batch, int n) {
-    RN_GRID_STRIDE (i, (size_t)n) {
-        float st = 0.0f, sb = 0.0f, sth = 0.0f, sx = 0.0f;
-        for (int b = 0; b < batch; b++) {
-            size_t k = (size_t)b * n + i;
-            st += acc_tau[k];
-            sb += acc_bias[k];
-            sth += acc_theta[k];
-            sx += lam[k];
-        }
-        if (dtau) dtau[i] += -st / tau[i];
-        if (dbias) dbias[i] += sb;
-        if (dtheta) dtheta[i] += -sth;
-        if (dx0) dx0[i] += sx;
-    }
+    RN_GRID_STRIDE (i, (size_t)n)
+        rn_rate_param_grad((int)i, batch, n, dtau, dbias, dtheta, dx0, acc_tau, acc_bias, acc_theta,
+                           lam, tau);
 }
 
 __global__ static void shift_rows_kernel(float *dst, const float *src, const float *first,

@@ -1,12 +1,14 @@
 /* ratenn — the per-element arithmetic, written once for both backends.
  *
- * Plain C11 for the CPU backend, __host__ __device__ under nvcc for the CUDA kernels: every backend calls
- * these functions, only the parallel decomposition differs (DESIGN.md). Keep them IEEE: no fast-math here,
- * and the CUDA build turns off FMA contraction so that both backends round alike. */
+ * Plain C11 for the CPU backend, __host__ __device__ under nvcc for the CUDA kernels: every backend
+ * calls these functions, only the parallel decomposition differs (DESIGN.md). Keep them IEEE: no
+ * fast-math here, and the CUDA build turns off FMA contraction so that both backends round alike.
+ */
 #ifndef RATENN_MATH_H
 #define RATENN_MATH_H
 
 #include <math.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #if defined(__CUDACC__)
@@ -16,17 +18,28 @@
 #endif
 
 /* Activation codes; the same values as rn_activation in include/ratenn/net.h. */
-enum { RN_MATH_TANH = 0, RN_MATH_RELU = 1, RN_MATH_SIGMOID = 2, RN_MATH_LRELU = 3, RN_MATH_LINEAR = 4 };
+enum {
+    RN_MATH_TANH = 0,
+    RN_MATH_RELU = 1,
+    RN_MATH_SIGMOID = 2,
+    RN_MATH_LRELU = 3,
+    RN_MATH_LINEAR = 4
+};
 #define RN_LRELU_SLOPE 0.01f
 
 /* f(z) */
 RN_HD static inline float rn_act(int act, float z) {
     switch (act) {
-    case RN_MATH_TANH: return tanhf(z);
-    case RN_MATH_RELU: return z > 0.0f ? z : 0.0f;
-    case RN_MATH_SIGMOID: return 0.5f * (tanhf(z) + 1.0f);
-    case RN_MATH_LRELU: return z >= 0.0f ? z : RN_LRELU_SLOPE * z;
-    default: return z;
+    case RN_MATH_TANH:
+        return tanhf(z);
+    case RN_MATH_RELU:
+        return z > 0.0f ? z : 0.0f;
+    case RN_MATH_SIGMOID:
+        return 0.5f * (tanhf(z) + 1.0f);
+    case RN_MATH_LRELU:
+        return z >= 0.0f ? z : RN_LRELU_SLOPE * z;
+    default:
+        return z;
     }
 }
 
@@ -37,13 +50,16 @@ RN_HD static inline float rn_act_grad(int act, float z) {
         float t = tanhf(z);
         return 1.0f - t * t;
     }
-    case RN_MATH_RELU: return z > 0.0f ? 1.0f : 0.0f;
+    case RN_MATH_RELU:
+        return z > 0.0f ? 1.0f : 0.0f;
     case RN_MATH_SIGMOID: {
         float t = tanhf(z);
         return 0.5f * (1.0f - t * t);
     }
-    case RN_MATH_LRELU: return z >= 0.0f ? 1.0f : RN_LRELU_SLOPE;
-    default: return 1.0f;
+    case RN_MATH_LRELU:
+        return z >= 0.0f ? 1.0f : RN_LRELU_SLOPE;
+    default:
+        return 1.0f;
     }
 }
 
@@ -75,8 +91,8 @@ RN_HD static inline void rn_philox4x32_10(const uint32_t ctr_in[4], const uint32
     out[3] = c3;
 }
 
-/* Box-Muller with cuRAND's constants (curand_normal.h, _curand_box_muller, host branch): two uniform
- * words give two normals, z0 from sin and z1 from cos. */
+/* Box-Muller with cuRAND's constants (curand_normal.h, _curand_box_muller, host branch): two
+ * uniform words give two normals, z0 from sin and z1 from cos. */
 RN_HD static inline void rn_box_muller(uint32_t x, uint32_t y, float *z0, float *z1) {
     const float inv = 2.3283064e-10f;
     const float inv_2pi = 2.3283064e-10f * 6.2831855f;
@@ -87,16 +103,17 @@ RN_HD static inline void rn_box_muller(uint32_t x, uint32_t y, float *z0, float 
     *z1 = cosf(v) * s;
 }
 
-/* The noise counter layout (SPEC §6). ξ for (seed, epoch, layer, trial, step, neuron) in a layer of n
- * neurons comes from the four words curand4 returns (the CUDA kernel) after
- *     curand_init(seed, subsequence = epoch << 32 | layer << 24 | trial, offset = 4 * block, &state)
- * with block = step * ceil(n / 4) + neuron / 4; i.e. Philox of the counter
- *     (block lo, block hi, layer << 24 | trial, epoch) under the key (seed lo, seed hi),
- * turned into a normal by rn_normal_from_words (component neuron % 4): Box-Muller with cuRAND's host
- * constants and sinf/cosf. (curand_normal4 on the device uses __sincosf, which the CPU cannot match.)
- * trial < 2^24 and layer < 256 (checked where a network or batch is built). */
-RN_HD static inline void rn_noise_counter(uint32_t epoch, uint32_t layer, uint32_t trial, uint64_t step,
-                                          uint32_t neuron, uint32_t n_neurons, uint32_t ctr[4]) {
+/* The noise counter layout (SPEC §6). ξ for (seed, epoch, layer, trial, step, neuron) in a layer of
+ * n neurons comes from the four words curand4 returns (the CUDA kernel) after curand_init(seed,
+ * subsequence = epoch << 32 | layer << 24 | trial, offset = 4 * block, &state) with block = step *
+ * ceil(n / 4) + neuron / 4; i.e. Philox of the counter (block lo, block hi, layer << 24 | trial,
+ * epoch) under the key (seed lo, seed hi), turned into a normal by rn_normal_from_words (component
+ * neuron % 4): Box-Muller with cuRAND's host constants and sinf/cosf. (curand_normal4 on the device
+ * uses __sincosf, which the CPU cannot match.) trial < 2^24 and layer < 256 (checked where a
+ * network or batch is built). */
+RN_HD static inline void rn_noise_counter(uint32_t epoch, uint32_t layer, uint32_t trial,
+                                          uint64_t step, uint32_t neuron, uint32_t n_neurons,
+                                          uint32_t ctr[4]) {
     uint64_t block = step * (uint64_t)((n_neurons + 3u) / 4u) + neuron / 4u;
     ctr[0] = (uint32_t)block;
     ctr[1] = (uint32_t)(block >> 32);
@@ -107,13 +124,16 @@ RN_HD static inline void rn_noise_counter(uint32_t epoch, uint32_t layer, uint32
 /* The standard normal ξ from four Philox words, for the component `lane` (0..3). */
 RN_HD static inline float rn_normal_from_words(const uint32_t w[4], uint32_t lane) {
     float z0, z1;
-    if (lane < 2u) rn_box_muller(w[0], w[1], &z0, &z1);
-    else rn_box_muller(w[2], w[3], &z0, &z1);
+    if (lane < 2u)
+        rn_box_muller(w[0], w[1], &z0, &z1);
+    else
+        rn_box_muller(w[2], w[3], &z0, &z1);
     return (lane & 1u) ? z1 : z0;
 }
 
-RN_HD static inline float rn_noise_normal(uint64_t seed, uint32_t epoch, uint32_t layer, uint32_t trial,
-                                          uint64_t step, uint32_t neuron, uint32_t n_neurons) {
+RN_HD static inline float rn_noise_normal(uint64_t seed, uint32_t epoch, uint32_t layer,
+                                          uint32_t trial, uint64_t step, uint32_t neuron,
+                                          uint32_t n_neurons) {
     uint32_t ctr[4], key[2] = {(uint32_t)seed, (uint32_t)(seed >> 32)}, w[4];
     rn_noise_counter(epoch, layer, trial, step, neuron, n_neurons, ctr);
     rn_philox4x32_10(ctr, key, w);
@@ -123,27 +143,126 @@ RN_HD static inline float rn_noise_normal(uint64_t seed, uint32_t epoch, uint32_
 /* ---- rate layer (SPEC §2 and §4) ---- */
 
 /* One Euler step: x_t = x_{t-1} + α (−x_{t-1} + i_t + n_t + b + r_t). */
-RN_HD static inline float rn_rate_euler(float x_prev, float alpha, float input, float noise, float bias,
-                                        float rec) {
+RN_HD static inline float rn_rate_euler(float x_prev, float alpha, float input, float noise,
+                                        float bias, float rec) {
     return x_prev + alpha * (-x_prev + input + noise + bias + rec);
 }
 
 /* One adjoint step: given λ_{t+1}, g_t and d_t = (α ⊙ λ_{t+1}) · W_recᵀ, returns λ_t and writes
  * f′(x_t − θ) ⊙ δa_t to *fd (the θ-gradient term). */
-RN_HD static inline float rn_rate_adjoint(float lam_next, float alpha, float fprime, float g, float d,
-                                          float *fd) {
+RN_HD static inline float rn_rate_adjoint(float lam_next, float alpha, float fprime, float g,
+                                          float d, float *fd) {
     float t = fprime * (g + d);
     *fd = t;
     return (1.0f - alpha) * lam_next + t;
 }
 
 /* ---- synaptic filter stage (SPEC §2): p = exp(−dt/τ), y_t = p y_{t−1} + (1 − p) u_t ---- */
-RN_HD static inline float rn_filter_pole(float dt, float tau) { return expf(-dt / tau); }
+RN_HD static inline float rn_filter_pole(float dt, float tau) {
+    return expf(-dt / tau);
+}
 /* 1 − p, computed without cancellation for τ >> dt (1 − expf loses ~4 digits at τ = 1000·dt) */
-RN_HD static inline float rn_filter_gain(float dt, float tau) { return -expm1f(-dt / tau); }
-RN_HD static inline float rn_filter_step(float y_prev, float p, float q, float u) { return p * y_prev + q * u; }
+RN_HD static inline float rn_filter_gain(float dt, float tau) {
+    return -expm1f(-dt / tau);
+}
+RN_HD static inline float rn_filter_step(float y_prev, float p, float q, float u) {
+    return p * y_prev + q * u;
+}
 /* ∂τ from ∂p: dp/dτ = p·dt/τ² */
-RN_HD static inline float rn_filter_dtau(float dp, float p, float dt, float tau) { return dp * (p * dt / (tau * tau)); }
+RN_HD static inline float rn_filter_dtau(float dp, float p, float dt, float tau) {
+    return dp * (p * dt / (tau * tau));
+}
+
+/* The per-neuron and per-channel loops below are the bodies of both backends' kernels: the CPU
+ * calls them in plain loops, the CUDA kernels with one thread per neuron, channel or (trial,
+ * channel). */
+
+/* The adjoint step of trial b, neuron i (SPEC §4): λ_t = (1 − α) λ_{t+1} + f′(x_t − θ)(g_t + d_t),
+ * e_t = α λ_t, and the per-trial accumulators. lam, d and the accumulators are (B, N); e, g and x
+ * have row stride ld, x_prev ld_prev. */
+RN_HD static inline void rn_rate_backward_elem(int b, int i, int n, int ld, int ld_prev, int act,
+                                               float dt, float *lam, float *e, float *acc_tau,
+                                               float *acc_bias, float *acc_theta, const float *g,
+                                               const float *d, const float *x, const float *x_prev,
+                                               const float *tau, const float *theta) {
+    size_t row = (size_t)b * ld + i, prow = (size_t)b * ld_prev + i, k = (size_t)b * n + i;
+    float alpha = dt / tau[i];
+    float xv = x[row];
+    float fd;
+    float l = rn_rate_adjoint(lam[k], alpha, rn_act_grad(act, xv - theta[i]), g[row],
+                              d ? d[k] : 0.0f, &fd);
+    float ev = alpha * l;
+    lam[k] = l;
+    e[row] = ev;
+    acc_tau[k] += l * (xv - x_prev[prow]);
+    acc_bias[k] += ev;
+    acc_theta[k] += fd;
+}
+
+/* Neuron i's parameter gradients, reduced over the batch in a fixed order (SPEC §4):
+ * dtau += −(1/τ) Σ_b acc_tau; dbias += Σ_b acc_bias; dtheta += −Σ_b acc_theta; dx0 += Σ_b λ. */
+RN_HD static inline void rn_rate_param_grad(int i, int batch, int n, float *dtau, float *dbias,
+                                            float *dtheta, float *dx0, const float *acc_tau,
+                                            const float *acc_bias, const float *acc_theta,
+                                            const float *lam, const float *tau) {
+    float st = 0.0f, sb = 0.0f, sth = 0.0f, sx = 0.0f;
+    for (int b = 0; b < batch; b++) {
+        size_t k = (size_t)b * n + i;
+        st += acc_tau[k];
+        sb += acc_bias[k];
+        sth += acc_theta[k];
+        sx += lam[k];
+    }
+    if (dtau) dtau[i] += -st / tau[i];
+    if (dbias) dbias[i] += sb;
+    if (dtheta) dtheta[i] += -sth;
+    if (dx0) dx0[i] += sx;
+}
+
+/* The forward scan of trial b, channel c: y_t = p y_{t−1} + (1 − p) u_t from y_{−1} = init[c]. */
+RN_HD static inline void rn_filter_scan_forward(float *y, const float *u, const float *tau,
+                                                const float *init, int b, int c, int steps,
+                                                int channels, float dt) {
+    float p = rn_filter_pole(dt, tau[c]), q = rn_filter_gain(dt, tau[c]);
+    float yv = init[c];
+    for (int t = 0; t < steps; t++) {
+        size_t k = ((size_t)b * steps + t) * channels + c;
+        yv = rn_filter_step(yv, p, q, u[k]);
+        y[k] = yv;
+    }
+}
+
+/* The backward scan of trial b, channel c: μ_t = g_t + p μ_{t+1}; du_t = (1 − p) μ_t;
+ * acc_dp[b, c] = Σ_t μ_t (y_{t−1} − u_t); acc_dinit[b, c] = p μ_0. */
+RN_HD static inline void rn_filter_scan_backward(float *du, float *acc_dp, float *acc_dinit,
+                                                 const float *g, const float *y, const float *u,
+                                                 const float *tau, const float *init, int b, int c,
+                                                 int steps, int channels, float dt) {
+    float p = rn_filter_pole(dt, tau[c]), q = rn_filter_gain(dt, tau[c]);
+    float mu = 0.0f, dp = 0.0f;
+    for (int t = steps - 1; t >= 0; t--) {
+        size_t k = ((size_t)b * steps + t) * channels + c;
+        mu = g[k] + p * mu;
+        du[k] = q * mu;
+        float y_prev = t > 0 ? y[k - channels] : init[c];
+        dp += mu * (y_prev - u[k]);
+    }
+    acc_dp[(size_t)b * channels + c] = dp;
+    acc_dinit[(size_t)b * channels + c] = p * mu;
+}
+
+/* Channel c's τ and initial-level gradients, reduced over the batch in a fixed order. */
+RN_HD static inline void rn_filter_param_grad(int c, int batch, int channels, float *dtau,
+                                              float *dinit, const float *acc_dp,
+                                              const float *acc_dinit, const float *tau, float dt) {
+    float sp = 0.0f, si = 0.0f;
+    for (int b = 0; b < batch; b++) {
+        sp += acc_dp[(size_t)b * channels + c];
+        si += acc_dinit[(size_t)b * channels + c];
+    }
+    if (dtau) dtau[c] += rn_filter_dtau(sp, rn_filter_pole(dt, tau[c]), dt, tau[c]);
+    if (dinit) dinit[c] += si;
+}
 
 /* ---- bounds (SPEC §3): cost and gradient of one element ---- */
 RN_HD static inline float rn_bound_cost(float p, float lo, float hi) {
@@ -161,8 +280,8 @@ RN_HD static inline float rn_bound_grad(float p, float lo, float hi) {
 
 /* ---- optimiser (SPEC §5): Adam as jax.example_libraries.optimizers.adam ---- */
 /* bc1 = 1 − b1^(i+1), bc2 = 1 − b2^(i+1), computed once per step by the caller in double. */
-RN_HD static inline void rn_adam_update(float *p, float *m, float *v, float g, float lr, float b1, float b2,
-                                        float eps, float bc1, float bc2) {
+RN_HD static inline void rn_adam_update(float *p, float *m, float *v, float g, float lr, float b1,
+                                        float b2, float eps, float bc1, float bc2) {
     float mm = b1 * *m + (1.0f - b1) * g;
     float vv = b2 * *v + (1.0f - b2) * (g * g);
     *m = mm;
@@ -179,7 +298,8 @@ RN_HD static inline float rn_clip_scale(double gnorm2, float clip_norm) {
     return 1.0f;
 }
 
-/* True when every per-epoch scalar (loss terms, squared gradient norm) is finite: the optimiser's guard. */
+/* True when every per-epoch scalar (loss terms, squared gradient norm) is finite: the optimiser's
+ * guard. */
 RN_HD static inline int rn_scalars_finite(const double *s, int count) {
     for (int i = 0; i < count; i++)
         if (!isfinite(s[i])) return 0;

@@ -39,23 +39,10 @@ rn_status rn_cpu_rate_backward_step(rn_backend *be, float *lam, float *e, float 
                                     float *acc_bias, float *acc_theta, const float *g,
                                     const float *d, const float *x, const float *x_prev,
                                     const float *tau, const float *theta, const rn_rate_step *s) {
-    for (int b = 0; b < s->batch; b++) {
-        size_t row = (size_t)b * s->ld, prow = (size_t)b * s->ld_prev, st = (size_t)b * s->n;
-        for (int i = 0; i < s->n; i++) {
-            float alpha = s->dt / tau[i];
-            float xv = x[row + i];
-            float fprime = rn_act_grad(s->activation, xv - theta[i]);
-            float fd;
-            float l =
-                rn_rate_adjoint(lam[st + i], alpha, fprime, g[row + i], d ? d[st + i] : 0.0f, &fd);
-            float ev = alpha * l;
-            lam[st + i] = l;
-            e[row + i] = ev;
-            acc_tau[st + i] += l * (xv - x_prev[prow + i]);
-            acc_bias[st + i] += ev;
-            acc_theta[st + i] += fd;
-        }
-    }
+    for (int b = 0; b < s->batch; b++)
+        for (int i = 0; i < s->n; i++)
+            rn_rate_backward_elem(b, i, s->n, s->ld, s->ld_prev, s->activation, s->dt, lam, e,
+                                  acc_tau, acc_bias, acc_theta, g, d, x, x_prev, tau, theta);
     return RN_OK;
 }
 
@@ -82,20 +69,9 @@ rn_status rn_cpu_rate_param_grads(rn_backend *be, float *dtau, float *dbias, flo
                                   float *dx0, const float *acc_tau, const float *acc_bias,
                                   const float *acc_theta, const float *lam, const float *tau,
                                   int batch, int n) {
-    for (int i = 0; i < n; i++) {
-        float st = 0.0f, sb = 0.0f, sth = 0.0f, sx = 0.0f;
-        for (int b = 0; b < batch; b++) {
-            size_t k = (size_t)b * n + i;
-            st += acc_tau[k];
-            sb += acc_bias[k];
-            sth += acc_theta[k];
-            sx += lam[k];
-        }
-        if (dtau) dtau[i] += -st / tau[i];
-        if (dbias) dbias[i] += sb;
-        if (dtheta) dtheta[i] += -sth;
-        if (dx0) dx0[i] += sx;
-    }
+    for (int i = 0; i < n; i++)
+        rn_rate_param_grad(i, batch, n, dtau, dbias, dtheta, dx0, acc_tau, acc_bias, acc_theta, lam,
+                           tau);
     return RN_OK;
 }
 
