@@ -3,7 +3,7 @@
  * and/or the CUDA backend, measured in one run so that the GPU-over-CPU ratio compares like with
  * like.
  *
- *   bench_train [--backend cpu|cuda|both] [--configs S,SB,M,L] [--quick] [--cpu-max-work X]
+ *   bench_train [--backend cpu|cuda|both] [--configs S,SB,M16,M,L] [--quick] [--cpu-max-work X]
  *               [--ceiling TFLOPS] [--no-graphs] [--json FILE] [--compare FILE --compare-name NAME]
  *
  * --compare FILE reads "config ms_per_epoch" lines measured by another implementation (Rockpool on
@@ -40,6 +40,7 @@ typedef struct result {
 static const config all_configs[] = {
     {"S", 50, 3000, 1, 21, 11},    /* the tutorial: one chirp of 3000 steps */
     {"SB", 50, 3000, 256, 21, 3},  /* the tutorial's network on 256 trials at once */
+    {"M16", 512, 2000, 16, 21, 5}, /* a large reservoir, 16 trials (issue 2's CPU config) */
     {"M", 512, 2000, 64, 21, 3},   /* a large reservoir */
     {"L", 4096, 1000, 256, 21, 1}, /* a very large reservoir, many trials (GPU only by default) */
 };
@@ -134,14 +135,14 @@ done:
 static void usage(void) {
     fprintf(
         stderr,
-        "usage: bench_train [--backend cpu|cuda|both] [--configs S,SB,M,L] [--quick] "
+        "usage: bench_train [--backend cpu|cuda|both] [--configs S,SB,M16,M,L] [--quick] "
         "[--cpu-max-work X]\n"
         "                   [--no-graphs] [--json FILE] [--compare FILE --compare-name NAME]\n");
 }
 
 int main(int argc, char **argv) {
     const char *json = NULL, *compare = NULL, *compare_name = "comparison", *backends = NULL,
-               *names = "S,SB,M,L";
+               *names = "S,SB,M16,M,L";
     int quick = 0;
     bool graphs = true;
     double cpu_max_work = 5e10, ceiling = NAN;

@@ -705,10 +705,12 @@ int cli_train(int argc, char **argv) {
     cli_progress_begin(&prog, a.epochs, a.quiet);
     long long done_epochs = start;
     bool diverged = false;
+    rn_error diverged_err = {0}; /* kept: later calls reuse err */
     for (long long e = start; e < a.epochs && !g_stop_signal; e++) {
         rn_status st = rn_trainer_epoch(tr, &hist[e], &err);
         if (st == RN_ERR_DIVERGED) {
             diverged = true;
+            diverged_err = err;
             break;
         }
         if (st != RN_OK) {
@@ -756,7 +758,7 @@ int cli_train(int argc, char **argv) {
     if (diverged) {
         fprintf(stderr,
                 "ratenn train: %s\nratenn train: the last good parameters are in %s/params.npz\n",
-                err.message, a.out);
+                diverged_err.message, a.out);
         goto done;
     }
     long long ran = done_epochs - start;

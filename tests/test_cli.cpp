@@ -262,4 +262,65 @@ TEST(Cli, ParameterControlFlags) {
     remove_tree(d);
 }
 
+
+// PNG width and height from the IHDR chunk (bytes 16..23, big-endian); {0, 0} if not a PNG.
+std::pair<unsigned, unsigned> png_size(const std::string &path) {
+    std::string b = read_file(path);
+    if (b.size() < 24 || b.compare(1, 3, "PNG") != 0) return {0, 0};
+    auto be32 = [&](size_t o) {
+        return (unsigned)(unsigned char)b[o] << 24 | (unsigned)(unsigned char)b[o + 1] << 16 |
+               (unsigned)(unsigned char)b[o + 2] << 8 | (unsigned)(unsigned char)b[o + 3];
+    };
+    return {be32(16), be32(20)};
+}
+
+// `ratenn plot` draws every figure of the tutorial from a tiny run, at the sizes the script sets.
+TEST(Cli, PlotWritesEveryFigureOfATinyRun) {
+    if (std::system("/usr/bin/python3 -c 'import numpy, matplotlib' 2>/dev/null") != 0 &&
+        std::system("python3 -c 'import numpy, matplotlib' 2>/dev/null") != 0)
+        GTEST_SKIP() << "python3 with numpy and matplotlib is not installed (bash .ci/setup installs them)";
+    std::string d = temp_dir();
+    ASSERT_EQ(run_cli(std::string("train --task chirp --epochs 3 ") + kQuick + " --out " + d + "/run", d).status, 0);
+    CliResult r = run_cli("plot " + d + "/run", d);
+    ASSERT_EQ(r.status, 0) << r.err;
+    const struct {
+        const char *file;
+        unsigned w, h;
+    } figs[] = {{"input_target.png", 1200, 400}, {"output_initial.png", 1200, 400}, {"loss.png", 1200, 400},
+                {"output_trained.png", 1200, 400}, {"states_1.png", 1200, 600},      {"tau_hist_1.png", 1200, 400},
+                {"biases_1.png", 1200, 400},       {"eigenspectrum_1.png", 800, 600}};
+    for (const auto &f : figs) {
+        auto wh = png_size(d + "/run/plots/" + f.file);
+        EXPECT_EQ(wh.first, f.w) << f.file;
+        EXPECT_EQ(wh.second, f.h) << f.file;
+    }
+    // a synapse run adds the learned τ per epoch
+    ASSERT_EQ(run_cli("train --task synapse --epochs 20 --lr 3e-3 --quiet --backend cpu --out " + d + "/syn", d).status, 0);
+    ASSERT_EQ(run_cli("plot " + d + "/syn", d).status, 0);
+    auto wh = png_size(d + "/syn/plots/tau_per_epoch.png");
+    EXPECT_EQ(wh.first, 1200u);
+    EXPECT_EQ(wh.second, 400u);
+    remove_tree(d);
+}
+
+// A deliberately unstable run: the CLI stops, names the epoch and the quantity, exits non-zero, and the
+// parameters on disk are the last good ones (finite).
+TEST(Cli, DivergenceStopsAndKeepsTheLastGoodParameters) {
+    std::string d = temp_dir();
+    CliResult r = run_cli("train --task chirp --hidden 8 --quiet --backend cpu --optimizer sgd --lr 1e6 --epochs 50 --out " + d +
+                              "/run",
+                          d);
+    EXPECT_NE(r.status, 0);
+    EXPECT_NE(r.err.find("diverged at epoch"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("not finite"), std::string::npos) << r.err;
+    rn_array *a = nullptr;
+    int n = 0;
+    ASSERT_EQ(rn_npz_read((d + "/run/params.npz").c_str(), &a, &n, nullptr), RN_OK) << r.err;
+    for (int k = 0; k < n; k++)
+        for (size_t i = 0; i < a[k].count; i++) ASSERT_TRUE(std::isfinite(a[k].data[i])) << a[k].name << "[" << i << "]";
+    rn_arrays_free(a, n);
+    EXPECT_TRUE(file_exists(d + "/run/loss.csv"));
+    remove_tree(d);
+}
+
 }  // namespace
