@@ -8,12 +8,20 @@
 # GPU; it writes $OUT/gpu-suite.log,
 # $OUT/results.json (device, date, figures) and the benchmark's JSON. Commit results.json as
 # bench/results/<date>-<device>.json. QUICK=1 trims the benchmark and the chirp run (a smoke test).
+# A device call may run 10 minutes at most: PART=test (build, tests, sanitizers, compare) and PART=bench
+# (build, ceiling, Rockpool, benchmark, chirp) split the work into two calls; the second finds build-gpu/
+# from the first while the machine is warm. PART=all (the default) does both.
+# Not here: nothing outside the machine is reached, so the carried .debs/.whl stand in for apt and PyPI.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-$PWD/out-gpu}
 mkdir -p "$OUT"
 exec > >(tee "$OUT/gpu-suite.log") 2>&1
 QUICK=${QUICK:-0}
+PART=${PART:-all}
+CHIRP_S=0
+EPOCHS=0
+want() { [ "$PART" = all ] || [ "$PART" = "$1" ]; }
 JOBS=$(nproc)
 failures=()
 step() { echo; echo "=== $* ($(date -u +%H:%M:%S))"; }
@@ -52,6 +60,7 @@ note_rc $rc build
 if [ $rc -ne 0 ]; then echo "build failed"; exit 1; fi
 build-gpu/ratenn backends
 
+if want test; then
 step "all tests (GPU ones included)"
 ctest --test-dir build-gpu --output-on-failure -j4 --timeout 900 2>&1 | tail -60
 note_rc "${PIPESTATUS[0]}" ctest
@@ -73,6 +82,10 @@ step "ratenn compare: the same run on the CPU and the GPU, quantity by quantity"
 build-gpu/ratenn compare --hidden 50 --batch 4 --epochs 20
 note_rc $? compare
 
+fi
+
+CEIL=
+if want bench; then
 step "cuBLAS SGEMM ceiling"
 build-gpu/sgemm_ceiling | tee "$OUT/sgemm.txt"
 CEIL=$(awk '/^sgemm_fp32_tflops/{print $2}' "$OUT/sgemm.txt")
@@ -107,11 +120,14 @@ t1=$(date +%s.%N)
 CHIRP_S=$(python3 -c "print(round($t1 - $t0, 2))")
 cp /tmp/chirp-gpu/loss.csv "$OUT/chirp_gpu_loss.csv" 2>/dev/null
 
+fi
+
 step "results"
-CEIL=${CEIL:-} python3 - "$OUT" "$DEVICE" "$CHIRP_S" "$EPOCHS" "${failures[*]:-}" <<'PY'
+PART=$PART CEIL=${CEIL:-} python3 - "$OUT" "$DEVICE" "$CHIRP_S" "$EPOCHS" "${failures[*]:-}" <<'PY'
 import csv, datetime, json, os, sys
 out, device, chirp_s, epochs, failures = sys.argv[1:6]
 res = {"device": device, "date": datetime.date.today().isoformat(), "quick": os.environ.get("QUICK", "0") == "1",
+       "part": os.environ.get("PART", "all"),
        "sgemm_fp32_tflops_ceiling": os.environ.get("CEIL") or None,
        "build": "-gencode=arch=compute_90,code=sm_90", "failures": failures.split("  ") if failures else []}
 try:
