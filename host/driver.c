@@ -433,7 +433,8 @@ static rn_status backward(rn_trainer *tr, rn_error *err) {
                 const float *x_prev = t > 0 ? lb->x + (size_t)(t - 1) * N : lb->x_init;
                 OP(o->rate_backward_step(be, lb->lam, e + (size_t)t * N, lb->acc_tau, lb->acc_bias,
                                          lb->acc_theta, dout + (size_t)t * N, d,
-                                         lb->x + (size_t)t * N, x_prev, tau, theta, &s));
+                                         lb->x + (size_t)t * N, lb->out + (size_t)t * N, x_prev,
+                                         tau, theta, &s));
             }
             const float *d = NULL;
             if (w) {

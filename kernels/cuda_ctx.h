@@ -58,8 +58,9 @@ rn_status rn_cuda_rate_forward_step(rn_backend *be, float *x, float *out, const 
                                     const float *bias, const float *theta, const rn_rate_step *s);
 rn_status rn_cuda_rate_backward_step(rn_backend *be, float *lam, float *e, float *acc_tau,
                                      float *acc_bias, float *acc_theta, const float *g,
-                                     const float *d, const float *x, const float *x_prev,
-                                     const float *tau, const float *theta, const rn_rate_step *s);
+                                     const float *d, const float *x, const float *a,
+                                     const float *x_prev, const float *tau, const float *theta,
+                                     const rn_rate_step *s);
 rn_status rn_cuda_rate_backward_init(rn_backend *be, float *lam, float *acc_theta, const float *d,
                                      const float *x0, const float *tau, const float *theta,
                                      const rn_rate_step *s);

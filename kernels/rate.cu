@@ -21,7 +21,7 @@ __global__ static void rate_forward_kernel(float *x, float *out, const float *x_
     size_t total = (size_t)s.batch * quads;
     RN_GRID_STRIDE (k, total) {
         int b = (int)(k / quads), q = (int)(k % quads);
-        uint32_t w[4] = {0, 0, 0, 0};
+        float z[4] = {0.0f, 0.0f, 0.0f, 0.0f};
         if (s.noise_scale != 0.0f) {
             curandStatePhilox4_32_10_t st;
             unsigned long long subseq = ((unsigned long long)epoch << 32) |
@@ -29,24 +29,13 @@ __global__ static void rate_forward_kernel(float *x, float *out, const float *x_
             unsigned long long block = (unsigned long long)s.t * (unsigned long long)quads + q;
             curand_init(s.seed, subseq, 4ull * block, &st);
             uint4 r = curand4(&st);
-            w[0] = r.x;
-            w[1] = r.y;
-            w[2] = r.z;
-            w[3] = r.w;
+            const uint32_t w[4] = {r.x, r.y, r.z, r.w};
+            rn_normals4(w, z);
         }
-        size_t row = (size_t)b * s.ld, prow = (size_t)b * s.ld_prev;
-        for (int lane = 0; lane < 4; lane++) {
-            int i = 4 * q + lane;
-            if (i >= s.n) break;
-            float alpha = s.dt / tau[i];
-            float noise = s.noise_scale != 0.0f
-                              ? s.noise_scale * rn_normal_from_words(w, (uint32_t)lane)
-                              : 0.0f;
-            float r = rec ? rec[row + i] : 0.0f;
-            float xv = rn_rate_euler(x_prev[prow + i], alpha, in[row + i], noise, bias[i], r);
-            x[row + i] = xv;
-            out[row + i] = rn_act(s.activation, xv - theta[i]);
-        }
+        for (int lane = 0; lane < 4 && 4 * q + lane < s.n; lane++)
+            rn_rate_forward_elem(b, 4 * q + lane, s.ld, s.ld_prev, s.activation, s.dt,
+                                 s.noise_scale * z[lane], x, out, x_prev, in, rec, tau, bias,
+                                 theta);
     }
 }
 
@@ -61,11 +50,11 @@ __global__ static void rate_init_kernel(float *x_init, float *a_init, const floa
 
 __global__ static void rate_backward_kernel(float *lam, float *e, float *acc_tau, float *acc_bias,
                                             float *acc_theta, const float *g, const float *d,
-                                            const float *x, const float *x_prev, const float *tau,
-                                            const float *theta, rn_rate_step s) {
+                                            const float *x, const float *a, const float *x_prev,
+                                            const float *tau, const float *theta, rn_rate_step s) {
     RN_GRID_STRIDE (k, (size_t)s.batch * s.n)
         rn_rate_backward_elem((int)(k / s.n), (int)(k % s.n), s.n, s.ld, s.ld_prev, s.activation,
-                              s.dt, lam, e, acc_tau, acc_bias, acc_theta, g, d, x, x_prev, tau,
+                              s.dt, lam, e, acc_tau, acc_bias, acc_theta, g, d, x, a, x_prev, tau,
                               theta);
 }
 
@@ -136,12 +125,13 @@ extern "C" rn_status rn_cuda_set_epoch(rn_backend *be, uint32_t epoch) {
 extern "C" rn_status rn_cuda_rate_backward_step(rn_backend *be, float *lam, float *e,
                                                 float *acc_tau, float *acc_bias, float *acc_theta,
                                                 const float *g, const float *d, const float *x,
-                                                const float *x_prev, const float *tau,
-                                                const float *theta, const rn_rate_step *s) {
+                                                const float *a, const float *x_prev,
+                                                const float *tau, const float *theta,
+                                                const rn_rate_step *s) {
     size_t total = (size_t)s->batch * s->n;
     if (total == 0) return RN_OK;
     rate_backward_kernel<<<rn_blocks(total), RN_THREADS, 0, rn_stream(be)>>>(
-        lam, e, acc_tau, acc_bias, acc_theta, g, d, x, x_prev, tau, theta, *s);
+        lam, e, acc_tau, acc_bias, acc_theta, g, d, x, a, x_prev, tau, theta, *s);
     return rn_launched(be, "rate_backward_step");
 }
 

@@ -140,6 +140,13 @@ RN_HD static inline float rn_noise_normal(uint64_t seed, uint32_t epoch, uint32_
     return rn_normal_from_words(w, neuron & 3u);
 }
 
+/* The four normals of one Philox block: Box-Muller on (w0, w1) gives lanes 0 and 1, on (w2, w3)
+ * lanes 2 and 3 (z[lane] == rn_normal_from_words(w, lane)). */
+RN_HD static inline void rn_normals4(const uint32_t w[4], float z[4]) {
+    rn_box_muller(w[0], w[1], &z[0], &z[1]);
+    rn_box_muller(w[2], w[3], &z[2], &z[3]);
+}
+
 /* ---- rate layer (SPEC §2 and §4) ---- */
 
 /* One Euler step: x_t = x_{t-1} + α (−x_{t-1} + i_t + n_t + b + r_t). */
@@ -177,19 +184,41 @@ RN_HD static inline float rn_filter_dtau(float dp, float p, float dt, float tau)
  * calls them in plain loops, the CUDA kernels with one thread per neuron, channel or (trial,
  * channel). */
 
+/* The Euler step of trial b, neuron i, given its noise n_t = σ√dt ξ: x and out (= f(x − θ)) and in,
+ * rec (NULL: not recurrent) have row stride ld, x_prev ld_prev. */
+RN_HD static inline void rn_rate_forward_elem(int b, int i, int ld, int ld_prev, int act, float dt,
+                                              float noise, float *x, float *out,
+                                              const float *x_prev, const float *in,
+                                              const float *rec, const float *tau, const float *bias,
+                                              const float *theta) {
+    size_t row = (size_t)b * ld + i, prow = (size_t)b * ld_prev + i;
+    float alpha = dt / tau[i];
+    float r = rec ? rec[row] : 0.0f;
+    float xv = rn_rate_euler(x_prev[prow], alpha, in[row], noise, bias[i], r);
+    x[row] = xv;
+    out[row] = rn_act(act, xv - theta[i]);
+}
+
+/* f′(z) given a = f(z) from the forward pass. For tanh, 1 − a² is the very float rn_act_grad gives
+ * (a is the same tanhf of the same z) at one tanhf less; the others are cheap from z. */
+RN_HD static inline float rn_act_grad_out(int act, float z, float a) {
+    return act == RN_MATH_TANH ? 1.0f - a * a : rn_act_grad(act, z);
+}
+
 /* The adjoint step of trial b, neuron i (SPEC §4): λ_t = (1 − α) λ_{t+1} + f′(x_t − θ)(g_t + d_t),
- * e_t = α λ_t, and the per-trial accumulators. lam, d and the accumulators are (B, N); e, g and x
- * have row stride ld, x_prev ld_prev. */
+ * e_t = α λ_t, and the per-trial accumulators. lam, d and the accumulators are (B, N); e, g, x and
+ * a = f(x − θ) (the forward's output) have row stride ld, x_prev ld_prev. */
 RN_HD static inline void rn_rate_backward_elem(int b, int i, int n, int ld, int ld_prev, int act,
                                                float dt, float *lam, float *e, float *acc_tau,
                                                float *acc_bias, float *acc_theta, const float *g,
-                                               const float *d, const float *x, const float *x_prev,
-                                               const float *tau, const float *theta) {
+                                               const float *d, const float *x, const float *a,
+                                               const float *x_prev, const float *tau,
+                                               const float *theta) {
     size_t row = (size_t)b * ld + i, prow = (size_t)b * ld_prev + i, k = (size_t)b * n + i;
     float alpha = dt / tau[i];
     float xv = x[row];
     float fd;
-    float l = rn_rate_adjoint(lam[k], alpha, rn_act_grad(act, xv - theta[i]), g[row],
+    float l = rn_rate_adjoint(lam[k], alpha, rn_act_grad_out(act, xv - theta[i], a[row]), g[row],
                               d ? d[k] : 0.0f, &fd);
     float ev = alpha * l;
     lam[k] = l;

@@ -80,13 +80,15 @@ typedef struct rn_backend_ops {
                                    const float *bias, const float *theta, const rn_rate_step *s);
     /* One fused adjoint step at step s->t:
      *   λ_t = (1 − α) λ_{t+1} + f′(x_t − θ)(g_t + d_t);  e_t = α λ_t
+     * a = f(x_t − θ) as the forward step wrote it (stride ld; it saves recomputing tanh)
      * lam (B, N) holds λ_{t+1} on entry and λ_t on return (=); e (stride ld) =;
      * acc_tau += λ_t (x_t − x_{t−1}); acc_bias += e_t; acc_theta += f′(x_t − θ)(g_t + d_t).
      * d (B, N, stride n) = e_{t+1} · W_recᵀ, or NULL (last step, or not recurrent). */
     rn_status (*rate_backward_step)(rn_backend *be, float *lam, float *e, float *acc_tau,
                                     float *acc_bias, float *acc_theta, const float *g,
-                                    const float *d, const float *x, const float *x_prev,
-                                    const float *tau, const float *theta, const rn_rate_step *s);
+                                    const float *d, const float *x, const float *a,
+                                    const float *x_prev, const float *tau, const float *theta,
+                                    const rn_rate_step *s);
     /* The initial state (after the loop): with d = e_0 · W_recᵀ (or NULL),
      *   lam = (1 − α) λ_0 + f′(x0 − θ) d   (= ∂L/∂x0 per trial, overwrites lam);
      *   acc_theta += f′(x0 − θ) d. */
@@ -152,8 +154,9 @@ typedef struct rn_backend_ops {
     /* ---- graphs (optional: NULL where a backend has none; the CPU has none) ----
      * Between graph_begin and graph_end nothing runs: the ops are recorded. graph_end keeps the
      * recording as *graph (keep) or discards it; graph_launch sets the noise epoch and replays it;
-     * graph_free releases it. While recording, rate_forward_step takes its noise epoch from the value
-     * graph_launch sets on the device, not from s->epoch, so one recording serves every epoch. */
+     * graph_free releases it. While recording, rate_forward_step takes its noise epoch from the
+     * value graph_launch sets on the device, not from s->epoch, so one recording serves every
+     * epoch. */
     rn_status (*graph_begin)(rn_backend *be);
     rn_status (*graph_end)(rn_backend *be, bool keep, void **graph);
     rn_status (*graph_launch)(rn_backend *be, void *graph, uint32_t epoch);

@@ -120,10 +120,11 @@ TEST_F(CudaOps, RateForwardBackwardStepsEveryActivation) {
         float *dlam = up(lam), *de = up(e), *dgg = up(g), *dd = up(d), *dat = up(at), *dab = up(ab), *dath = up(ath);
         for (int with_d = 0; with_d < 2; with_d++) {
             cpu->ops->rate_backward_step(cpu, lam.data(), e.data() + off, at.data(), ab.data(), ath.data(), g.data() + off,
-                                         with_d ? d.data() : nullptr, xs.data() + off, xs.data() + poff, tau.data(),
+                                         with_d ? d.data() : nullptr, xs.data() + off, outs.data() + off, xs.data() + poff,
+                                         tau.data(),
                                          theta.data(), &s);
             ASSERT_EQ(gpu->ops->rate_backward_step(gpu, dlam, de + off, dat, dab, dath, dgg + off, with_d ? dd : nullptr,
-                                                   dxs + off, dxs + poff, dtau, dth, &s),
+                                                   dxs + off, douts + off, dxs + poff, dtau, dth, &s),
                       RN_OK);
         }
         EXPECT_LE(rel_err(down(dlam, lam.size()), lam), 1e-5) << "lambda";

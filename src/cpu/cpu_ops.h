@@ -1,5 +1,6 @@
-/* Internal: the CPU backend's operations, one C function per entry of rn_backend_ops. Each is the mirror
- * of the CUDA launcher of the same stem in kernels/ (see src/backend_impl.h for the contracts). */
+/* Internal: the CPU backend's operations, one C function per entry of rn_backend_ops. Each is the
+ * mirror of the CUDA launcher of the same stem in kernels/ (see src/backend_impl.h for the
+ * contracts). */
 #ifndef RATENN_CPU_OPS_H
 #define RATENN_CPU_OPS_H
 
@@ -15,8 +16,9 @@ rn_status rn_cpu_rate_forward_step(rn_backend *be, float *x, float *out, const f
                                    const float *bias, const float *theta, const rn_rate_step *s);
 rn_status rn_cpu_rate_backward_step(rn_backend *be, float *lam, float *e, float *acc_tau,
                                     float *acc_bias, float *acc_theta, const float *g,
-                                    const float *d, const float *x, const float *x_prev,
-                                    const float *tau, const float *theta, const rn_rate_step *s);
+                                    const float *d, const float *x, const float *a,
+                                    const float *x_prev, const float *tau, const float *theta,
+                                    const rn_rate_step *s);
 rn_status rn_cpu_rate_backward_init(rn_backend *be, float *lam, float *acc_theta, const float *d,
                                     const float *x0, const float *tau, const float *theta,
                                     const rn_rate_step *s);
@@ -33,8 +35,8 @@ rn_status rn_cpu_filter_backward(rn_backend *be, float *du, float *acc_dp, float
                                  const float *g, const float *y, const float *u, const float *tau,
                                  const float *init, int batch, int steps, int channels, float dt);
 rn_status rn_cpu_filter_param_grads(rn_backend *be, float *dtau, float *dinit, const float *acc_dp,
-                                    const float *acc_dinit, const float *tau, int batch, int channels,
-                                    float dt);
+                                    const float *acc_dinit, const float *tau, int batch,
+                                    int channels, float dt);
 
 rn_status rn_cpu_mse(rn_backend *be, double *mse, float *dy, const float *y, const float *target,
                      const float *mask, int batch, int steps, int channels, float weight);
