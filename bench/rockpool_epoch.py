@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.example_libraries import optimizers
 
-CONFIGS = {"S": (50, 3000, 1), "SB": (50, 3000, 256), "M": (512, 2000, 64), "L": (4096, 1000, 256)}
+CONFIGS = {"S": (50, 3000, 1), "SB": (50, 3000, 256), "M16": (512, 2000, 16), "M": (512, 2000, 64), "L": (4096, 1000, 256)}
 DT = 1e-3
 
 
