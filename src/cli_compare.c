@@ -51,6 +51,7 @@ int cli_compare(int argc, char **argv) {
     int hidden = 50, batch = 1, epochs = 5, repeats = 1;
     long long seed = 0;
     double noise = 0.1;
+    const char *against = "cuda";
     cli_flag flags[] = {
         {"--hidden", CLI_INT, &hidden, "N", "neurons (default 50)", false},
         {"--batch", CLI_INT, &batch, "B", "trials (default 1)", false},
@@ -59,6 +60,10 @@ int cli_compare(int argc, char **argv) {
          false},
         {"--noise", CLI_DOUBLE, &noise, "SIGMA", "noise std (default 0.1)", false},
         {"--seed", CLI_INT64, &seed, "S", "seed (default 0)", false},
+        {"--against", CLI_STRING, &against, "KIND",
+         "the backend compared with the CPU: cuda (default), or cpu (a self-check: every "
+         "difference must be 0)",
+         false},
     };
     const int n_flags = (int)(sizeof flags / sizeof flags[0]);
     bool help;
@@ -80,7 +85,12 @@ int cli_compare(int argc, char **argv) {
         fprintf(stderr, "ratenn compare: sizes must be >= 1, epochs, noise and seed >= 0\n");
         return 2;
     }
-    if (rn_cuda_device_count() <= 0) {
+    rn_backend_kind other;
+    if (rn_backend_kind_parse(against, &other, NULL) != RN_OK || other == RN_BACKEND_AUTO) {
+        fprintf(stderr, "ratenn compare: --against must be cuda or cpu (got '%s')\n", against);
+        return 2;
+    }
+    if (other == RN_BACKEND_CUDA && rn_cuda_device_count() <= 0) {
         fprintf(stderr, "ratenn compare: no CUDA device is usable here (%s); compare needs a GPU\n",
                 rn_cuda_built() ? "built with CUDA" : "built without CUDA");
         return 1;
@@ -105,13 +115,14 @@ int cli_compare(int argc, char **argv) {
         memcpy(target + (size_t)b * T, target, (size_t)T * sizeof(float));
     }
     if (setup(&cpu, RN_BACKEND_CPU, hidden, noise, batch, T, seed, input, target, &err) ||
-        setup(&gpu, RN_BACKEND_CUDA, hidden, noise, batch, T, seed, input, target, &err)) {
+        setup(&gpu, other, hidden, noise, batch, T, seed, input, target, &err)) {
         fprintf(stderr, "ratenn compare: %s\n", err.message);
         goto done;
     }
     printf("comparing %s against %s: N=%d B=%d T=%d seed=%lld\n", rn_backend_description(gpu.be),
            rn_backend_description(cpu.be), hidden, batch, T, seed);
-    printf("%-28s %14s\n", "quantity", "|gpu-cpu|/|cpu|");
+    printf("%-28s %14s\n", "quantity",
+           other == RN_BACKEND_CUDA ? "|gpu-cpu|/|cpu|" : "|cpu-cpu|/|cpu|");
     rn_loss_parts lc, lg;
     if (rn_trainer_compute_gradients(cpu.tr, &lc, &err) != RN_OK ||
         rn_trainer_compute_gradients(gpu.tr, &lg, &err) != RN_OK) {
@@ -169,8 +180,8 @@ int cli_compare(int argc, char **argv) {
         free(pg);
     }
     if (epochs > 0)
-        printf("time per epoch: cpu %.3f ms, gpu %.3f ms, speed-up %.1fx\n", 1e3 * tc / epochs,
-               1e3 * tg / epochs, tc / tg);
+        printf("time per epoch: cpu %.3f ms, %s %.3f ms, speed-up %.1fx\n", 1e3 * tc / epochs,
+               against, 1e3 * tg / epochs, tc / tg);
     rc = 0;
 done:
     side_free(&gpu);

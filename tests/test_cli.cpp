@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <sstream>
 #include <csignal>
 #include <cstring>
 #include <string>
@@ -320,6 +321,33 @@ TEST(Cli, DivergenceStopsAndKeepsTheLastGoodParameters) {
         for (size_t i = 0; i < a[k].count; i++) ASSERT_TRUE(std::isfinite(a[k].data[i])) << a[k].name << "[" << i << "]";
     rn_arrays_free(a, n);
     EXPECT_TRUE(file_exists(d + "/run/loss.csv"));
+    remove_tree(d);
+}
+
+
+// The comparison machinery, CPU against CPU: the same seed on the same backend must agree exactly, and
+// every quantity is listed (on a GPU machine the same command with --against cuda is the real check).
+TEST(Cli, CompareAgainstItselfReportsZeroDifferences) {
+    std::string d = temp_dir();
+    std::string cmd = std::string(RATENN_CLI_PATH) + " compare --against cpu --hidden 6 --epochs 2 >" + d + "/out.txt 2>&1";
+    ASSERT_EQ(std::system(cmd.c_str()), 0) << read_file(d + "/out.txt");
+    std::string out = read_file(d + "/out.txt");
+    int rows = 0;
+    for (const char *q : {"loss", "grad 1_rate.tau", "grad 1_rate.w_rec", "output", "param 1_rate.tau @2"}) {
+        ASSERT_NE(out.find(std::string("\n") + q), std::string::npos) << q << " missing in:\n" << out;
+        rows++;
+    }
+    // every number in the differences column is exactly zero
+    std::istringstream lines(out);
+    std::string line;
+    int zeros = 0;
+    while (std::getline(lines, line))
+        if (line.rfind("loss", 0) == 0 || line.rfind("grad ", 0) == 0 || line.rfind("output", 0) == 0 ||
+            line.rfind("param ", 0) == 0) {
+            EXPECT_NE(line.find("0.000e+00"), std::string::npos) << line;
+            zeros++;
+        }
+    EXPECT_GE(zeros, rows + 8);  // loss, 7 gradients (x0 frozen), output, 9 parameters
     remove_tree(d);
 }
 
