@@ -191,7 +191,8 @@ rn_status rn_trainer_create(rn_trainer **out, rn_net *net, rn_backend *be,
         if (net->layers[li].n_in > widest) widest = net->layers[li].n_in;
         if (net->layers[li].n_out > widest) widest = net->layers[li].n_out;
     }
-    if ((long long)batch * steps * widest > INT_MAX)
+    /* B·T·width ≤ INT_MAX without overflowing on the way (each factor is ≥ 1 here) */
+    if ((long long)batch * steps > INT_MAX || (long long)batch * steps * widest > INT_MAX)
         return rn_fail(err, RN_ERR_INVALID_ARG,
                        "B·T·width = %d·%d·%d is over %d elements per sequence buffer", batch, steps,
                        widest, INT_MAX);

@@ -13,11 +13,14 @@
 
 static const char k_suffix[] = ".tmp.XXXXXX";
 
-/* The mode for the new file: that of the file it replaces, else rw-r--r--. */
+/* The mode for the new file: that of the file it replaces, else what open() would give (0666 less
+ * the umask; umask can only be read by setting it, so it is set straight back). */
 static mode_t target_mode(const char *path) {
     struct stat sb;
     if (stat(path, &sb) == 0 && S_ISREG(sb.st_mode)) return sb.st_mode & 07777;
-    return 0644;
+    mode_t mask = umask(022);
+    umask(mask);
+    return 0666 & ~mask;
 }
 
 rn_status rn_atomic_open(rn_atomic_file *f, const char *path, rn_error *err) {

@@ -39,14 +39,28 @@ int cli_apply_config_text(cli_flag *flags, int n_flags, const char *text, const 
                           const char *const *ignored, char *strings, size_t strings_len,
                           char *errbuf, size_t errlen);
 
+/* ---- text inputs (cli_text.c): each prints one line ("ratenn CMD: ...") on failure ---- */
+char *
+cli_strdup(const char *s); /* malloc'd copy (strdup is POSIX, not C11); NULL when out of memory */
+/* The whole file at path as a NUL-terminated string (malloc'd), or NULL. `what` names the flag. */
+char *cli_read_text(const char *cmd, const char *what, const char *path, size_t max_bytes);
+/* s as a quoted JSON string (malloc'd; NULL when out of memory). Prints nothing. */
+char *cli_json_quote(const char *s);
+/* The string value of `key` in the JSON file at path (malloc'd), or NULL. */
+char *cli_config_string(const char *cmd, const char *path, const char *key);
+/* A network from --net's value: a layer spec, a .json file, or JSON text. With `effective`, also
+ * what config.json should keep to rebuild it (malloc'd: the spec, or the file's JSON text). */
+int cli_build_net(const char *cmd, const char *spec, double dt, long long seed, rn_net **net,
+                  char **effective);
+
 /* ---- progress (cli_progress.c) ---- */
 typedef struct cli_progress {
     bool tty, quiet;
-    long long total;
+    long long first, total; /* the epoch this session started at (after --resume), and the last */
     double start, last_print;
 } cli_progress;
 
-void cli_progress_begin(cli_progress *p, long long total, bool quiet);
+void cli_progress_begin(cli_progress *p, long long first, long long total, bool quiet);
 void cli_progress_update(cli_progress *p, long long done, double loss);
 void cli_progress_end(cli_progress *p);
 double cli_now(void); /* monotonic seconds */
@@ -55,7 +69,9 @@ double cli_now(void); /* monotonic seconds */
 int cli_freeze(rn_net *net, const char *list);     /* "a,b": freeze these */
 int cli_train_only(rn_net *net, const char *list); /* freeze all but these */
 int cli_bounds(rn_net *net, const char *list, rn_bound_mode mode);
-int cli_init_params(rn_net *net, const char *npz_path);
+/* Loads parameters by name from a .npz (names and shapes checked; `flag` names it in messages);
+ * with require_all, every parameter of the network must be in the file. */
+int cli_init_params(rn_net *net, const char *npz_path, const char *flag, bool require_all);
 
 /* ---- files (cli_files.c): each prints one line and returns 1 on failure ---- */
 int cli_write_params(const char *path, const rn_net *net);

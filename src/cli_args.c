@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "npy_format.h"
 
 static int parse_value(cli_flag *f, const char *text, char *errbuf, size_t errlen) {
     char *end = NULL;
@@ -110,17 +111,9 @@ void cli_print_flags(const cli_flag *flags, int n_flags) {
 #include <cjson/cJSON.h>
 
 static void json_string(FILE *fp, const char *s) {
-    fputc('"', fp);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(fp, "\\%c", c);
-        else if (c < 0x20)
-            fprintf(fp, "\\u%04x", c);
-        else
-            fputc(c, fp);
-    }
-    fputc('"', fp);
+    char *q = cli_json_quote(s);
+    fputs(q ? q : "\"\"", fp);
+    free(q);
 }
 
 void cli_write_config(FILE *fp, const cli_flag *flags, int n_flags, const char *extra) {
@@ -161,33 +154,22 @@ void cli_write_config(FILE *fp, const cli_flag *flags, int n_flags, const char *
 
 int cli_apply_config(cli_flag *flags, int n_flags, const char *path, const char *const *ignored,
                      char *strings, size_t strings_len, char *errbuf, size_t errlen) {
-    FILE *fp = fopen(path, "rb");
-    if (!fp) {
-        snprintf(errbuf, errlen, "--config %s: cannot open: %s", path, strerror(errno));
-        return 1;
-    }
-    char *text = NULL;
+    unsigned char *buf = NULL;
     size_t len = 0;
-    if (fseek(fp, 0, SEEK_END) == 0) {
-        long sz = ftell(fp);
-        if (sz >= 0 && sz < (1 << 20)) {
-            len = (size_t)sz;
-            text = malloc(len + 1);
-            rewind(fp);
-            if (text && fread(text, 1, len, fp) != len) {
-                free(text);
-                text = NULL;
-            }
-        }
-    }
-    fclose(fp);
-    if (!text) {
-        snprintf(errbuf, errlen, "--config %s: cannot read (or larger than 1 MiB)", path);
+    rn_error err = {0};
+    if (rn_read_file(path, &buf, &len, &err) != RN_OK) {
+        snprintf(errbuf, errlen, "--config %s", err.message);
         return 1;
     }
+    if (len > ((size_t)1 << 20)) {
+        snprintf(errbuf, errlen, "--config %s: larger than 1 MiB", path);
+        free(buf);
+        return 1;
+    }
+    char *text = (char *)buf;
     text[len] = '\0';
-    int rc = cli_apply_config_text(flags, n_flags, text, path, ignored, strings, strings_len, errbuf,
-                                   errlen);
+    int rc = cli_apply_config_text(flags, n_flags, text, path, ignored, strings, strings_len,
+                                   errbuf, errlen);
     free(text);
     return rc;
 }

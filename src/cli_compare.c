@@ -108,8 +108,14 @@ int cli_compare(int argc, char **argv) {
     float *ya = malloc(n * sizeof(float)), *yb = malloc(n * sizeof(float));
     side cpu = {0}, gpu = {0};
     int rc = 1;
-    if (!input || !target || !ya || !yb) goto done;
-    rn_chirp_generate(&co, input, target, T, &err);
+    if (!input || !target || !ya || !yb) {
+        fprintf(stderr, "ratenn compare: out of memory for B=%d, T=%d\n", batch, T);
+        goto done;
+    }
+    if (rn_chirp_generate(&co, input, target, T, &err) != RN_OK) {
+        fprintf(stderr, "ratenn compare: %s\n", err.message);
+        goto done;
+    }
     for (int b = 1; b < batch; b++) {
         memcpy(input + (size_t)b * T, input, (size_t)T * sizeof(float));
         memcpy(target + (size_t)b * T, target, (size_t)T * sizeof(float));
@@ -163,8 +169,11 @@ int cli_compare(int argc, char **argv) {
         fprintf(stderr, "ratenn compare: %s\n", err.message);
         goto done;
     }
-    rn_trainer_pull_params(cpu.tr, &err);
-    rn_trainer_pull_params(gpu.tr, &err);
+    if (rn_trainer_pull_params(cpu.tr, &err) != RN_OK ||
+        rn_trainer_pull_params(gpu.tr, &err) != RN_OK) {
+        fprintf(stderr, "ratenn compare: %s\n", err.message);
+        goto done;
+    }
     for (int i = 0; i < rn_net_param_count(cpu.net); i++) {
         rn_param_info info;
         rn_net_param_info(cpu.net, i, &info, NULL);

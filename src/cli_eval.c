@@ -9,30 +9,25 @@
 #include "cli.h"
 #include "ratenn/io.h"
 
-/* Reads "net_effective", "dt" and "seed" from a run's config.json. */
-static int read_run_config(const char *path, char *spec, size_t n, double *dt, long long *seed) {
-    FILE *fp = fopen(path, "rb");
-    if (!fp) {
-        fprintf(stderr, "ratenn eval: cannot open %s (the run's config; give --config)\n", path);
-        return 1;
-    }
-    char *text = malloc(1 << 20);
-    size_t len = text ? fread(text, 1, (1 << 20) - 1, fp) : 0;
-    fclose(fp);
+/* Reads "net_effective" (malloc'd into *spec), "dt" and "seed" from a run's config.json. */
+static int read_run_config(const char *path, char **spec, double *dt, long long *seed) {
+    char *text = cli_read_text("eval", "--config (the run's config.json)", path, (size_t)1 << 20);
     if (!text) return 1;
-    text[len] = '\0';
     cJSON *doc = cJSON_Parse(text);
     free(text);
     const cJSON *net = cJSON_GetObjectItemCaseSensitive(doc, "net_effective");
     const cJSON *d = cJSON_GetObjectItemCaseSensitive(doc, "dt");
     const cJSON *s = cJSON_GetObjectItemCaseSensitive(doc, "seed");
     int rc = 1;
-    if (!cJSON_IsString(net) || !cJSON_IsNumber(d) || strlen(net->valuestring) >= n)
+    if (!cJSON_IsString(net) || !cJSON_IsNumber(d))
         fprintf(stderr, "ratenn eval: %s lacks \"net_effective\" or \"dt\"\n", path);
+    else if (!(*spec = cli_strdup(net->valuestring)))
+        fprintf(stderr, "ratenn eval: out of memory\n");
     else {
-        snprintf(spec, n, "%s", net->valuestring);
         *dt = d->valuedouble;
-        *seed = cJSON_IsNumber(s) ? (long long)s->valuedouble : 0;
+        *seed = cJSON_IsNumber(s) && s->valuedouble >= 0 && s->valuedouble < 9e18
+                    ? (long long)s->valuedouble
+                    : 0;
         rc = 0;
     }
     cJSON_Delete(doc);
@@ -80,7 +75,8 @@ int cli_eval(int argc, char **argv) {
         fprintf(stderr, "ratenn eval: --noise: expected on or off\n");
         return 2;
     }
-    char cfg[4200], spec[1024];
+    char cfg[4200];
+    char *spec = NULL;
     if (!config) {
         const char *slash = strrchr(params, '/');
         snprintf(cfg, sizeof cfg, "%.*sconfig.json", slash ? (int)(slash - params + 1) : 0, params);
@@ -88,7 +84,7 @@ int cli_eval(int argc, char **argv) {
     }
     double dt;
     long long run_seed;
-    if (read_run_config(config, spec, sizeof spec, &dt, &run_seed)) return 1;
+    if (read_run_config(config, &spec, &dt, &run_seed)) return 1;
     rn_error err = {0};
     rn_net *net = NULL;
     rn_backend *be = NULL;
@@ -99,13 +95,11 @@ int cli_eval(int argc, char **argv) {
     rn_backend_kind bk;
     if (rn_backend_kind_parse(backend, &bk, &err) != RN_OK) {
         fprintf(stderr, "ratenn eval: --backend: %s\n", err.message);
+        free(spec);
         return 2;
     }
-    if (rn_net_from_spec(&net, spec, (float)dt, (uint64_t)run_seed, &err) != RN_OK) {
-        fprintf(stderr, "ratenn eval: %s: %s\n", config, err.message);
-        goto done;
-    }
-    if (cli_init_params(net, params)) goto done;
+    if (cli_build_net("eval", spec, dt, run_seed, &net, NULL)) goto done;
+    if (cli_init_params(net, params, "--params", true)) goto done;
     if (rn_npy_read(input, &in, &err) != RN_OK) {
         fprintf(stderr, "ratenn eval: --input %s\n", err.message);
         goto done;
@@ -145,7 +139,7 @@ int cli_eval(int argc, char **argv) {
     if (record) {
         int L = rn_net_layer_count(net), n = 0;
         rn_array *arr = calloc((size_t)3 * L, sizeof *arr);
-        bool ok = arr != NULL;
+        bool ok = arr != NULL, oom = arr == NULL;
         for (int li = 0; ok && li < L; li++) {
             bool rate = rn_net_layer_kind(net, li) == RN_LAYER_RATE;
             for (int kind = 0; ok && kind < (rate ? 3 : 1); kind++) {
@@ -153,36 +147,21 @@ int cli_eval(int argc, char **argv) {
                 static const char *what[] = {"out", "x", "r"};
                 snprintf(a->name, sizeof a->name, "%d_%s.%s", li,
                          rn_layer_kind_name(rn_net_layer_kind(net, li)), what[kind]);
-                int width = 0;
-                if (rate) {
-                    rn_rate_options o;
-                    rn_net_rate_options(net, li, &o, NULL);
-                    width = o.n;
-                } else {
-                    /* the next layer's input size, or the network's output */
-                    width = li + 1 < L ? 0 : (int)cout;
-                    for (int k = 0; k < rn_net_param_count(net) && width == 0; k++) {
-                        rn_param_info pi;
-                        rn_net_param_info(net, k, &pi, NULL);
-                        if (pi.layer == li && pi.ndim == 2)
-                            width = (int)pi.shape[1];
-                        else if (pi.layer == li && pi.ndim == 1)
-                            width = (int)pi.shape[0];
-                    }
-                }
+                int width = rn_net_layer_width(net, li);
                 a->ndim = 3;
                 a->shape[0] = B;
                 a->shape[1] = T;
                 a->shape[2] = (size_t)width;
                 a->count = B * T * (size_t)width;
                 a->data = malloc(a->count * sizeof(float) + 1);
+                if (!a->data) oom = true;
                 ok = a->data && rn_trainer_get_record(tr, li, (rn_record_kind)kind, a->data,
                                                       a->count, &err) == RN_OK;
             }
         }
         if (!ok || rn_npz_write(record, arr, n, &err) != RN_OK) {
             fprintf(stderr, "ratenn eval: --record %s: %s\n", record,
-                    arr ? err.message : "out of memory");
+                    oom ? "out of memory" : err.message);
             if (arr) rn_arrays_free(arr, n);
             goto done;
         }
@@ -192,6 +171,7 @@ int cli_eval(int argc, char **argv) {
             rn_backend_description(be), out);
     rc = 0;
 done:
+    free(spec);
     free(y);
     rn_array_free(&in);
     rn_trainer_free(tr);

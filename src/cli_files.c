@@ -130,7 +130,10 @@ int cli_write_checkpoint(const char *path, const rn_net *net, rn_trainer *tr) {
     e->count = 2;
     e->data = malloc(2 * sizeof(float));
     filled++;
-    if (!e->data) goto out;
+    if (!e->data) {
+        fprintf(stderr, "ratenn: out of memory writing %s\n", path);
+        goto out;
+    }
     e->data[0] = (float)(done >> 20);
     e->data[1] = (float)(done & 0xFFFFF);
     if (rn_npz_write(path, arr, 3 * n + 1, &err) != RN_OK) {
@@ -151,14 +154,19 @@ int cli_read_checkpoint(const char *path, rn_net *net, rn_trainer *tr, long long
     rn_error err = {0};
     size_t P = rn_net_param_total(net);
     float *m = calloc(P + 1, sizeof(float)), *v = calloc(P + 1, sizeof(float));
-    if (!m || !v) goto out;
+    if (!m || !v) {
+        fprintf(stderr, "ratenn: --resume: out of memory for %zu parameters\n", P);
+        goto out;
+    }
     if (rn_npz_read(path, &arr, &n, &err) != RN_OK) {
         fprintf(stderr, "ratenn: --resume: %s\n", err.message);
         goto out;
     }
     const rn_array *e = rn_arrays_find(arr, n, "epochs_done");
-    if (!e || e->count != 2 || !(e->data[0] >= 0) || !(e->data[1] >= 0) ||
-        e->data[1] >= 1048576.0f) {
+    /* two whole floats, high and low 20 bits; bounded before any conversion (the file is input) */
+    if (!e || e->count != 2 || !(e->data[0] >= 0) || !(e->data[0] < 1048576.0f) ||
+        !(e->data[1] >= 0) || !(e->data[1] < 1048576.0f) || e->data[0] != floorf(e->data[0]) ||
+        e->data[1] != floorf(e->data[1])) {
         fprintf(stderr, "ratenn: --resume: %s has no valid 'epochs_done'\n", path);
         goto out;
     }

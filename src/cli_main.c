@@ -30,8 +30,8 @@ static int backends(void) {
 }
 
 int main(int argc, char **argv) {
-    /* A file size limit (ulimit -f) must fail a write with EFBIG, reported and cleaned up like a full
-     * disk, not kill the program half-way through a file. */
+    /* A file size limit (ulimit -f) must fail a write with EFBIG, reported and cleaned up like a
+     * full disk, not kill the program half-way through a file. */
     signal(SIGXFSZ, SIG_IGN);
     if (argc < 2) {
         usage(stderr);

@@ -26,7 +26,7 @@ static int for_each_item(const char *list, int (*fn)(rn_net *, const char *, voi
         memcpy(buf, s, n);
         buf[n] = '\0';
         if (fn(net, buf, ctx)) return 1;
-        s = e ? e + 1 : s + n;
+        s = e ? e + 1 : s + strlen(s); /* (s + n would stop on trailing spaces) */
     }
     return 0;
 }
@@ -139,18 +139,18 @@ int cli_bounds(rn_net *net, const char *list, rn_bound_mode mode) {
 
 /* --init FILE.npz: every array must name a parameter of this network and have its shape; the
  * network's values change only if the whole file is valid. */
-int cli_init_params(rn_net *net, const char *path) {
+int cli_init_params(rn_net *net, const char *path, const char *flag, bool require_all) {
     rn_array *arr = NULL;
     int n = 0, rc = 1;
     rn_error err = {0};
     if (rn_npz_read(path, &arr, &n, &err) != RN_OK) {
-        fprintf(stderr, "ratenn: --init %s\n", err.message);
+        fprintf(stderr, "ratenn: %s %s\n", flag, err.message);
         return 1;
     }
     for (int i = 0; i < n; i++) {
         int idx = rn_net_param_index(net, arr[i].name);
         if (idx < 0) {
-            fprintf(stderr, "ratenn: --init %s: array '%s' is not a parameter of this network\n",
+            fprintf(stderr, "ratenn: %s %s: array '%s' is not a parameter of this network\n", flag,
                     path, arr[i].name);
             goto done;
         }
@@ -161,46 +161,35 @@ int cli_init_params(rn_net *net, const char *path) {
                     (info.ndim == 1 || arr[i].shape[1] == info.shape[1]);
         if (!same) {
             fprintf(stderr,
-                    "ratenn: --init %s: '%s' has %d dimensions and %zu elements; the network's has "
+                    "ratenn: %s %s: '%s' has %d dimensions and %zu elements; the network's has "
                     "shape (%zu%s",
-                    path, arr[i].name, arr[i].ndim, arr[i].count, info.shape[0],
+                    flag, path, arr[i].name, arr[i].ndim, arr[i].count, info.shape[0],
                     info.ndim == 2 ? ", " : ",)\n");
             if (info.ndim == 2) fprintf(stderr, "%zu)\n", info.shape[1]);
             goto done;
         }
-        for (size_t k = 0; k < arr[i].count; k++)
-            if (!isfinite(arr[i].data[k])) {
-                fprintf(stderr, "ratenn: --init %s: '%s' element %zu is not finite\n", path,
-                        arr[i].name, k);
+    }
+    if (require_all && n != rn_net_param_count(net)) {
+        for (int i = 0; i < rn_net_param_count(net); i++) {
+            rn_param_info info;
+            rn_net_param_info(net, i, &info, NULL);
+            if (!rn_arrays_find(arr, n, info.name)) {
+                fprintf(stderr, "ratenn: %s %s lacks '%s' (of %d parameters it has %d)\n", flag,
+                        path, info.name, rn_net_param_count(net), n);
                 goto done;
             }
+        }
     }
-    /* checked; now set (a τ <= 0 is still refused here, before anything changes) */
-    float *saved = malloc(rn_net_param_total(net) * sizeof(float));
-    if (!saved) goto done;
-    size_t off = 0;
-    for (int i = 0; i < rn_net_param_count(net); i++) {
-        rn_param_info info;
-        rn_net_param_info(net, i, &info, NULL);
-        rn_net_get_param(net, info.name, saved + off, info.count, NULL);
-        off += info.count;
-    }
+    /* Names and shapes checked. Setting still checks values (non-finite, τ <= 0); on such a
+     * failure the network is half set, which is fine: both callers stop there. */
     for (int i = 0; i < n; i++)
         if (rn_net_set_param(net, arr[i].name, arr[i].data, arr[i].count, &err) != RN_OK) {
-            fprintf(stderr, "ratenn: --init %s: %s\n", path, err.message);
-            off = 0; /* restore everything */
-            for (int j = 0; j < rn_net_param_count(net); j++) {
-                rn_param_info info;
-                rn_net_param_info(net, j, &info, NULL);
-                rn_net_set_param(net, info.name, saved + off, info.count, NULL);
-                off += info.count;
-            }
-            free(saved);
+            fprintf(stderr, "ratenn: %s %s: %s\n", flag, path, err.message);
             goto done;
         }
-    free(saved);
-    fprintf(stderr, "ratenn: --init: %d of %d parameters loaded from %s\n", n,
-            rn_net_param_count(net), path);
+    if (!require_all)
+        fprintf(stderr, "ratenn: %s: %d of %d parameters loaded from %s\n", flag, n,
+                rn_net_param_count(net), path);
     rc = 0;
 done:
     rn_arrays_free(arr, n);

@@ -39,7 +39,10 @@ int cli_plot(int argc, char **argv) {
     }
     const char *python = access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3";
     char **args = calloc((size_t)argc + 2, sizeof *args);
-    if (!args) return 1;
+    if (!args) {
+        fprintf(stderr, "ratenn plot: out of memory\n");
+        return 1;
+    }
     args[0] = (char *)python;
     args[1] = (char *)script;
     for (int i = 2; i < argc; i++)

@@ -13,9 +13,10 @@ double cli_now(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-void cli_progress_begin(cli_progress *p, long long total, bool quiet) {
+void cli_progress_begin(cli_progress *p, long long first, long long total, bool quiet) {
     p->tty = isatty(STDERR_FILENO) != 0;
     p->quiet = quiet;
+    p->first = first;
     p->total = total;
     p->start = cli_now();
     p->last_print = -1e9;
@@ -40,7 +41,7 @@ void cli_progress_update(cli_progress *p, long long done, double loss) {
     long long step = p->total / 20 > 0 ? p->total / 20 : 1;
     if (!last && now - p->last_print < every && (p->tty || done % step != 0)) return;
     p->last_print = now;
-    double rate = elapsed > 0 ? (double)done / elapsed : 0.0;
+    double rate = elapsed > 0 ? (double)(done - p->first) / elapsed : 0.0; /* this session's */
     char eta[32];
     format_duration(rate > 0 ? (double)(p->total - done) / rate : 0.0, eta, sizeof eta);
     if (p->tty) {

@@ -208,40 +208,6 @@ static void default_net_spec(const train_args *a, const run_data *d, char *spec,
                  a->hidden, d->cout);
 }
 
-static int build_net(const train_args *a, const char *spec, rn_net **net) {
-    rn_error err = {0};
-    rn_status st;
-    size_t len = strlen(spec);
-    if (len > 5 && !strcmp(spec + len - 5, ".json")) {
-        FILE *fp = fopen(spec, "rb");
-        char *text = NULL;
-        long sz = -1;
-        if (fp && fseek(fp, 0, SEEK_END) == 0 && (sz = ftell(fp)) >= 0 && sz < (1 << 20) &&
-            (text = malloc((size_t)sz + 1))) {
-            rewind(fp);
-            if (fread(text, 1, (size_t)sz, fp) != (size_t)sz)
-                sz = -1;
-            else
-                text[sz] = '\0';
-        }
-        if (fp) fclose(fp);
-        if (!text || sz < 0) {
-            free(text);
-            fprintf(stderr, "ratenn train: --net %s: cannot read the file\n", spec);
-            return 1;
-        }
-        st = rn_net_from_json(net, text, (float)a->dt, (uint64_t)a->seed, &err);
-        free(text);
-    } else {
-        st = rn_net_from_spec(net, spec, (float)a->dt, (uint64_t)a->seed, &err);
-    }
-    if (st != RN_OK) {
-        fprintf(stderr, "ratenn train: %s\n", err.message);
-        return 1;
-    }
-    return 0;
-}
-
 /* Defaults (the tutorial's τ bound on every rate layer), then the user's freeze / bounds / init. */
 static int control_params(const train_args *a, rn_net *net) {
     for (int li = 0; li < rn_net_layer_count(net); li++) {
@@ -250,12 +216,9 @@ static int control_params(const train_args *a, rn_net *net) {
         snprintf(name, sizeof name, "%d_rate.tau", li);
         rn_net_set_bounds(net, name, (float)a->tau_min, INFINITY, RN_BOUND_PENALTY, NULL);
     }
-    rn_bound_mode mode = RN_BOUND_PENALTY;
-    if (a->bound_mode && !strcmp(a->bound_mode, "clip"))
-        mode = RN_BOUND_CLIP;
-    else if (a->bound_mode && strcmp(a->bound_mode, "penalty"))
-        return usage_error("--bound-mode: expected clip or penalty") ? 1 : 1;
-    if (a->init && cli_init_params(net, a->init)) return 1;
+    /* --bound-mode was checked with the other flags */
+    rn_bound_mode mode = !strcmp(a->bound_mode, "clip") ? RN_BOUND_CLIP : RN_BOUND_PENALTY;
+    if (a->init && cli_init_params(net, a->init, "--init", false)) return 1;
     if (a->train_only && cli_train_only(net, a->train_only)) return 1;
     if (a->freeze && cli_freeze(net, a->freeze)) return 1;
     if (a->bound && cli_bounds(net, a->bound, mode)) return 1;
@@ -270,19 +233,24 @@ static int write_config(const char *path, cli_flag *flags, int n_flags, const ch
         fprintf(stderr, "ratenn train: %s\n", err.message);
         return 1;
     }
-    char extra[2048], esc[1024];
-    size_t k = 0;
-    for (const char *s = spec; *s && k + 2 < sizeof esc; s++) {
-        if (*s == '"' || *s == '\\') esc[k++] = '\\';
-        esc[k++] = *s;
+    char *net_q = cli_json_quote(spec), *be_q = cli_json_quote(backend);
+    size_t cap = (net_q ? strlen(net_q) : 0) + (be_q ? strlen(be_q) : 0) + 256;
+    char *extra = net_q && be_q ? malloc(cap) : NULL;
+    if (!extra) {
+        free(net_q);
+        free(be_q);
+        rn_atomic_abort(&f);
+        fprintf(stderr, "ratenn train: out of memory writing %s\n", path);
+        return 1;
     }
-    esc[k] = '\0';
-    snprintf(extra, sizeof extra,
-             "  \"net_effective\": \"%s\",\n  \"steps\": %d,\n  \"trials\": %d,\n  "
-             "\"backend_used\": \"%s\",\n"
-             "  \"ratenn_version\": \"0.1.0\"",
-             esc, d->T, d->B, backend);
+    snprintf(extra, cap,
+             "  \"net_effective\": %s,\n  \"steps\": %d,\n  \"trials\": %d,\n  "
+             "\"backend_used\": %s,\n  \"ratenn_version\": \"0.1.0\"",
+             net_q, d->T, d->B, be_q);
     cli_write_config(f.fp, flags, n_flags, extra);
+    free(extra);
+    free(net_q);
+    free(be_q);
     if (rn_atomic_commit(&f, &err) != RN_OK) {
         fprintf(stderr, "ratenn train: %s\n", err.message);
         return 1;
@@ -395,8 +363,8 @@ static void tau_history_record(tau_history *h, rn_trainer *tr, const rn_net *net
     for (int c = 0; c < h->n; c++) {
         rn_param_info info;
         rn_net_param_info(net, h->param[c], &info, NULL);
-        float v[16];
-        if (info.count <= 16 && rn_net_get_param(net, info.name, v, info.count, NULL) == RN_OK)
+        float v[4096]; /* tau_history_init takes networks of at most 4096 parameters */
+        if (info.count <= 4096 && rn_net_get_param(net, info.name, v, info.count, NULL) == RN_OK)
             h->rows[(size_t)row * h->n + c] = v[h->elem[c]];
     }
 }
@@ -627,10 +595,20 @@ int cli_train(int argc, char **argv) {
     float *output0 = NULL;
     tau_history th = {0};
     int rc = 1;
-    char spec[1024], path[4200];
+    char spec_buf[1024], path[4200];
+    char *spec = NULL; /* what config.json keeps as net_effective */
     if (a.input ? load_user(&a, &d) : load_task(&a, &d)) goto done;
-    default_net_spec(&a, &d, spec, sizeof spec);
-    if (build_net(&a, spec, &net)) goto done;
+    if (a.resume) { /* the network the run was built with, not a path that may have moved */
+        path_in(path, sizeof path, a.resume, "config.json");
+        char *saved = cli_config_string("train", path, "net_effective");
+        if (!saved) goto done;
+        int bad = cli_build_net("train", saved, a.dt, a.seed, &net, &spec);
+        free(saved);
+        if (bad) goto done;
+    } else {
+        default_net_spec(&a, &d, spec_buf, sizeof spec_buf);
+        if (cli_build_net("train", spec_buf, a.dt, a.seed, &net, &spec)) goto done;
+    }
     if (rn_net_input_size(net) != d.cin || rn_net_output_size(net) != d.cout) {
         fprintf(stderr,
                 "ratenn train: the network takes %d and gives %d channels, but the data has %d in "
@@ -700,9 +678,9 @@ int cli_train(int argc, char **argv) {
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    if (start == 0) tau_history_record(&th, tr, net, 0);
+    tau_history_record(&th, tr, net, start); /* the values at the start (or the checkpoint) */
     cli_progress prog;
-    cli_progress_begin(&prog, a.epochs, a.quiet);
+    cli_progress_begin(&prog, start, a.epochs, a.quiet);
     long long done_epochs = start;
     bool diverged = false;
     rn_error diverged_err = {0}; /* kept: later calls reuse err */
@@ -752,7 +730,7 @@ int cli_train(int argc, char **argv) {
                 "ratenn: stopped by signal %d after epoch %lld; checkpoint written. Resume with:\n"
                 "  ratenn train --resume %s\n",
                 (int)g_stop_signal, done_epochs, a.out);
-        rc = 130;
+        rc = 128 + (int)g_stop_signal; /* as the shell reports a signal: 130 for SIGINT */
         goto done;
     }
     if (diverged) {
@@ -767,12 +745,12 @@ int cli_train(int argc, char **argv) {
                 "ratenn: loss %.6g -> %.6g (mse %.6g -> %.6g) after %lld epochs; %lld epochs in "
                 "%.1f s (%.1f epochs/s); peak resident memory %.0f MiB; results in %s/\n",
                 hist[0].total, hist[done_epochs - 1].total, hist[0].mse, hist[done_epochs - 1].mse,
-                done_epochs, ran, wall,
-                wall > 0 ? ran / wall : 0.0, peak_rss_mib(), a.out);
+                done_epochs, ran, wall, wall > 0 ? ran / wall : 0.0, peak_rss_mib(), a.out);
     else
         fprintf(stderr, "ratenn: 0 epochs; results in %s/\n", a.out);
     rc = 0;
 done:
+    free(spec);
     free(th.rows);
     free(hist);
     free(output0);

@@ -258,6 +258,9 @@ fail:
 float rn_net_dt(const rn_net *net) { return net->dt; }
 int rn_net_layer_count(const rn_net *net) { return net->n_layers; }
 rn_layer_kind rn_net_layer_kind(const rn_net *net, int layer) { return net->layers[layer].kind; }
+int rn_net_layer_width(const rn_net *net, int layer) {
+    return net && layer >= 0 && layer < net->n_layers ? net->layers[layer].n_out : 0;
+}
 int rn_net_input_size(const rn_net *net) { return net->n_layers ? net->layers[0].n_in : 0; }
 int rn_net_output_size(const rn_net *net) {
     return net->n_layers ? net->layers[net->n_layers - 1].n_out : 0;

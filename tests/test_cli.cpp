@@ -351,4 +351,71 @@ TEST(Cli, CompareAgainstItselfReportsZeroDifferences) {
     remove_tree(d);
 }
 
+
+// Found in review: a run built from --net X.json could not be evaluated (config.json kept the path);
+// it now keeps the JSON itself, so eval and --resume work even after the file has gone.
+TEST(Cli, NetFromJsonFileSurvivesEvalAndResumeWithoutTheFile) {
+    std::string d = temp_dir();
+    write_file(d + "/net.json", R"({"layers": [{"type": "linear", "in": 1, "out": 6}, {"type": "rate", "n": 6, "activation": "tanh",
+        "recurrent": true, "noise": 0.1}, {"type": "linear", "in": 6, "out": 1}]})");
+    std::string common = " --task chirp --repeats 1 --quiet --backend cpu --lr 1e-3 --net " + d + "/net.json";
+    ASSERT_EQ(run_cli("train" + common + " --epochs 6 --out " + d + "/a", d).status, 0);
+    CliResult r = run_cli("train" + common + " --epochs 3 --checkpoint-every 3 --out " + d + "/b", d);
+    ASSERT_EQ(r.status, 0) << r.err;
+    std::remove((d + "/net.json").c_str());
+    r = run_cli("train --resume " + d + "/b --epochs 6 --quiet", d);
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(read_file(d + "/a/params.npz"), read_file(d + "/b/params.npz"));
+    write_file(d + "/u.npy", npy_bytes({1, 40, 1}, std::vector<float>(40, 0.5f)));
+    r = run_cli("eval --params " + d + "/a/params.npz --input " + d + "/u.npy --out " + d + "/y.npy --noise off", d);
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_TRUE(file_exists(d + "/y.npy"));
+    remove_tree(d);
+}
+
+// eval needs every parameter: a file that lacks one is refused, naming it (not run half-random).
+TEST(Cli, EvalRefusesAParameterFileThatLacksAParameter) {
+    std::string d = temp_dir();
+    ASSERT_EQ(run_cli(std::string("train --task chirp --epochs 1 ") + kQuick + " --out " + d + "/run", d).status, 0);
+    rn_array *a = nullptr;
+    int n = 0;
+    ASSERT_EQ(rn_npz_read((d + "/run/params.npz").c_str(), &a, &n, nullptr), RN_OK);
+    ASSERT_EQ(rn_npz_write((d + "/run/partial.npz").c_str(), a, n - 1, nullptr), RN_OK);  // the last one left out
+    std::string missing = a[n - 1].name;
+    rn_arrays_free(a, n);
+    write_file(d + "/u.npy", npy_bytes({1, 10, 1}, std::vector<float>(10, 0.0f)));
+    CliResult r = run_cli("eval --params " + d + "/run/partial.npz --config " + d + "/run/config.json --input " + d +
+                              "/u.npy --out " + d + "/y.npy",
+                          d);
+    EXPECT_NE(r.status, 0);
+    EXPECT_NE(r.err.find("lacks '" + missing + "'"), std::string::npos) << r.err;
+    EXPECT_FALSE(file_exists(d + "/y.npy"));
+    remove_tree(d);
+}
+
+// τ per epoch of a filter with more than 16 channels (16 columns are recorded in all), across a resume:
+// no row of zeros, and the same file as a run never interrupted. Also a trailing space in a list.
+TEST(Cli, TauHistoryIsWholeAcrossResumeAndWideFilters) {
+    std::string d = temp_dir();
+    std::string common = " --task synapse --net 'lowpass(1,tau=0.005) linear(1,20) lowpass(20,tau=0.01) linear(20,1)' "
+                         "--lr 1e-4 --quiet --backend cpu --freeze '0_lowpass.initial_level '";
+    ASSERT_EQ(run_cli("train" + common + " --epochs 8 --out " + d + "/a", d).status, 0);
+    ASSERT_EQ(run_cli("train" + common + " --epochs 4 --checkpoint-every 4 --out " + d + "/b", d).status, 0);
+    CliResult r = run_cli("train --resume " + d + "/b --epochs 8 --quiet", d);
+    ASSERT_EQ(r.status, 0) << r.err;
+    std::string ha = read_file(d + "/a/tau_history.csv"), hb = read_file(d + "/b/tau_history.csv");
+    EXPECT_EQ(ha, hb);
+    EXPECT_NE(ha.find("2_lowpass.tau[14]"), std::string::npos) << ha.substr(0, 200);
+    std::istringstream lines(ha);
+    std::string line;
+    std::getline(lines, line);  // header
+    int rows = 0;
+    while (std::getline(lines, line)) {
+        rows++;
+        EXPECT_EQ(line.find(",0,"), std::string::npos) << "a zero τ in: " << line;
+    }
+    EXPECT_EQ(rows, 9);  // epochs 0..8
+    remove_tree(d);
+}
+
 }  // namespace

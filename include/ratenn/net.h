@@ -93,6 +93,7 @@ int rn_net_layer_count(const rn_net *net);
 rn_layer_kind rn_net_layer_kind(const rn_net *net, int layer);
 int rn_net_input_size(const rn_net *net);  /* channels in; 0 for an empty network */
 int rn_net_output_size(const rn_net *net); /* channels out */
+int rn_net_layer_width(const rn_net *net, int layer); /* a layer's output channels; 0 if no such layer */
 /* Settings of a rate layer (returns RN_ERR_INVALID_ARG if `layer` is not one). */
 rn_status rn_net_rate_options(const rn_net *net, int layer, rn_rate_options *options, rn_error *err);
 /* Changes a rate layer's noise σ (>= 0). */

@@ -1,0 +1,100 @@
+/* The CLI's text inputs: whole text files (--config, --net X.json, a run's config.json), JSON
+ * strings out, and a network from whatever --net holds (a spec, a .json file, or JSON text). */
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "cli.h"
+#include "npy_format.h"
+
+char *cli_strdup(const char *s) {
+    size_t n = strlen(s) + 1;
+    char *d = malloc(n);
+    return d ? memcpy(d, s, n) : NULL;
+}
+
+char *cli_read_text(const char *cmd, const char *what, const char *path, size_t max_bytes) {
+    unsigned char *buf = NULL;
+    size_t len = 0;
+    rn_error err = {0};
+    if (rn_read_file(path, &buf, &len, &err) != RN_OK) {
+        fprintf(stderr, "ratenn %s: %s %s\n", cmd, what, err.message);
+        return NULL;
+    }
+    if (len > max_bytes) {
+        fprintf(stderr, "ratenn %s: %s %s: larger than %zu bytes\n", cmd, what, path, max_bytes);
+        free(buf);
+        return NULL;
+    }
+    buf[len] = '\0'; /* rn_read_file leaves one spare byte */
+    return (char *)buf;
+}
+
+char *cli_json_quote(const char *s) {
+    size_t n = strlen(s);
+    char *out = malloc(6 * n + 3), *o = out;
+    if (!out) return NULL;
+    *o++ = '"';
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') {
+            *o++ = '\\';
+            *o++ = (char)c;
+        } else if (c < 0x20) {
+            o += sprintf(o, "\\u%04x", c);
+        } else {
+            *o++ = (char)c;
+        }
+    }
+    *o++ = '"';
+    *o = '\0';
+    return out;
+}
+
+char *cli_config_string(const char *cmd, const char *path, const char *key) {
+    char *text = cli_read_text(cmd, "config", path, (size_t)1 << 20);
+    if (!text) return NULL;
+    cJSON *doc = cJSON_Parse(text);
+    free(text);
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(doc, key);
+    char *out = cJSON_IsString(v) ? cli_strdup(v->valuestring) : NULL;
+    if (!out) fprintf(stderr, "ratenn %s: %s has no string \"%s\"\n", cmd, path, key);
+    cJSON_Delete(doc);
+    return out;
+}
+
+int cli_build_net(const char *cmd, const char *spec, double dt, long long seed, rn_net **net,
+                  char **effective) {
+    rn_error err = {0};
+    size_t len = strlen(spec);
+    const char *p = spec + strspn(spec, " \t\r\n");
+    char *text = NULL;
+    rn_status st;
+    if (len > 5 && !strcmp(spec + len - 5, ".json")) {
+        if (!(text = cli_read_text(cmd, "--net", spec, (size_t)1 << 20))) return 1;
+        st = rn_net_from_json(net, text, (float)dt, (uint64_t)seed, &err);
+    } else if (*p == '{') {
+        st = rn_net_from_json(net, spec, (float)dt, (uint64_t)seed, &err);
+    } else {
+        st = rn_net_from_spec(net, spec, (float)dt, (uint64_t)seed, &err);
+    }
+    if (st != RN_OK) {
+        fprintf(stderr, "ratenn %s: %s\n", cmd, err.message);
+        free(text);
+        return 1;
+    }
+    if (effective) {
+        /* what config.json keeps: the JSON itself rather than a path that may move */
+        *effective = text ? text : cli_strdup(spec);
+        text = NULL;
+        if (!*effective) {
+            fprintf(stderr, "ratenn %s: out of memory\n", cmd);
+            rn_net_free(*net);
+            *net = NULL;
+            return 1;
+        }
+    }
+    free(text);
+    return 0;
+}
