@@ -489,6 +489,10 @@ static int array_name(const zip_member *m, char *name, size_t cap) {
     return 1;
 }
 
+static int cmp_names(const void *a, const void *b) {
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 static rn_status read_members(const unsigned char *buf, const zip_dir *dir, const char *path,
                               rn_array *out, int *n, rn_error *err) {
     const unsigned char *p = buf + dir->offset, *end = buf + dir->offset + dir->size;
@@ -500,15 +504,25 @@ static rn_status read_members(const unsigned char *buf, const zip_dir *dir, cons
         snprintf(what, sizeof what, "%s:%s", path, m.name);
         if (!array_name(&m, name, sizeof name))
             return rn_fail(err, RN_ERR_FORMAT, "%s: member name too long", what);
-        if (rn_arrays_find(out, *n, name))
-            return rn_fail(err, RN_ERR_FORMAT, "%s: a second member named '%s'", what, m.name);
         if ((st = read_member(buf, dir, &m, what, &out[*n], err)) != RN_OK) return st;
         memcpy(out[*n].name, name, sizeof name);
         (*n)++;
     }
     if (p != end)
         return rn_fail(err, RN_ERR_FORMAT, "%s: unexpected bytes in the central directory", path);
-    return RN_OK;
+    /* Duplicate names by sorting, not pairwise: an archive may list a million members. */
+    const char **names = malloc((size_t)*n * sizeof *names + 1);
+    if (!names) return rn_fail(err, RN_ERR_NO_MEMORY, "%s: out of memory", path);
+    for (int i = 0; i < *n; i++)
+        names[i] = out[i].name;
+    qsort(names, (size_t)*n, sizeof *names, cmp_names);
+    rn_status st = RN_OK;
+    for (int i = 1; i < *n && st == RN_OK; i++)
+        if (!strcmp(names[i - 1], names[i]))
+            st = rn_fail(err, RN_ERR_FORMAT, "%s: a second member for the array '%s'", path,
+                         names[i]);
+    free(names);
+    return st;
 }
 
 rn_status rn_npz_parse(const unsigned char *buf, size_t len, const char *what, rn_array **arrays,
