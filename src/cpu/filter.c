@@ -6,19 +6,20 @@
 
 rn_status rn_cpu_filter_forward(rn_backend *be, float *y, const float *u, const float *tau,
                                 const float *init, int batch, int steps, int channels, float dt) {
-    for (int b = 0; b < batch; b++)
-        for (int c = 0; c < channels; c++)
-            rn_filter_scan_forward(y, u, tau, init, b, c, steps, channels, dt);
+    const long long pairs = (long long)batch * channels;
+    for (long long k = 0; k < pairs; k++)
+        rn_filter_scan_forward(y, u, tau, init, (int)(k / channels), (int)(k % channels), steps,
+                               channels, dt);
     return RN_OK;
 }
 
 rn_status rn_cpu_filter_backward(rn_backend *be, float *du, float *acc_dp, float *acc_dinit,
                                  const float *g, const float *y, const float *u, const float *tau,
                                  const float *init, int batch, int steps, int channels, float dt) {
-    for (int b = 0; b < batch; b++)
-        for (int c = 0; c < channels; c++)
-            rn_filter_scan_backward(du, acc_dp, acc_dinit, g, y, u, tau, init, b, c, steps,
-                                    channels, dt);
+    const long long pairs = (long long)batch * channels;
+    for (long long k = 0; k < pairs; k++)
+        rn_filter_scan_backward(du, acc_dp, acc_dinit, g, y, u, tau, init, (int)(k / channels),
+                                (int)(k % channels), steps, channels, dt);
     return RN_OK;
 }
 

@@ -20,21 +20,22 @@ rn_status rn_cpu_rate_forward_step(rn_backend *be, float *x, float *out, const f
                                    const float *bias, const float *theta, const rn_rate_step *s) {
     const int quads = (s->n + 3) / 4;
     const uint32_t key[2] = {(uint32_t)s->seed, (uint32_t)(s->seed >> 32)};
-    for (int b = 0; b < s->batch; b++)
-        for (int q = 0; q < quads; q++) {
-            float z[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-            if (s->noise_scale != 0.0f) {
-                uint32_t ctr[4], w[4];
-                rn_noise_counter(s->epoch, s->layer, (uint32_t)b, (uint64_t)s->t, (uint32_t)(4 * q),
-                                 (uint32_t)s->n, ctr);
-                rn_philox4x32_10(ctr, key, w);
-                rn_normals4(w, z);
-            }
-            for (int lane = 0; lane < 4 && 4 * q + lane < s->n; lane++)
-                rn_rate_forward_elem(b, 4 * q + lane, s->ld, s->ld_prev, s->activation, s->dt,
-                                     s->noise_scale * z[lane], x, out, x_prev, in, rec, tau, bias,
-                                     theta);
+    const long long total = (long long)s->batch * quads;
+    for (long long k = 0; k < total; k++) {
+        const int b = (int)(k / quads), q = (int)(k % quads);
+        float z[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+        if (s->noise_scale != 0.0f) {
+            uint32_t ctr[4], w[4];
+            rn_noise_counter(s->epoch, s->layer, (uint32_t)b, (uint64_t)s->t, (uint32_t)(4 * q),
+                             (uint32_t)s->n, ctr);
+            rn_philox4x32_10(ctr, key, w);
+            rn_normals4(w, z);
         }
+        for (int lane = 0; lane < 4 && 4 * q + lane < s->n; lane++)
+            rn_rate_forward_elem(b, 4 * q + lane, s->ld, s->ld_prev, s->activation, s->dt,
+                                 s->noise_scale * z[lane], x, out, x_prev, in, rec, tau, bias,
+                                 theta);
+    }
     return RN_OK;
 }
 
@@ -43,10 +44,11 @@ rn_status rn_cpu_rate_backward_step(rn_backend *be, float *lam, float *e, float 
                                     const float *d, const float *x, const float *a,
                                     const float *x_prev, const float *tau, const float *theta,
                                     const rn_rate_step *s) {
-    for (int b = 0; b < s->batch; b++)
-        for (int i = 0; i < s->n; i++)
-            rn_rate_backward_elem(b, i, s->n, s->ld, s->ld_prev, s->activation, s->dt, lam, e,
-                                  acc_tau, acc_bias, acc_theta, g, d, x, a, x_prev, tau, theta);
+    const long long total = (long long)s->batch * s->n;
+    for (long long k = 0; k < total; k++)
+        rn_rate_backward_elem((int)(k / s->n), (int)(k % s->n), s->n, s->ld, s->ld_prev,
+                              s->activation, s->dt, lam, e, acc_tau, acc_bias, acc_theta, g, d, x,
+                              a, x_prev, tau, theta);
     return RN_OK;
 }
 
