@@ -574,7 +574,8 @@ int cli_train(int argc, char **argv) {
         snprintf(msg, sizeof msg, "--backend: %s", err.message);
         return usage_error(msg);
     }
-    if (a.hidden < 1) return usage_error("--hidden must be >= 1");
+    if (a.hidden < 1 || a.hidden > (1 << 20))
+        return usage_error("--hidden must be from 1 to 1048576");
     if (a.batch < 1) return usage_error("--batch must be >= 1");
     if (a.epochs < 0) return usage_error("--epochs must be >= 0");
     if (a.repeats < 1) return usage_error("--repeats must be >= 1");
