@@ -123,13 +123,13 @@ cp /tmp/chirp-gpu/loss.csv "$OUT/chirp_gpu_loss.csv" 2>/dev/null
 fi
 
 step "results"
-PART=$PART CEIL=${CEIL:-} python3 - "$OUT" "$DEVICE" "$CHIRP_S" "$EPOCHS" "${failures[*]:-}" <<'PY'
+PART=$PART CEIL=${CEIL:-} python3 - "$OUT" "$DEVICE" "$CHIRP_S" "$EPOCHS" "$(IFS=';'; echo "${failures[*]:-}")" <<'PY'
 import csv, datetime, json, os, sys
 out, device, chirp_s, epochs, failures = sys.argv[1:6]
 res = {"device": device, "date": datetime.date.today().isoformat(), "quick": os.environ.get("QUICK", "0") == "1",
        "part": os.environ.get("PART", "all"),
        "sgemm_fp32_tflops_ceiling": os.environ.get("CEIL") or None,
-       "build": "-gencode=arch=compute_90,code=sm_90", "failures": failures.split("  ") if failures else []}
+       "build": "-gencode=arch=compute_90,code=sm_90", "failures": failures.split(";") if failures else []}
 try:
     res["bench_train"] = json.load(open(os.path.join(out, "bench_train.json")))["rows"]
 except Exception as e:
