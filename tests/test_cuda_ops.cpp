@@ -352,7 +352,9 @@ TEST(CudaTraining, ChirpOnGpuFollowsTheCpu) {
     TrainRun g = train_chirp(RN_BACKEND_CUDA, 64, 4, 30, 2);
     ASSERT_EQ(c.loss.size(), g.loss.size());
     for (size_t e = 0; e < c.loss.size(); e++) EXPECT_NEAR(g.loss[e], c.loss[e], 1e-4 * c.loss[e]) << "epoch " << e;
-    EXPECT_LE(rel_err(g.params, c.params), 1e-4);
+    // A trajectory, not one kernel: Adam's first step is ±lr for every element whatever |g|, so an
+    // element whose gradient is within rounding of zero may step either way on the two backends.
+    EXPECT_LE(rel_err(g.params, c.params), 1e-3);
     EXPECT_LT(g.loss.back(), g.loss.front());
     std::printf("[ cuda ] loss cpu %.9g -> %.9g, gpu %.9g -> %.9g; GPU peak %.2f MiB\n", c.loss.front(), c.loss.back(),
                 g.loss.front(), g.loss.back(), g.peak / 1048576.0);
