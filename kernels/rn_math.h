@@ -165,12 +165,14 @@ RN_HD static inline float rn_rate_adjoint(float lam_next, float alpha, float fpr
 }
 
 /* ---- synaptic filter stage (SPEC §2): p = exp(−dt/τ), y_t = p y_{t−1} + (1 − p) u_t ---- */
+/* p and 1 − p in double, then rounded: the scan multiplies by p up to T times, so the 1-2 ulp by
+ * which float expf differs between libm and CUDA would grow to ~(τ/dt) ulp in y; double exp/expm1
+ * rounded to float give the same p on both backends. 1 − p without cancellation for τ >> dt. */
 RN_HD static inline float rn_filter_pole(float dt, float tau) {
-    return expf(-dt / tau);
+    return (float)exp(-(double)dt / (double)tau);
 }
-/* 1 − p, computed without cancellation for τ >> dt (1 − expf loses ~4 digits at τ = 1000·dt) */
 RN_HD static inline float rn_filter_gain(float dt, float tau) {
-    return -expm1f(-dt / tau);
+    return (float)-expm1(-(double)dt / (double)tau);
 }
 RN_HD static inline float rn_filter_step(float y_prev, float p, float q, float u) {
     return p * y_prev + q * u;
