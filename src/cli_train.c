@@ -429,21 +429,25 @@ int cli_train(int argc, char **argv) {
     a.optimizer = "adam";
     a.backend = "auto";
     a.bound_mode = "penalty";
+    /* the tutorial's settings; the task and optimiser values come from the library's defaults */
+    const rn_chirp_options chirp = rn_chirp_options_default();
+    const rn_synapse_options syn = rn_synapse_options_default();
+    const rn_train_config tc = rn_train_config_default();
     a.hidden = 50;
     a.batch = 1;
     a.epochs = 6000;
-    a.repeats = 1;
+    a.repeats = chirp.num_repeats;
     a.noise = 0.1;
-    a.dt = 1e-3;
-    a.lr = 1e-4;
-    a.pulse = 0.050;
-    a.freq_factor = 10.0;
-    a.tau_min = -1;
-    a.w_mse = 1.0;
-    a.w_bounds = 10.0;
-    a.w_l2 = 1.0;
-    a.target_tau = 0.1;
-    a.target_tau2 = 0.0;
+    a.dt = chirp.dt;
+    a.lr = 1e-4; /* = tc.lr, written as a double so config.json shows 0.0001 */
+    a.pulse = chirp.pulse_duration;
+    a.freq_factor = chirp.chirp_freq_factor;
+    a.tau_min = -1; /* 11·dt once dt is known */
+    a.w_mse = tc.w_mse;
+    a.w_bounds = tc.w_bounds;
+    a.w_l2 = tc.w_l2;
+    a.target_tau = syn.tau;
+    a.target_tau2 = syn.tau2;
     a.tau0 = 0.005;
     cli_flag flags[] = {
         {"--task", CLI_STRING, &a.task, "NAME", "built-in task: chirp (default) or synapse", false},
