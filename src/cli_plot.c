@@ -25,7 +25,8 @@ int cli_plot(int argc, char **argv) {
                 "eigenspectrum; for a "
                 "synapse run, τ per epoch.\nNeeds python3 with numpy and matplotlib (bash "
                 ".ci/setup installs them). "
-                "The script is\n%s (override with RATENN_PLOT_SCRIPT).\n",
+                "The script is\n%s (override with RATENN_PLOT_SCRIPT; the interpreter with "
+                "RATENN_PYTHON).\n",
                 RATENN_PLOT_SCRIPT);
         return argc < 3 ? 2 : 0;
     }
@@ -37,7 +38,11 @@ int cli_plot(int argc, char **argv) {
                 script);
         return 1;
     }
-    const char *python = access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3";
+    /* RATENN_PYTHON names an interpreter with numpy and matplotlib; else the system's (a virtual
+     * environment's python3 on PATH often lacks matplotlib), else python3 on PATH. */
+    const char *python = getenv("RATENN_PYTHON");
+    if (!python || !*python)
+        python = access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3";
     char **args = calloc((size_t)argc + 2, sizeof *args);
     if (!args) {
         fprintf(stderr, "ratenn plot: out of memory\n");

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "host_memory.h"
 #include "rn_math.h"
 
 rn_rate_options rn_rate_options_default(int n) {
@@ -66,6 +67,13 @@ static int add_param(rn_net *net, int layer, const char *kind, const char *pname
         return -1;
     }
     size_t count = ndim == 2 ? d0 * d1 : d0;
+    if (rn_host_memory_exceeds((net->total + count) * sizeof(float))) {
+        rn_fail(err, RN_ERR_NO_MEMORY,
+                "out of host memory for %zu parameters (%.1f GiB; this machine has %.1f GiB)",
+                net->total + count, (double)(net->total + count) * sizeof(float) / 1073741824.0,
+                (double)rn_host_memory_total() / 1073741824.0);
+        return -1;
+    }
     float *grown = realloc(net->values, (net->total + count) * sizeof(float));
     if (!grown && net->total + count > 0) {
         rn_fail(err, RN_ERR_NO_MEMORY, "out of host memory for %zu parameters", net->total + count);

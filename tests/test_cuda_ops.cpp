@@ -227,6 +227,9 @@ TEST_F(CudaOps, LossTermsAndGradients) {
     ASSERT_EQ(gpu->ops->bounds(gpu, dcost, dgrad, dp, dlo, dhi, n, 10.0f), RN_OK);
     EXPECT_NEAR(down(dcost, 1)[0], cost[0], 1e-6 * cost[0]) << "bounds cost";  // float terms, any order
     EXPECT_LE(rel_err(down(dgrad, n), grad), 1e-5) << "bounds grad";
+    // the L2 sum alone (double terms): start both from the same value, not from the bounds' float-order sums
+    cost[0] = 1.5;
+    ASSERT_EQ(gpu->ops->upload(gpu, dcost, cost.data(), sizeof(double)), RN_OK);
     cpu->ops->l2(cpu, cost.data(), grad.data(), p.data(), n, 1.0f);
     ASSERT_EQ(gpu->ops->l2(gpu, dcost, dgrad, dp, n, 1.0f), RN_OK);
     EXPECT_NEAR(down(dcost, 1)[0], cost[0], 1e-9 * cost[0]) << "l2 cost";
@@ -307,6 +310,9 @@ TrainRun train_chirp(rn_backend_kind kind, int N, int B, int epochs, int repeats
     rn_net_add_linear(net, 1, N, true, &err);
     rn_net_add_rate(net, &o, &err);
     rn_net_add_linear(net, N, 1, true, &err);
+    // τ ≥ 11 ms as the CLI's tutorial run: without a bound, lr 1e-3 walks τ (20 ms) through zero in
+    // ~20 epochs and both backends stop with a non-finite gradient
+    EXPECT_EQ(rn_net_set_bounds(net, "1_rate.tau", 0.011f, INFINITY, RN_BOUND_CLIP, &err), RN_OK) << err.message;
     EXPECT_EQ(rn_backend_create(&be, kind, &err), RN_OK) << err.message;
     size_t baseline = 0;
     rn_backend_memory(be, &baseline, nullptr);
@@ -381,28 +387,57 @@ TEST(CudaTraining, GraphReplayIsBitIdenticalToDirectLaunches) {
     EXPECT_EQ(0, std::memcmp(a.params.data(), b.params.data(), a.params.size() * sizeof(float)));
 }
 
+// A network that passes every size check (B·T·width = 256·1000·8192 < 2³¹) and needs an arena of
+// about 200 GB: more than any GPU, and more than the host of any machine this runs on.
+rn_net *huge_net(rn_error *err) {
+    const int N = 8192;
+    rn_net *net = nullptr;
+    EXPECT_EQ(rn_net_create(&net, 1e-3f, 0, err), RN_OK);
+    rn_rate_options o = rn_rate_options_default(N);
+    o.recurrent = false;  // wide in time, not in parameters: 33k parameters per layer
+    EXPECT_EQ(rn_net_add_linear(net, 1, N, true, err), RN_OK);
+    for (int i = 0; i < 6; i++) EXPECT_EQ(rn_net_add_rate(net, &o, err), RN_OK) << err->message;
+    EXPECT_EQ(rn_net_add_linear(net, N, 1, true, err), RN_OK);
+    return net;
+}
+
+// Out of memory is one clear error naming the size asked for; nothing is left allocated.
+void expect_out_of_memory(rn_backend_kind kind, const char *words) {
+    rn_error err = {};
+    rn_net *net = huge_net(&err);
+    rn_backend *be = nullptr;
+    rn_trainer *tr = nullptr;
+    ASSERT_EQ(rn_backend_create(&be, kind, &err), RN_OK) << err.message;
+    size_t baseline = 0;
+    rn_backend_memory(be, &baseline, nullptr);
+    rn_train_config cfg = rn_train_config_default();
+    EXPECT_EQ(rn_trainer_create(&tr, net, be, &cfg, 256, 1000, &err), RN_ERR_NO_MEMORY) << err.message;
+    EXPECT_EQ(tr, nullptr);
+    std::string msg = err.message;
+    EXPECT_NE(msg.find(words), std::string::npos) << msg;
+    EXPECT_NE(msg.find("MiB for B=256, T=1000"), std::string::npos) << "the size asked for: " << msg;
+    std::printf("[ oom ] %s says: %s\n", kind == RN_BACKEND_CUDA ? "cuda" : "cpu", err.message);
+    size_t in_use = 0;
+    rn_backend_memory(be, &in_use, nullptr);
+    EXPECT_EQ(in_use, baseline);
+    rn_backend_free(be);
+    rn_net_free(net);
+}
+
 // A trainer far larger than the device: a clear out-of-memory error, and the backend still works after.
 TEST(CudaTraining, OutOfDeviceMemoryIsAClearErrorAndRecoverable) {
     if (rn_cuda_device_count() == 0) GTEST_SKIP() << "no CUDA device here";
-    rn_error err = {};
-    rn_net *net = nullptr;
-    rn_backend *be = nullptr;
-    rn_trainer *tr = nullptr;
-    ASSERT_EQ(rn_net_create(&net, 1e-3f, 0, &err), RN_OK);
-    rn_rate_options o = rn_rate_options_default(8192);
-    ASSERT_EQ(rn_net_add_linear(net, 1, 8192, true, &err), RN_OK);
-    ASSERT_EQ(rn_net_add_rate(net, &o, &err), RN_OK);
-    ASSERT_EQ(rn_net_add_linear(net, 8192, 1, true, &err), RN_OK);
-    ASSERT_EQ(rn_backend_create(&be, RN_BACKEND_CUDA, &err), RN_OK) << err.message;
-    rn_train_config cfg = rn_train_config_default();
-    EXPECT_EQ(rn_trainer_create(&tr, net, be, &cfg, 4096, 1000, &err), RN_ERR_NO_MEMORY);  // ~1 TB
-    EXPECT_EQ(tr, nullptr);
-    EXPECT_NE(std::string(err.message).find("GPU memory"), std::string::npos) << err.message;
-    std::printf("[ cuda ] out of memory says: %s\n", err.message);
-    rn_net_free(net);
-    rn_backend_free(be);
+    expect_out_of_memory(RN_BACKEND_CUDA, "out of GPU memory");
     TrainRun r = train_chirp(RN_BACKEND_CUDA, 32, 2, 3, 1);  // a fresh backend in the same process works
     EXPECT_EQ(r.loss.size(), 3u);
+}
+
+// The same on the CPU (runs everywhere): refused before any page is touched, whatever the kernel's
+// overcommit policy, because the request exceeds the machine's physical memory.
+TEST(BackendMemory, CpuOutOfMemoryIsAClearErrorAndRecoverable) {
+    expect_out_of_memory(RN_BACKEND_CPU, "out of host memory");
+    TrainRun r = train_chirp(RN_BACKEND_CPU, 8, 1, 2, 1);
+    EXPECT_EQ(r.loss.size(), 2u);
 }
 
 // Runs everywhere: the CPU backend's memory report.

@@ -1,18 +1,24 @@
 /* The CPU backend: host memory, CBLAS products, and the C mirrors of the CUDA kernels. */
 #include <cblas.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cpu_ops.h"
 #include "error.h"
+#include "host_memory.h"
 
 /* Each block carries its size in front (16 bytes keep the payload aligned for doubles), for the
  * memory report. */
 #define CPU_HEADER 16
 
 static rn_status cpu_alloc(rn_backend *be, void **ptr, size_t bytes) {
-    unsigned char *block = malloc(CPU_HEADER + bytes);
     *ptr = NULL;
+    if (bytes > SIZE_MAX - CPU_HEADER || rn_host_memory_exceeds(bytes))
+        return rn_fail(&be->err, RN_ERR_NO_MEMORY,
+                       "out of host memory: asked for %.1f MiB, this machine has %.1f MiB",
+                       (double)bytes / 1048576.0, (double)rn_host_memory_total() / 1048576.0);
+    unsigned char *block = malloc(CPU_HEADER + bytes);
     if (!block)
         return rn_fail(&be->err, RN_ERR_NO_MEMORY, "out of host memory (asked for %zu bytes)",
                        bytes);
