@@ -152,6 +152,22 @@ static void cuda_graph_free(rn_backend *be, void *graph) {
     if (graph && cudaGraphExecDestroy((cudaGraphExec_t)graph) != cudaSuccess) cudaGetLastError();
 }
 
+static rn_status cuda_timer_begin(rn_backend *be) {
+    rn_cuda_ctx *c = ctx_of(be);
+    return rn_cuda_check(be, cudaEventRecord(c->timer[0], c->stream), "timer (begin)");
+}
+
+static rn_status cuda_timer_end(rn_backend *be, double *ms) {
+    rn_cuda_ctx *c = ctx_of(be);
+    float f = 0.0f;
+    rn_status st = rn_cuda_check(be, cudaEventRecord(c->timer[1], c->stream), "timer (end)");
+    if (st == RN_OK) st = rn_cuda_check(be, cudaEventSynchronize(c->timer[1]), "timer (wait)");
+    if (st == RN_OK)
+        st = rn_cuda_check(be, cudaEventElapsedTime(&f, c->timer[0], c->timer[1]), "timer");
+    *ms = st == RN_OK ? (double)f : -1.0;
+    return st;
+}
+
 static const rn_backend_ops cuda_ops = {
     .alloc = cuda_alloc,
     .free = cuda_free,
@@ -183,6 +199,8 @@ static const rn_backend_ops cuda_ops = {
     .graph_end = cuda_graph_end,
     .graph_launch = cuda_graph_launch,
     .graph_free = cuda_graph_free,
+    .timer_begin = cuda_timer_begin,
+    .timer_end = cuda_timer_end,
 };
 
 int rn_cuda_backend_device_count(void) {
@@ -205,6 +223,8 @@ void rn_cuda_backend_release(rn_backend *be) {
     if (c->scratch && cudaFree(c->scratch) != cudaSuccess) cudaGetLastError();
     if (c->cublas_workspace && cudaFree(c->cublas_workspace) != cudaSuccess) cudaGetLastError();
     if (c->cublas) cublasDestroy(c->cublas);
+    for (int i = 0; i < 2; i++)
+        if (c->timer[i] && cudaEventDestroy(c->timer[i]) != cudaSuccess) cudaGetLastError();
     if (c->stream && cudaStreamDestroy(c->stream) != cudaSuccess) cudaGetLastError();
     free(c->allocs);
     free(c);
@@ -224,6 +244,8 @@ rn_status rn_cuda_backend_init(rn_backend *be, rn_error *err) {
             RN_OK ||
         (st = rn_cuda_check(be, cudaStreamCreateWithFlags(&c->stream, cudaStreamNonBlocking),
                             "stream")) != RN_OK ||
+        (st = rn_cuda_check(be, cudaEventCreate(&c->timer[0]), "timer event")) != RN_OK ||
+        (st = rn_cuda_check(be, cudaEventCreate(&c->timer[1]), "timer event")) != RN_OK ||
         (st = rn_cuda_check(
              be, cudaMalloc((void **)&c->scratch, RN_CUDA_SCRATCH_DOUBLES * sizeof(double)),
              "reduction scratch")) != RN_OK ||

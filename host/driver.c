@@ -503,6 +503,7 @@ static rn_status read_scalars(rn_trainer *tr, rn_loss_parts *lp, rn_error *err) 
     parts.l2 = s[RN_SCALAR_L2];
     parts.grad_norm = sqrt(s[RN_SCALAR_GNORM2]);
     parts.total = c->w_mse * parts.mse + c->w_bounds * parts.bounds + c->w_l2 * parts.l2;
+    parts.device_ms = -1.0;
     if (lp) *lp = parts;
     static const char *names[RN_SCALAR_COUNT] = {"the MSE loss", "the bounds cost", "the L2 cost",
                                                  "the gradient"};
@@ -582,6 +583,8 @@ rn_status rn_trainer_compute_gradients(rn_trainer *tr, rn_loss_parts *loss, rn_e
 
 rn_status rn_trainer_epoch(rn_trainer *tr, rn_loss_parts *loss, rn_error *err) {
     if (!tr) return rn_fail(err, RN_ERR_INVALID_ARG, "trainer is NULL");
+    const bool timed = tr->be->ops->timer_begin && tr->be->ops->timer_end;
+    if (timed) OP(tr->be->ops->timer_begin(tr->be));
     rn_status st = gradients(tr, err);
     if (st != RN_OK) return st;
     const rn_train_config *c = &tr->cfg;
@@ -604,7 +607,10 @@ rn_status rn_trainer_epoch(rn_trainer *tr, rn_loss_parts *loss, rn_error *err) {
         OP(o->sgd(tr->be, tr->p, tr->g, tr->train_mask, tr->scalars, P, &os));
     if (tr->has_clip)
         OP(o->clip_bounds(tr->be, tr->p, tr->lo_clip, tr->hi_clip, tr->train_mask, P));
+    double device_ms = -1.0;
+    if (timed) OP(o->timer_end(tr->be, &device_ms));
     st = read_scalars(tr, loss, err);
+    if (loss) loss->device_ms = device_ms;
     if (st != RN_OK) return st;
     tr->epoch++;
     return rn_ok(err);

@@ -41,6 +41,7 @@ typedef struct rn_cuda_ctx {
     uint32_t *epoch_dev;    /* device: the noise epoch a recorded graph reads (in scratch) */
     void *cublas_workspace; /* device: cuBLAS's workspace, fixed so that graphs can record it */
     bool capturing;         /* between graph_begin and graph_end */
+    cudaEvent_t timer[2];   /* timer_begin / timer_end marks */
     rn_cuda_alloc *allocs;  /* live allocations, for the memory report */
     int n_allocs, cap_allocs;
 } rn_cuda_ctx;

@@ -161,6 +161,12 @@ typedef struct rn_backend_ops {
     rn_status (*graph_end)(rn_backend *be, bool keep, void **graph);
     rn_status (*graph_launch)(rn_backend *be, void *graph, uint32_t epoch);
     void (*graph_free)(rn_backend *be, void *graph);
+
+    /* ---- device timing (optional: NULL where the host clock is the device's, as on the CPU) ----
+     * timer_begin marks the stream; timer_end marks it again, waits for that mark and gives the
+     * milliseconds the device spent between the two (CUDA events). */
+    rn_status (*timer_begin)(rn_backend *be);
+    rn_status (*timer_end)(rn_backend *be, double *ms);
 } rn_backend_ops;
 
 struct rn_backend {

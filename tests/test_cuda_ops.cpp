@@ -27,7 +27,7 @@ class CudaOps : public ::testing::Test {
     uint32_t seed = 0;
 
     void SetUp() override {
-        if (rn_cuda_device_count() == 0) GTEST_SKIP() << (rn_cuda_built() ? "no CUDA device here" : "built without CUDA");
+        RN_SKIP_WITHOUT_CUDA();
         rn_error err = {};
         ASSERT_EQ(rn_backend_create(&cpu, RN_BACKEND_CPU, &err), RN_OK) << err.message;
         ASSERT_EQ(rn_backend_create(&gpu, RN_BACKEND_CUDA, &err), RN_OK) << err.message;
@@ -353,7 +353,7 @@ TrainRun train_chirp(rn_backend_kind kind, int N, int B, int epochs, int repeats
 }
 
 TEST(CudaTraining, ChirpOnGpuFollowsTheCpu) {
-    if (rn_cuda_device_count() == 0) GTEST_SKIP() << "no CUDA device here";
+    RN_SKIP_WITHOUT_CUDA();
     TrainRun c = train_chirp(RN_BACKEND_CPU, 64, 4, 30, 2);
     TrainRun g = train_chirp(RN_BACKEND_CUDA, 64, 4, 30, 2);
     ASSERT_EQ(c.loss.size(), g.loss.size());
@@ -367,7 +367,7 @@ TEST(CudaTraining, ChirpOnGpuFollowsTheCpu) {
 }
 
 TEST(CudaTraining, SameSeedTwiceIsBitIdenticalOnGpu) {
-    if (rn_cuda_device_count() == 0) GTEST_SKIP() << "no CUDA device here";
+    RN_SKIP_WITHOUT_CUDA();
     TrainRun a = train_chirp(RN_BACKEND_CUDA, 200, 8, 20, 1);
     TrainRun b = train_chirp(RN_BACKEND_CUDA, 200, 8, 20, 1);
     EXPECT_EQ(a.loss, b.loss);
@@ -378,7 +378,7 @@ TEST(CudaTraining, SameSeedTwiceIsBitIdenticalOnGpu) {
 // The recorded graph replays the same numbers as launching every op, also across a change of what is
 // trained (which records the graph again).
 TEST(CudaTraining, GraphReplayIsBitIdenticalToDirectLaunches) {
-    if (rn_cuda_device_count() == 0) GTEST_SKIP() << "no CUDA device here";
+    RN_SKIP_WITHOUT_CUDA();
     TrainRun a = train_chirp(RN_BACKEND_CUDA, 64, 4, 12, 1, true, 6);
     TrainRun b = train_chirp(RN_BACKEND_CUDA, 64, 4, 12, 1, false, 6);
     EXPECT_EQ(a.loss, b.loss);
@@ -426,7 +426,7 @@ void expect_out_of_memory(rn_backend_kind kind, const char *words) {
 
 // A trainer far larger than the device: a clear out-of-memory error, and the backend still works after.
 TEST(CudaTraining, OutOfDeviceMemoryIsAClearErrorAndRecoverable) {
-    if (rn_cuda_device_count() == 0) GTEST_SKIP() << "no CUDA device here";
+    RN_SKIP_WITHOUT_CUDA();
     expect_out_of_memory(RN_BACKEND_CUDA, "out of GPU memory");
     TrainRun r = train_chirp(RN_BACKEND_CUDA, 32, 2, 3, 1);  // a fresh backend in the same process works
     EXPECT_EQ(r.loss.size(), 3u);

@@ -77,8 +77,7 @@ class Gradients : public ::testing::TestWithParam<Case> {};
 
 TEST_P(Gradients, MatchCentralFiniteDifferencesOfDoubleForward) {
     const Case c = GetParam();
-    if (c.backend == RN_BACKEND_CUDA && rn_cuda_device_count() == 0)
-        GTEST_SKIP() << (rn_cuda_built() ? "no CUDA device here" : "built without CUDA");
+    if (c.backend == RN_BACKEND_CUDA) RN_SKIP_WITHOUT_CUDA();
     const int B = 2, T = 30, Cin = 2, N = 5, Cout = 3;
     const uint32_t seed = 1234u + (uint32_t)c.act * 10 + c.recurrent;
     SCOPED_TRACE("seed " + std::to_string(seed));

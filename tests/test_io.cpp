@@ -147,11 +147,16 @@ std::vector<float> ramp(size_t n, float scale, float offset) {
     return v;
 }
 
-// ---- numpy through /usr/bin/python3 ----
+// ---- numpy through /usr/bin/python3 (or $RATENN_PYTHON, as `ratenn plot`) ----
+
+std::string python() {
+    const char *p = getenv("RATENN_PYTHON");
+    return p && *p ? p : "/usr/bin/python3";
+}
 
 bool have_numpy() {
     static int ok = -1;
-    if (ok < 0) ok = system("/usr/bin/python3 -c 'import numpy' >/dev/null 2>&1") == 0;
+    if (ok < 0) ok = system((python() + " -c 'import numpy' >/dev/null 2>&1").c_str()) == 0;
     return ok == 1;
 }
 
@@ -159,7 +164,7 @@ bool have_numpy() {
 int run_python(const TempDir &dir, const std::string &script, const std::string &args) {
     std::string py = dir.file("script.py");
     write_bytes(py, script);
-    std::string cmd = "/usr/bin/python3 " + py + " " + args + " >" + dir.file("py.log") + " 2>&1";
+    std::string cmd = python() + " " + py + " " + args + " >" + dir.file("py.log") + " 2>&1";
     int rc = system(cmd.c_str());
     if (rc != 0) ADD_FAILURE() << "python said:\n" << read_bytes(dir.file("py.log"));
     return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
@@ -167,7 +172,7 @@ int run_python(const TempDir &dir, const std::string &script, const std::string 
 
 #define REQUIRE_NUMPY()                                                                            \
     do {                                                                                           \
-        if (!have_numpy()) GTEST_SKIP() << "/usr/bin/python3 with numpy is not available";         \
+        if (!have_numpy()) GTEST_SKIP() << python() << " with numpy is not available";         \
     } while (0)
 
 // =============================================== .npy

@@ -5,6 +5,8 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
+#include <cstring>
 #include <random>
 #include <string>
 #include <vector>
@@ -61,3 +63,19 @@ inline double tensor_rel_err(const std::vector<float> &a, const std::vector<doub
     }
     return den > 0 ? num / den : num;
 }
+
+// Skips a GPU test where no CUDA device is usable. With RATENN_REQUIRE_CUDA=1 in the environment
+// (bench/gpu-suite.sh sets it on the GPU machine) a missing device fails the test instead, so that
+// a CUDA runtime that cannot start there shows as failures, never as a green run of skips.
+inline bool rn_test_require_cuda() {
+    const char *v = std::getenv("RATENN_REQUIRE_CUDA");
+    return v && *v && std::strcmp(v, "0") != 0;
+}
+#define RN_SKIP_WITHOUT_CUDA()                                                                     \
+    do {                                                                                           \
+        if (rn_cuda_device_count() == 0) {                                                         \
+            const char *why_ = rn_cuda_built() ? "no CUDA device here" : "built without CUDA";     \
+            if (rn_test_require_cuda()) FAIL() << "RATENN_REQUIRE_CUDA is set and " << why_;       \
+            GTEST_SKIP() << why_;                                                                  \
+        }                                                                                          \
+    } while (0)

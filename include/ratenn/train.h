@@ -37,6 +37,8 @@ rn_train_config rn_train_config_default(void);
 typedef struct rn_loss_parts {
     double total, mse, bounds, l2;
     double grad_norm; /* ‖∇L‖ over the trainable elements, before clipping */
+    double device_ms; /* rn_trainer_epoch on a GPU: the epoch's device time in ms (CUDA events, from
+                         its first operation to its last); -1 where not measured (the CPU) */
 } rn_loss_parts;
 
 typedef enum rn_record_kind {
