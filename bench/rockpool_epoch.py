@@ -7,15 +7,25 @@ equations written in plain JAX (lax.scan) and says so.
 
     python3 bench/rockpool_epoch.py [--configs S,SB,M,L] [--reps R] > rockpool_ms.txt
 
-stdout: "config ms_per_epoch" lines (what bench_train --compare reads); stderr: details."""
+stdout: "config ms_per_epoch" lines (what bench_train --compare reads); stderr: details.
+
+Matrix products run in true float32 (jax_default_matmul_precision = "float32"): on recent GPUs JAX would
+otherwise use TF32 for float32 products, while ratenn uses plain FP32 (CUBLAS_DEFAULT_MATH)."""
 import argparse
 import sys
 import time
 
-import jax
-import jax.numpy as jnp
-import numpy as np
-from jax.example_libraries import optimizers
+try:
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+    from jax.example_libraries import optimizers
+
+    jax.config.update("jax_default_matmul_precision", "float32")
+except Exception as e:  # any failure to start JAX, not only ImportError: one clear line
+    print(f"rockpool_epoch: JAX cannot start here: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}",
+          file=sys.stderr)
+    sys.exit(2)
 
 CONFIGS = {"S": (50, 3000, 1), "SB": (50, 3000, 256), "M16": (512, 2000, 16), "M": (512, 2000, 64), "L": (4096, 1000, 256)}
 DT = 1e-3
@@ -73,13 +83,23 @@ def main():
     ap.add_argument("--configs", default="S,SB,M,L")
     ap.add_argument("--reps", type=int, default=20)
     args = ap.parse_args()
-    print(f"jax {jax.__version__} on {jax.devices()[0]}", file=sys.stderr)
+    try:
+        print(f"jax {jax.__version__} on {jax.devices()[0]}, matmul precision "
+              f"{jax.config.jax_default_matmul_precision}", file=sys.stderr)
+    except Exception as e:
+        print(f"rockpool_epoch: JAX has no device: {type(e).__name__}: {e}", file=sys.stderr)
+        sys.exit(2)
+    failed = 0
     for name in args.configs.split(","):
+        if name not in CONFIGS:
+            print(f"rockpool_epoch: unknown config {name!r} (known: {','.join(CONFIGS)})", file=sys.stderr)
+            failed = 1
+            continue
         n, t, b = CONFIGS[name]
         try:
             params, loss_fn, what = rockpool_loss(n)
-        except ImportError as e:
-            print(f"  (rockpool not importable: {e}; timing plain JAX)", file=sys.stderr)
+        except Exception as e:  # not importable, or it fails on this JAX
+            print(f"  (rockpool unusable: {type(e).__name__}: {e}; timing plain JAX)", file=sys.stderr)
             params, loss_fn, what = plain_jax_loss(n)
         u = np.zeros((b, t, 1), np.float32)
         u[:, :50, 0] = 1.0
@@ -100,20 +120,27 @@ def main():
             loss.block_until_ready()
         except Exception as e:  # e.g. out of memory at L
             print(f"  {name}: failed: {type(e).__name__}: {str(e)[:200]}", file=sys.stderr)
+            failed = 1
             continue
         times = []
-        for r in range(args.reps):
-            key, sub = jax.random.split(key)
-            t0 = time.perf_counter()
-            loss, state = epoch(r + 1, state, sub)
-            loss.block_until_ready()
-            times.append(time.perf_counter() - t0)
+        try:
+            for r in range(args.reps):
+                key, sub = jax.random.split(key)
+                t0 = time.perf_counter()
+                loss, state = epoch(r + 1, state, sub)
+                loss.block_until_ready()
+                times.append(time.perf_counter() - t0)
+        except Exception as e:
+            print(f"  {name}: failed while timing: {type(e).__name__}: {str(e)[:200]}", file=sys.stderr)
+            failed = 1
+            continue
         ms = 1e3 * float(np.median(times))
         print(f"{name} {ms:.4f}")
         print(f"  {name} ({what}): N={n} T={t} B={b} median {ms:.3f} ms/epoch of {args.reps}, loss {float(loss):.6g}",
               file=sys.stderr)
         sys.stdout.flush()
+    return failed
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
