@@ -13,12 +13,14 @@
  * On the GPU, ms/epoch is the device's time from the epoch's first operation to its last (CUDA
  * events, rn_loss_parts.device_ms); the wall clock around rn_trainer_epoch (launch overhead and the
  * loss's trip back included) is reported beside it. On the CPU both are the wall clock.
- * A config that fails is reported and skipped; the JSON file is rewritten after every config, so
- * it is valid whenever the run is stopped.
+ * Each config runs on the GPU first, then the CPU (whose row carries the CPU/GPU ratio). A config
+ * that fails is reported and the next one runs; the JSON file is rewritten after every row, so it
+ * is valid whenever the run is stopped.
  * --no-graphs launches every op instead of replaying the recorded CUDA graph (to measure what
  * graphs save). */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -141,6 +143,83 @@ done:
     return rc;
 }
 
+/* The JSON rows so far; the file is rewritten whole after every row, so that it is valid whenever
+ * the run is stopped. */
+typedef struct rows {
+    char *text;
+    size_t len, cap;
+    const char *path;
+} rows;
+
+static int rows_add(rows *r, const char *fmt, ...) {
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n =
+            vsnprintf(r->text ? r->text + r->len : NULL, r->text ? r->cap - r->len : 0, fmt, ap);
+        va_end(ap);
+        if (n < 0) return 1;
+        if (r->text && r->len + (size_t)n < r->cap) {
+            r->len += (size_t)n;
+            return 0;
+        }
+        size_t cap = r->cap ? 2 * r->cap : 4096;
+        while (cap < r->len + (size_t)n + 1)
+            cap *= 2;
+        char *grown = realloc(r->text, cap);
+        if (!grown) return 1;
+        r->text = grown;
+        r->cap = cap;
+        if (r->len == 0) r->text[0] = '\0';
+    }
+}
+
+static int rows_save(const rows *r) {
+    if (!r->path) return 0;
+    FILE *js = fopen(r->path, "w");
+    if (!js) {
+        fprintf(stderr, "bench_train: cannot write %s\n", r->path);
+        return 1;
+    }
+    fprintf(js, "{\n  \"benchmark\": \"bench_train\",\n  \"rows\": [%s\n  ]\n}\n",
+            r->text ? r->text : "");
+    return fclose(js) != 0;
+}
+
+/* Prints one row of the table and adds it to the JSON. `gpu_over` is the GPU row's time when this
+ * is the CPU row of a config whose GPU row came first (the ratio goes on this row), else NAN. */
+static int emit(rows *out, const config *c, rn_backend_kind kind, const result *r, double gpu_ms,
+                double other, const char *compare_name, double ceiling) {
+    int cuda = kind == RN_BACKEND_CUDA;
+    char ratio[24] = "-", cmp[32] = "-", ceil_s[16] = "-";
+    if (!cuda && !isnan(gpu_ms)) snprintf(ratio, sizeof ratio, "%.1fx", r->ms / gpu_ms);
+    if (!isnan(other)) snprintf(cmp, sizeof cmp, "%.1fms %.1fx", other, other / r->ms);
+    double gflops = epoch_flops(c) / (r->ms * 1e-3) / 1e9;
+    double sps = (double)c->batch * c->steps / (r->ms * 1e-3);
+    if (cuda && !isnan(ceiling))
+        snprintf(ceil_s, sizeof ceil_s, "%.1f%%", 100.0 * gflops / (ceiling * 1e3));
+    printf("%-3s %5d %5d %4d %-5s %5d %11.3f %9.3f %9.2f %12.3g %9.1f %8s %9.1f %9s %16s\n",
+           c->name, c->n, c->steps, c->batch, cuda ? "cuda" : "cpu", r->reps, r->ms, r->wall_ms,
+           1e3 / r->ms, sps, gflops, ceil_s, (double)r->peak / 1048576.0, ratio, cmp);
+    fflush(stdout);
+    int e =
+        rows_add(out,
+                 "%s\n    {\"config\": \"%s\", \"backend\": \"%s\", \"N\": %d, \"T\": %d, "
+                 "\"B\": %d, \"reps\": %d, \"ms_per_epoch\": %.4f, \"wall_ms_per_epoch\": %.4f, "
+                 "\"timing\": \"%s\", \"gflops\": %.3f, \"peak_mib\": %.2f, \"first_loss\": %.9g",
+                 out->len ? "," : "", c->name, cuda ? "cuda" : "cpu", c->n, c->steps, c->batch,
+                 r->reps, r->ms, r->wall_ms, cuda ? "cuda events" : "wall clock", gflops,
+                 (double)r->peak / 1048576.0, r->loss0);
+    if (!cuda && !isnan(gpu_ms))
+        e |= rows_add(out, ", \"gpu_speedup_over_this\": %.3f", r->ms / gpu_ms);
+    if (!isnan(other)) e |= rows_add(out, ", \"%s_ms\": %.4f", compare_name, other);
+    if (cuda && !isnan(ceiling))
+        e |= rows_add(out, ", \"sgemm_ceiling_tflops\": %.3f, \"share_of_ceiling\": %.4f", ceiling,
+                      gflops / (ceiling * 1e3));
+    e |= rows_add(out, "}");
+    return e | rows_save(out);
+}
+
 static void usage(void) {
     fprintf(
         stderr,
@@ -196,13 +275,10 @@ int main(int argc, char **argv) {
            "epochs (GPU: CUDA events; wall = host clock)\n");
     printf("%-3s %5s %5s %4s %-5s %5s %11s %9s %9s %12s %9s %8s %9s %9s %16s\n", "cfg", "N", "T",
            "B", "on", "reps", "ms/epoch", "wall ms", "epochs/s", "steps*B/s", "GFLOP/s", "%ceil",
-           "peak MiB", "gpu/cpu", compare ? compare_name : "-");
-    /* the JSON rows so far, rewritten whole after every config */
-    size_t cap = 1 << 16, len = 0;
-    char *rows = calloc(cap, 1);
-    if (!rows) return 1;
-    int failed = 0;
-    for (size_t i = 0; i < sizeof all_configs / sizeof all_configs[0]; i++) {
+           "peak MiB", "cpu/gpu", compare ? compare_name : "-");
+    rows out = {NULL, 0, 0, json};
+    int failed = rows_save(&out);
+    for (size_t i = 0; i < sizeof all_configs / sizeof all_configs[0] && failed < 2; i++) {
         config c = all_configs[i];
         char key[8];
         snprintf(key, sizeof key, ",%s,", c.name);
@@ -214,72 +290,26 @@ int main(int argc, char **argv) {
             c.cpu_reps = 1;
         }
         double work = (double)c.batch * c.steps * c.n * c.n;
-        result cpu = {NAN, NAN, 0, 0, NAN}, gpu = {NAN, NAN, 0, 0, NAN};
-        int do_cpu = want_cpu && work <= cpu_max_work;
-        /* the GPU first: a slow CPU run stopped by a time limit loses only its own row */
-        if (want_gpu && run(&c, RN_BACKEND_CUDA, c.reps, graphs, &gpu)) {
-            failed = 1;
-            gpu.ms = NAN;
+        double other = lookup(compare, c.name), gpu_ms = NAN;
+        /* The GPU first, its row written at once: a slow CPU run stopped by a time limit loses only
+         * its own row. A config that fails is reported and the next one runs. */
+        result r = {NAN, NAN, 0, 0, NAN};
+        if (want_gpu) {
+            if (run(&c, RN_BACKEND_CUDA, c.reps, graphs, &r) == 0) {
+                gpu_ms = r.ms;
+                if (emit(&out, &c, RN_BACKEND_CUDA, &r, NAN, other, compare_name, ceiling))
+                    failed = 2;
+            } else
+                failed |= 1;
         }
-        if (do_cpu && run(&c, RN_BACKEND_CPU, want_gpu ? c.cpu_reps : c.reps, graphs, &cpu)) {
-            failed = 1;
-            cpu.ms = NAN;
-        }
-        double other = lookup(compare, c.name);
-        for (int k = 0; k < 2; k++) {
-            const result *r = k == 0 ? &cpu : &gpu;
-            if (isnan(r->ms)) continue;
-            char ratio[24] = "-", cmp[32] = "-", ceil_s[16] = "-";
-            if (k == 1 && !isnan(cpu.ms)) snprintf(ratio, sizeof ratio, "%.1fx", cpu.ms / gpu.ms);
-            if (!isnan(other)) snprintf(cmp, sizeof cmp, "%.1fms %.1fx", other, other / r->ms);
-            double gflops = epoch_flops(&c) / (r->ms * 1e-3) / 1e9;
-            double sps = (double)c.batch * c.steps / (r->ms * 1e-3);
-            if (k == 1 && !isnan(ceiling))
-                snprintf(ceil_s, sizeof ceil_s, "%.1f%%", 100.0 * gflops / (ceiling * 1e3));
-            printf("%-3s %5d %5d %4d %-5s %5d %11.3f %9.3f %9.2f %12.3g %9.1f %8s %9.1f %9s %16s\n",
-                   c.name, c.n, c.steps, c.batch, k ? "cuda" : "cpu", r->reps, r->ms, r->wall_ms,
-                   1e3 / r->ms, sps, gflops, ceil_s, (double)r->peak / 1048576.0, ratio, cmp);
-            if (cap - len < 1024) {
-                char *grown = realloc(rows, cap * 2);
-                if (!grown) break;
-                rows = grown;
-                cap *= 2;
-            }
-            len +=
-                (size_t)snprintf(rows + len, cap - len,
-                                 "%s\n    {\"config\": \"%s\", \"backend\": \"%s\", \"N\": %d, "
-                                 "\"T\": %d, \"B\": %d, "
-                                 "\"reps\": %d, \"ms_per_epoch\": %.4f, \"wall_ms_per_epoch\": "
-                                 "%.4f, \"timing\": \"%s\", "
-                                 "\"gflops\": %.3f, \"peak_mib\": %.2f, \"first_loss\": %.9g",
-                                 len ? "," : "", c.name, k ? "cuda" : "cpu", c.n, c.steps, c.batch,
-                                 r->reps, r->ms, r->wall_ms, k ? "cuda events" : "wall clock",
-                                 gflops, (double)r->peak / 1048576.0, r->loss0);
-            if (k == 1 && !isnan(cpu.ms))
-                len += (size_t)snprintf(rows + len, cap - len, ", \"speedup_vs_cpu\": %.3f",
-                                        cpu.ms / gpu.ms);
-            if (!isnan(other))
-                len += (size_t)snprintf(rows + len, cap - len, ", \"%s_ms\": %.4f", compare_name,
-                                        other);
-            if (k == 1 && !isnan(ceiling))
-                len +=
-                    (size_t)snprintf(rows + len, cap - len,
-                                     ", \"sgemm_ceiling_tflops\": %.3f, \"share_of_ceiling\": %.4f",
-                                     ceiling, gflops / (ceiling * 1e3));
-            len += (size_t)snprintf(rows + len, cap - len, "}");
-        }
-        fflush(stdout);
-        if (json) {
-            FILE *js = fopen(json, "w");
-            if (!js) {
-                fprintf(stderr, "bench_train: cannot write %s\n", json);
-                free(rows);
-                return 1;
-            }
-            fprintf(js, "{\n  \"benchmark\": \"bench_train\",\n  \"rows\": [%s\n  ]\n}\n", rows);
-            fclose(js);
+        if (want_cpu && work <= cpu_max_work) {
+            if (run(&c, RN_BACKEND_CPU, c.cpu_reps, graphs, &r) == 0) {
+                if (emit(&out, &c, RN_BACKEND_CPU, &r, gpu_ms, other, compare_name, ceiling))
+                    failed = 2;
+            } else
+                failed |= 1;
         }
     }
-    free(rows);
-    return failed;
+    free(out.text);
+    return failed ? 1 : 0;
 }
