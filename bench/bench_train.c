@@ -16,8 +16,9 @@
  * Each config runs on the GPU first, then the CPU (whose row carries the CPU/GPU ratio). A config
  * that fails is reported and the next one runs; the JSON file is rewritten after every row, so it
  * is valid whenever the run is stopped.
- * --no-graphs launches every op instead of replaying the recorded CUDA graph (to measure what
- * graphs save). */
+ * --cpu-no-warmup times the CPU's first epoch too (first touches of the buffers included): for L,
+ * whose CPU epoch takes minutes. --no-graphs launches every op instead of replaying the recorded
+ * CUDA graph (to measure what graphs save). */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdarg.h>
@@ -82,7 +83,8 @@ static double lookup(const char *file, const char *name) {
     return found;
 }
 
-static int run(const config *c, rn_backend_kind kind, int reps, bool graphs, result *res) {
+static int run(const config *c, rn_backend_kind kind, int reps, bool graphs, bool warmup,
+               result *res) {
     rn_error err = {0};
     rn_net *net = NULL;
     rn_backend *be = NULL;
@@ -111,14 +113,15 @@ static int run(const config *c, rn_backend_kind kind, int reps, bool graphs, res
         rn_net_set_bounds(net, "1_rate.tau", 0.011f, INFINITY, RN_BOUND_PENALTY, &err) ||
         rn_backend_create(&be, kind, &err) ||
         rn_trainer_create(&tr, net, be, &cfg, c->batch, c->steps, &err) ||
-        rn_trainer_set_data(tr, u, y, NULL, &err) || rn_trainer_epoch(tr, &lp, &err) /* warm-up */)
+        rn_trainer_set_data(tr, u, y, NULL, &err) || (warmup && rn_trainer_epoch(tr, &lp, &err)))
         goto done;
-    res->loss0 = lp.total;
+    if (warmup) res->loss0 = lp.total;
     for (int r = 0; r < reps; r++) {
         double t0 = now();
         /* rn_trainer_epoch returns after the loss is read back: the device has finished the epoch.
          */
         if (rn_trainer_epoch(tr, &lp, &err)) goto done;
+        if (r == 0 && !warmup) res->loss0 = lp.total;
         walls[r] = 1e3 * (now() - t0);
         times[r] = lp.device_ms >= 0.0 ? lp.device_ms : walls[r];
     }
@@ -232,7 +235,7 @@ int main(int argc, char **argv) {
     const char *json = NULL, *compare = NULL, *compare_name = "comparison", *backends = NULL,
                *names = "S,SB,M16,M,L";
     int quick = 0;
-    bool graphs = true;
+    bool graphs = true, cpu_warmup = true;
     double cpu_max_work = 5e10, ceiling = NAN;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--json") == 0 && i + 1 < argc)
@@ -251,6 +254,8 @@ int main(int argc, char **argv) {
             ceiling = atof(argv[++i]);
         else if (strcmp(argv[i], "--no-graphs") == 0)
             graphs = false;
+        else if (strcmp(argv[i], "--cpu-no-warmup") == 0)
+            cpu_warmup = false;
         else if (strcmp(argv[i], "--quick") == 0)
             quick = 1;
         else {
@@ -295,7 +300,7 @@ int main(int argc, char **argv) {
          * its own row. A config that fails is reported and the next one runs. */
         result r = {NAN, NAN, 0, 0, NAN};
         if (want_gpu) {
-            if (run(&c, RN_BACKEND_CUDA, c.reps, graphs, &r) == 0) {
+            if (run(&c, RN_BACKEND_CUDA, c.reps, graphs, true, &r) == 0) {
                 gpu_ms = r.ms;
                 if (emit(&out, &c, RN_BACKEND_CUDA, &r, NAN, other, compare_name, ceiling))
                     failed = 2;
@@ -303,7 +308,7 @@ int main(int argc, char **argv) {
                 failed |= 1;
         }
         if (want_cpu && work <= cpu_max_work) {
-            if (run(&c, RN_BACKEND_CPU, c.cpu_reps, graphs, &r) == 0) {
+            if (run(&c, RN_BACKEND_CPU, c.cpu_reps, graphs, cpu_warmup, &r) == 0) {
                 if (emit(&out, &c, RN_BACKEND_CPU, &r, gpu_ms, other, compare_name, ceiling))
                     failed = 2;
             } else
