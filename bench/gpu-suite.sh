@@ -227,7 +227,7 @@ if want bench; then
   step bench_no_graphs 90 "build-gpu/bench_train --backend cuda --configs S,SB --quick --no-graphs --json $STATE/bench_nographs.json"
   left=$((LIMIT - ($(date +%s) - T_START) - 25))
   if [ "$QUICK" != 1 ] && [ $left -gt 60 ]; then
-    step bench_cpu_L $left "build-gpu/bench_train --backend cpu --configs L --cpu-max-work 1e13 --json $STATE/bench_cpu_L.json"
+    step bench_cpu_L $left "build-gpu/bench_train --backend cpu --configs L --cpu-max-work 1e13 --cpu-no-warmup --json $STATE/bench_cpu_L.json"
   fi
 fi
 
