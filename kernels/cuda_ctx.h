@@ -1,6 +1,6 @@
 /* Internal: the CUDA backend's state (rn_backend.ctx) and the kernel launchers' declarations.
  *
- * Shared by host/cuda_backend.c (C, built by the host compiler) and the .cu files in kernels/
+ * Shared by kernels/cuda_backend.c (C, built by the host compiler) and the .cu files in kernels/
  * (built by nvcc). Every launcher has the signature of the CPU mirror of the same stem in
  * src/cpu/cpu_ops.h, with rn_cuda_ in place of rn_cpu_; it enqueues on the context's stream and
  * returns RN_ERR_DEVICE (message in be->err) when the launch fails. Errors of the kernels

@@ -11,6 +11,7 @@
 #include "atomic_file.h"
 #include "error.h"
 #include "npy_format.h"
+#include "read_file.h"
 
 static const unsigned char k_magic[6] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
 
@@ -322,36 +323,6 @@ rn_status rn_npy_parse(const unsigned char *buf, size_t len, const char *what, r
     }
     out->count = count;
     out->data = data;
-    return RN_OK;
-}
-
-rn_status rn_read_file(const char *path, unsigned char **buf, size_t *len, rn_error *err) {
-    *buf = NULL;
-    *len = 0;
-    FILE *fp = fopen(path, "rb");
-    if (!fp) return rn_fail(err, RN_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    struct stat sb;
-    rn_status st = RN_OK;
-    unsigned char *b = NULL;
-    if (fstat(fileno(fp), &sb) != 0)
-        st = rn_fail(err, RN_ERR_IO, "%s: cannot stat: %s", path, strerror(errno));
-    else if (!S_ISREG(sb.st_mode))
-        st = rn_fail(err, RN_ERR_IO, "%s: not a regular file", path);
-    else if ((uintmax_t)sb.st_size >= SIZE_MAX)
-        st = rn_fail(err, RN_ERR_NO_MEMORY, "%s: file too large", path);
-    else if (!(b = malloc((size_t)sb.st_size + 1)))
-        st = rn_fail(err, RN_ERR_NO_MEMORY, "%s: out of memory for %lld bytes", path,
-                     (long long)sb.st_size);
-    else if (fread(b, 1, (size_t)sb.st_size, fp) != (size_t)sb.st_size)
-        st = rn_fail(err, RN_ERR_IO, "%s: read error: %s", path,
-                     ferror(fp) ? strerror(errno) : "file shrank");
-    fclose(fp);
-    if (st != RN_OK) {
-        free(b);
-        return st;
-    }
-    *buf = b;
-    *len = (size_t)sb.st_size;
     return RN_OK;
 }
 

@@ -12,6 +12,7 @@
 #include "atomic_file.h"
 #include "error.h"
 #include "npy_format.h"
+#include "read_file.h"
 
 #define SIG_LOCAL 0x04034b50u
 #define SIG_CENTRAL 0x02014b50u

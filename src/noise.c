@@ -1,4 +1,4 @@
-/* Public entry points to the shared Philox and Box-Muller arithmetic of kernels/rn_math.h. */
+/* Public entry points to the shared Philox and Box-Muller arithmetic of src/math/rn_math.h. */
 #include "ratenn/noise.h"
 #include "rn_math.h"
 

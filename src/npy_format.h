@@ -31,9 +31,6 @@ size_t rn_npy_header(char *hdr, size_t cap, int ndim, const size_t *shape);
 /* The product of shape[0..ndim) into *count; 0 when it (or count·8 bytes) would overflow size_t. */
 int rn_shape_count(int ndim, const size_t *shape, size_t *count);
 
-/* Reads the whole regular file at path into a malloc'd *buf of *len bytes (plus one spare byte). */
-rn_status rn_read_file(const char *path, unsigned char **buf, size_t *len, rn_error *err);
-
 /* rn_npz_write with ZIP64 records forced on every member and at the end (force_zip64 != 0), so that
  * the ZIP64 writer can be tested without 4 GiB files. rn_npz_write is this with force_zip64 = 0. */
 rn_status rn_npz_write_ex(const char *path, const rn_array *arrays, int count, int force_zip64,

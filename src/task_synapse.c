@@ -37,7 +37,7 @@ rn_status rn_synapse_steps(const rn_synapse_options *o, int *steps, rn_error *er
 }
 
 rn_status rn_synapse_generate(const rn_synapse_options *o, float *input, float *target, int steps, rn_error *err) {
-    int n;
+    int n = 0;
     rn_status st = validate(o, &n, err);
     if (st != RN_OK) return st;
     if (steps != n) return rn_fail(err, RN_ERR_SHAPE, "synapse: %d steps given, the task has %d", steps, n);

@@ -85,7 +85,9 @@ TEST(Synapse, StepResponseOfLowpassAndDoubleExp) {
     for (int t = 0; t < T; t++) {
         y1 = a * y1 + (1 - a);
         y2 = b * y2 + (1 - b) * y1;
-        if (t % 97 == 0) EXPECT_NEAR(y[t], y2, 1e-6) << t;
+        if (t % 97 == 0) {
+            EXPECT_NEAR(y[t], y2, 1e-6) << t;
+        }
     }
     EXPECT_NEAR(rn_pole_to_tau(rn_tau_to_pole(0.037, 0.001), 0.001), 0.037, 1e-12);
 }

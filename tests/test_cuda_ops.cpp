@@ -44,7 +44,9 @@ class CudaOps : public ::testing::Test {
         void *d = nullptr;
         EXPECT_EQ(gpu->ops->alloc(gpu, &d, h.size() * sizeof(T) + 1), RN_OK) << gpu->err.message;
         owned.push_back(d);
-        if (!h.empty()) EXPECT_EQ(gpu->ops->upload(gpu, d, h.data(), h.size() * sizeof(T)), RN_OK);
+        if (!h.empty()) {
+            EXPECT_EQ(gpu->ops->upload(gpu, d, h.data(), h.size() * sizeof(T)), RN_OK);
+        }
         return (T *)d;
     }
     template <typename T> std::vector<T> down(const T *d, size_t n) {

@@ -1,5 +1,5 @@
 // .npy / .npz reading and writing (include/ratenn/io.h) and the atomic file writer
-// (src/atomic_file.h): round trips, hand-made float64 and version 2/3 files, one test per malformed
+// (src/util/atomic_file.h): round trips, hand-made float64 and version 2/3 files, one test per malformed
 // header field, numpy's own savez / savez_compressed archives (and numpy reading ours) when
 // /usr/bin/python3 has numpy, and writes that fail half-way leaving the previous file untouched and
 // no temporary file behind.

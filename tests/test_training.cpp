@@ -98,7 +98,9 @@ TEST(Optimizer, SgdStepAndGradientClipping) {
         rn_loss_parts lp;
         ASSERT_EQ(rn_trainer_compute_gradients(f.tr, &lp, nullptr), RN_OK);
         double scale = (clip > 0 && lp.grad_norm > clip) ? clip / lp.grad_norm : 1.0;
-        if (clip > 0) ASSERT_LT(scale, 1.0) << "the test needs a gradient norm over the clip threshold";
+        if (clip > 0) {
+            ASSERT_LT(scale, 1.0) << "the test needs a gradient norm over the clip threshold";
+        }
         std::vector<std::vector<float>> before, g;
         for (const char *n : kNames) {
             before.push_back(get(f.net, n));

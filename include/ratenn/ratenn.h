@@ -4,10 +4,12 @@
 #define RATENN_H
 
 #include "ratenn/backend.h"
+#include "ratenn/io.h"
 #include "ratenn/net.h"
 #include "ratenn/noise.h"
 #include "ratenn/status.h"
 #include "ratenn/tasks.h"
 #include "ratenn/train.h"
+#include "ratenn/version.h"
 
 #endif

@@ -1,6 +1,6 @@
 /* CPU mirror of kernels/rate.cu: the fused rate-neuron Euler step with noise, the fused adjoint
  * step, and the per-neuron parameter-gradient reductions. Per-element arithmetic comes from
- * kernels/rn_math.h. */
+ * src/math/rn_math.h. */
 #include "cpu_ops.h"
 #include "rn_math.h"
 

@@ -1,4 +1,4 @@
-/* libFuzzer target: the command line and JSON config parsers (src/cli_args.c) over a flag table with
+/* libFuzzer target: the command line and JSON config parsers (src/cli/cli_args.c) over a flag table with
  * every kind of flag. The input is split at NUL bytes into argv; the whole input is also tried as a
  * --config document. */
 #include <stdbool.h>

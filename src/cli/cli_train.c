@@ -245,8 +245,8 @@ static int write_config(const char *path, cli_flag *flags, int n_flags, const ch
     }
     snprintf(extra, cap,
              "  \"net_effective\": %s,\n  \"steps\": %d,\n  \"trials\": %d,\n  "
-             "\"backend_used\": %s,\n  \"ratenn_version\": \"0.1.0\"",
-             net_q, d->T, d->B, be_q);
+             "\"backend_used\": %s,\n  \"ratenn_version\": \"%s\"",
+             net_q, d->T, d->B, be_q, rn_version());
     cli_write_config(f.fp, flags, n_flags, extra);
     free(extra);
     free(net_q);

@@ -6,7 +6,7 @@
 #include <cjson/cJSON.h>
 
 #include "cli.h"
-#include "npy_format.h"
+#include "read_file.h"
 
 char *cli_strdup(const char *s) {
     size_t n = strlen(s) + 1;

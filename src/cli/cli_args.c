@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "npy_format.h"
+#include "read_file.h"
 
 static int parse_value(cli_flag *f, const char *text, char *errbuf, size_t errlen) {
     char *end = NULL;

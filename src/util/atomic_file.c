@@ -4,40 +4,53 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "error.h"
 
-static const char k_suffix[] = ".tmp.XXXXXX";
+/* "<path>.tmp." + 16 hex digits */
+#define SUFFIX_LEN (5 + 16)
 
-/* The mode for the new file: that of the file it replaces, else what open() would give (0666 less
- * the umask; umask can only be read by setting it, so it is set straight back). */
-static mode_t target_mode(const char *path) {
-    struct stat sb;
-    if (stat(path, &sb) == 0 && S_ISREG(sb.st_mode)) return sb.st_mode & 07777;
-    mode_t mask = umask(022);
-    umask(mask);
-    return 0666 & ~mask;
+/* The temporary file is created with open(O_CREAT | O_EXCL, 0666), so the kernel applies the
+ * process's umask as for any new file (the umask is never read or changed here); a file that
+ * replaces an existing one takes that file's mode instead. The name's 64 bits come from the clock,
+ * the process id and the attempt, tried until one is free. */
+static int create_temp(rn_atomic_file *f, const char *path) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t x = ((uint64_t)ts.tv_sec << 32) ^ (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 20) ^
+                 (uint64_t)(uintptr_t)f;
+    for (int attempt = 0; attempt < 100; attempt++) {
+        x = x * 6364136223846793005ull + 1442695040888963407ull; /* a step of an LCG */
+        snprintf(f->temp_path, sizeof f->temp_path, "%s.tmp.%016llx", path, (unsigned long long)x);
+        int fd = open(f->temp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (fd >= 0 || errno != EEXIST) return fd;
+    }
+    errno = EEXIST;
+    return -1;
 }
 
 rn_status rn_atomic_open(rn_atomic_file *f, const char *path, rn_error *err) {
     memset(f, 0, sizeof *f);
     if (!path || !*path) return rn_fail(err, RN_ERR_INVALID_ARG, "no output path given");
-    if (strlen(path) + sizeof k_suffix > sizeof f->temp_path)
+    if (strlen(path) + SUFFIX_LEN + 1 > sizeof f->temp_path)
         return rn_fail(err, RN_ERR_INVALID_ARG, "%.200s...: path too long", path);
     strcpy(f->final_path, path);
-    strcpy(f->temp_path, path);
-    strcat(f->temp_path, k_suffix);
-    int fd = mkstemp(f->temp_path);
+    int fd = create_temp(f, path);
     if (fd < 0) {
         int e = errno;
         f->temp_path[0] = '\0';
         return rn_fail(err, RN_ERR_IO, "%s: cannot create the file: %s", path, strerror(e));
     }
-    (void)fchmod(fd, target_mode(path)); /* best effort: mkstemp makes 0600 */
+    struct stat sb;
+    if (stat(path, &sb) == 0 && S_ISREG(sb.st_mode))
+        (void)fchmod(fd, sb.st_mode & 07777); /* best effort: keep the replaced file's mode */
     f->fp = fdopen(fd, "wb");
     if (!f->fp) {
         int e = errno;
