@@ -29,45 +29,25 @@ static rn_cuda_ctx *ctx_of(rn_backend *be) {
 }
 
 static rn_status cuda_alloc(rn_backend *be, void **ptr, size_t bytes) {
-    rn_cuda_ctx *c = ctx_of(be);
     *ptr = NULL;
-    if (c->n_allocs == c->cap_allocs) {
-        int cap = c->cap_allocs ? 2 * c->cap_allocs : 8;
-        rn_cuda_alloc *grown = realloc(c->allocs, (size_t)cap * sizeof *grown);
-        if (!grown) return rn_fail(&be->err, RN_ERR_NO_MEMORY, "out of host memory");
-        c->allocs = grown;
-        c->cap_allocs = cap;
-    }
     cudaError_t e = cudaMalloc(ptr, bytes ? bytes : 1);
-    if (e != cudaSuccess) {
-        *ptr = NULL;
-        /* A sticky fault of an earlier kernel can surface here too: only say "out of memory" for
-         * that. */
-        if (e != cudaErrorMemoryAllocation) return rn_cuda_check(be, e, "cudaMalloc");
-        cudaGetLastError();
-        size_t free_b = 0, total_b = 0;
-        if (cudaMemGetInfo(&free_b, &total_b) != cudaSuccess) cudaGetLastError();
-        return rn_fail(&be->err, RN_ERR_NO_MEMORY,
-                       "out of GPU memory: asked for %.1f MiB, %.1f MiB free of %.1f MiB",
-                       (double)bytes / 1048576.0, (double)free_b / 1048576.0,
-                       (double)total_b / 1048576.0);
-    }
-    c->allocs[c->n_allocs++] = (rn_cuda_alloc){*ptr, bytes};
-    be->bytes_in_use += bytes;
-    if (be->bytes_in_use > be->peak_bytes) be->peak_bytes = be->bytes_in_use;
-    return RN_OK;
+    if (e == cudaSuccess) return RN_OK;
+    *ptr = NULL;
+    /* A sticky fault of an earlier kernel can surface here too: only say "out of memory" for that.
+     */
+    if (e != cudaErrorMemoryAllocation) return rn_cuda_check(be, e, "cudaMalloc");
+    cudaGetLastError();
+    size_t free_b = 0, total_b = 0;
+    if (cudaMemGetInfo(&free_b, &total_b) != cudaSuccess) cudaGetLastError();
+    return rn_fail(&be->err, RN_ERR_NO_MEMORY,
+                   "out of GPU memory: asked for %.1f MiB, %.1f MiB free of %.1f MiB",
+                   (double)bytes / 1048576.0, (double)free_b / 1048576.0,
+                   (double)total_b / 1048576.0);
 }
 
 static void cuda_free(rn_backend *be, void *ptr) {
-    if (!ptr) return;
-    rn_cuda_ctx *c = ctx_of(be);
-    for (int i = 0; i < c->n_allocs; i++)
-        if (c->allocs[i].ptr == ptr) {
-            be->bytes_in_use -= c->allocs[i].bytes;
-            c->allocs[i] = c->allocs[--c->n_allocs];
-            break;
-        }
-    if (cudaFree(ptr) != cudaSuccess) cudaGetLastError(); /* never leave an error for the next op */
+    if (ptr && cudaFree(ptr) != cudaSuccess)
+        cudaGetLastError(); /* leave no error for the next op */
 }
 
 static rn_status cuda_upload(rn_backend *be, void *dst, const void *src, size_t bytes) {
@@ -89,15 +69,17 @@ static rn_status cuda_download(rn_backend *be, void *dst, const void *src, size_
     return rn_cuda_check(be, cudaStreamSynchronize(c->stream), "download (sync)");
 }
 
-static rn_status cuda_copy(rn_backend *be, void *dst, const void *src, size_t bytes) {
+static rn_status cuda_zero(rn_backend *be, void *dst, size_t bytes) {
     if (!bytes) return RN_OK;
-    return rn_cuda_check(
-        be, cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, ctx_of(be)->stream),
-        "device copy");
+    return rn_cuda_check(be, cudaMemsetAsync(dst, 0, bytes, ctx_of(be)->stream), "zero");
 }
 
-static rn_status cuda_synchronize(rn_backend *be) {
-    return rn_cuda_check(be, cudaStreamSynchronize(ctx_of(be)->stream), "synchronize");
+static rn_status cuda_set_block_size(rn_backend *be, int threads) {
+    if (threads < 32 || threads > 1024 || (threads & (threads - 1)))
+        return rn_fail(&be->err, RN_ERR_INVALID_ARG,
+                       "block size %d: a power of two from 32 to 1024 is needed", threads);
+    ctx_of(be)->threads = threads;
+    return RN_OK;
 }
 
 /* Row-major c = op(a)·op(b) is column-major cᵀ = op(b)ᵀ·op(a)ᵀ: swap the operands, keep the flags.
@@ -116,17 +98,14 @@ static rn_status cuda_gemm(rn_backend *be, bool trans_a, bool trans_b, int m, in
 /* ---- graphs: the driver records an epoch's forward and backward once and replays it ---- */
 static rn_status cuda_graph_begin(rn_backend *be) {
     rn_cuda_ctx *c = ctx_of(be);
-    rn_status st = rn_cuda_check(
-        be, cudaStreamBeginCapture(c->stream, cudaStreamCaptureModeThreadLocal), "graph capture");
-    if (st == RN_OK) c->capturing = true;
-    return st;
+    return rn_cuda_check(be, cudaStreamBeginCapture(c->stream, cudaStreamCaptureModeThreadLocal),
+                         "graph capture");
 }
 
 static rn_status cuda_graph_end(rn_backend *be, bool keep, void **graph) {
     rn_cuda_ctx *c = ctx_of(be);
     cudaGraph_t g = NULL;
     *graph = NULL;
-    c->capturing = false;
     cudaError_t e = cudaStreamEndCapture(c->stream, &g);
     if (!keep || e != cudaSuccess) {
         if (g) cudaGraphDestroy(g);
@@ -141,9 +120,7 @@ static rn_status cuda_graph_end(rn_backend *be, bool keep, void **graph) {
     return RN_OK;
 }
 
-static rn_status cuda_graph_launch(rn_backend *be, void *graph, uint32_t epoch) {
-    rn_status st = rn_cuda_set_epoch(be, epoch);
-    if (st != RN_OK) return st;
+static rn_status cuda_graph_launch(rn_backend *be, void *graph) {
     return rn_cuda_check(be, cudaGraphLaunch((cudaGraphExec_t)graph, ctx_of(be)->stream),
                          "graph launch");
 }
@@ -168,14 +145,16 @@ static rn_status cuda_timer_end(rn_backend *be, double *ms) {
     return st;
 }
 
+static void cuda_release(rn_backend *be);
+
 static const rn_backend_ops cuda_ops = {
+    .release = cuda_release,
     .alloc = cuda_alloc,
     .free = cuda_free,
     .upload = cuda_upload,
     .download = cuda_download,
-    .copy = cuda_copy,
     .fill = rn_cuda_fill,
-    .synchronize = cuda_synchronize,
+    .zero = cuda_zero,
     .gemm = cuda_gemm,
     .bias_add = rn_cuda_bias_add,
     .bias_grad = rn_cuda_bias_grad,
@@ -201,6 +180,7 @@ static const rn_backend_ops cuda_ops = {
     .graph_free = cuda_graph_free,
     .timer_begin = cuda_timer_begin,
     .timer_end = cuda_timer_end,
+    .set_block_size = cuda_set_block_size,
 };
 
 int rn_cuda_backend_device_count(void) {
@@ -212,21 +192,18 @@ int rn_cuda_backend_device_count(void) {
     return n;
 }
 
-void rn_cuda_backend_release(rn_backend *be) {
+/* The context; every allocation has been returned by now (rn_backend_free). Statuses here are
+ * dropped (nothing to report to), but cleared so the next backend starts clean. */
+static void cuda_release(rn_backend *be) {
     rn_cuda_ctx *c = ctx_of(be);
     if (!c) return;
-    /* Statuses here are dropped (nothing to report to), but cleared so the next backend starts
-     * clean. */
     if (c->stream && cudaStreamSynchronize(c->stream) != cudaSuccess) cudaGetLastError();
-    for (int i = 0; i < c->n_allocs; i++) /* what an owner forgot */
-        if (cudaFree(c->allocs[i].ptr) != cudaSuccess) cudaGetLastError();
     if (c->scratch && cudaFree(c->scratch) != cudaSuccess) cudaGetLastError();
     if (c->cublas_workspace && cudaFree(c->cublas_workspace) != cudaSuccess) cudaGetLastError();
     if (c->cublas) cublasDestroy(c->cublas);
     for (int i = 0; i < 2; i++)
         if (c->timer[i] && cudaEventDestroy(c->timer[i]) != cudaSuccess) cudaGetLastError();
     if (c->stream && cudaStreamDestroy(c->stream) != cudaSuccess) cudaGetLastError();
-    free(c->allocs);
     free(c);
     be->ctx = NULL;
 }
@@ -252,7 +229,9 @@ rn_status rn_cuda_backend_init(rn_backend *be, rn_error *err) {
         (st = rn_cuda_check(be, cudaMalloc(&c->cublas_workspace, RN_CUDA_WORKSPACE_BYTES),
                             "cuBLAS workspace")) != RN_OK)
         goto fail;
-    c->epoch_dev = (uint32_t *)(c->scratch + RN_CUDA_REDUCE_BLOCKS + 2);
+    c->partials = c->scratch + RN_CUDA_SCRATCH_PARTIALS;
+    c->denom = c->scratch + RN_CUDA_SCRATCH_DENOM;
+    c->threads = RN_CUDA_DEFAULT_THREADS;
     cublasStatus_t cs = cublasCreate(&c->cublas);
     if (cs == CUBLAS_STATUS_SUCCESS) cs = cublasSetStream(c->cublas, c->stream);
     /* A fixed workspace: cuBLAS must not allocate while a graph is being recorded. */
@@ -268,7 +247,7 @@ rn_status rn_cuda_backend_init(rn_backend *be, rn_error *err) {
     return rn_ok(err);
 fail:
     if (err) *err = be->err;
-    rn_cuda_backend_release(be);
+    cuda_release(be);
     /* AUTO falls back to the CPU on this struct: leave nothing of CUDA in it. */
     memset(&be->err, 0, sizeof be->err);
     be->ops = NULL;

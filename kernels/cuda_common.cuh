@@ -12,7 +12,8 @@
 #include "error.h"
 #include "rn_math.h"
 
-#define RN_THREADS 256
+/* Threads per block: the backend's (set_block_size; a power of two up to RN_MAX_THREADS). */
+#define RN_MAX_THREADS 1024
 
 static inline rn_cuda_ctx *rn_ctx(rn_backend *be) {
     return (rn_cuda_ctx *)be->ctx;
@@ -20,10 +21,13 @@ static inline rn_cuda_ctx *rn_ctx(rn_backend *be) {
 static inline cudaStream_t rn_stream(rn_backend *be) {
     return rn_ctx(be)->stream;
 }
+static inline unsigned rn_threads(rn_backend *be) {
+    return (unsigned)rn_ctx(be)->threads;
+}
 
-/* Blocks for n threads of RN_THREADS, capped for grid-stride loops. */
-static inline unsigned rn_blocks(size_t n) {
-    size_t b = (n + RN_THREADS - 1) / RN_THREADS;
+/* Blocks for n threads, capped for grid-stride loops. */
+static inline unsigned rn_blocks(rn_backend *be, size_t n) {
+    size_t t = rn_threads(be), b = (n + t - 1) / t;
     if (b > 65535u * 8u) b = 65535u * 8u;
     return (unsigned)(b ? b : 1);
 }
@@ -37,14 +41,14 @@ static inline rn_status rn_launched(rn_backend *be, const char *kernel) {
     for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < (n);                        \
          i += (size_t)gridDim.x * blockDim.x)
 
-/* Sums v over the block in a fixed tree; the result is valid in thread 0. blockDim.x = RN_THREADS.
- */
+/* Sums v over the block in a fixed tree (fixed for a given block size); the result is valid in
+ * thread 0. blockDim.x is a power of two up to RN_MAX_THREADS. */
 __device__ static inline double rn_block_sum(double v) {
-    __shared__ double sh[RN_THREADS];
+    __shared__ double sh[RN_MAX_THREADS];
     sh[threadIdx.x] = v;
     __syncthreads();
-    for (int s = RN_THREADS / 2; s > 0; s >>= 1) {
-        if ((int)threadIdx.x < s) sh[threadIdx.x] += sh[threadIdx.x + s];
+    for (unsigned s = blockDim.x / 2; s > 0; s >>= 1) {
+        if (threadIdx.x < s) sh[threadIdx.x] += sh[threadIdx.x + s];
         __syncthreads();
     }
     double r = sh[0];

@@ -24,26 +24,24 @@ extern "C" {
  * run). */
 #define RN_CUDA_REDUCE_BLOCKS 256
 #define RN_CUDA_REDUCE_THREADS 256
-/* scratch doubles: the partial sums, two scalars, and one slot holding the epoch */
-#define RN_CUDA_SCRATCH_DOUBLES (RN_CUDA_REDUCE_BLOCKS + 3)
+/* The reduction scratch, one allocation laid out here only: the first pass's partial sums, then
+ * the MSE's denominator. */
+#define RN_CUDA_SCRATCH_PARTIALS 0
+#define RN_CUDA_SCRATCH_DENOM RN_CUDA_REDUCE_BLOCKS
+#define RN_CUDA_SCRATCH_DOUBLES (RN_CUDA_REDUCE_BLOCKS + 1)
+#define RN_CUDA_DEFAULT_THREADS 256
 #define RN_CUDA_WORKSPACE_BYTES ((size_t)32 << 20)
-
-typedef struct rn_cuda_alloc {
-    void *ptr;
-    size_t bytes;
-} rn_cuda_alloc;
 
 typedef struct rn_cuda_ctx {
     int device;
     cudaStream_t stream;
     cublasHandle_t cublas;
-    double *scratch;        /* device: RN_CUDA_SCRATCH_DOUBLES (partial sums, 2 scalars, epoch) */
-    uint32_t *epoch_dev;    /* device: the noise epoch a recorded graph reads (in scratch) */
+    double *scratch;        /* device: RN_CUDA_SCRATCH_DOUBLES, laid out as above */
+    double *partials;       /* scratch + RN_CUDA_SCRATCH_PARTIALS (RN_CUDA_REDUCE_BLOCKS) */
+    double *denom;          /* scratch + RN_CUDA_SCRATCH_DENOM (1) */
     void *cublas_workspace; /* device: cuBLAS's workspace, fixed so that graphs can record it */
-    bool capturing;         /* between graph_begin and graph_end */
+    int threads;            /* threads per block of every launch (set_block_size) */
     cudaEvent_t timer[2];   /* timer_begin / timer_end marks */
-    rn_cuda_alloc *allocs;  /* live allocations, for the memory report */
-    int n_allocs, cap_allocs;
 } rn_cuda_ctx;
 
 /* Returns RN_OK, or RN_ERR_DEVICE with `what` and the CUDA error in be->err. */
@@ -98,8 +96,6 @@ rn_status rn_cuda_sgd(rn_backend *be, float *p, const float *g, const uint8_t *m
 rn_status rn_cuda_clip_bounds(rn_backend *be, float *p, const float *lo, const float *hi,
                               const uint8_t *mask, size_t n);
 rn_status rn_cuda_fill(rn_backend *be, float *dst, float value, size_t n);
-/* *epoch_dev = epoch, in stream order (before a graph replay). */
-rn_status rn_cuda_set_epoch(rn_backend *be, uint32_t epoch);
 
 #ifdef __cplusplus
 }

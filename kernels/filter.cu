@@ -31,7 +31,7 @@ extern "C" rn_status rn_cuda_filter_forward(rn_backend *be, float *y, const floa
                                             int steps, int channels, float dt) {
     size_t total = (size_t)batch * channels;
     if (total == 0 || steps <= 0) return RN_OK;
-    filter_forward_kernel<<<rn_blocks(total), RN_THREADS, 0, rn_stream(be)>>>(
+    filter_forward_kernel<<<rn_blocks(be, total), rn_threads(be), 0, rn_stream(be)>>>(
         y, u, tau, init, batch, steps, channels, dt);
     return rn_launched(be, "filter_forward");
 }
@@ -42,7 +42,7 @@ extern "C" rn_status rn_cuda_filter_backward(rn_backend *be, float *du, float *a
                                              int batch, int steps, int channels, float dt) {
     size_t total = (size_t)batch * channels;
     if (total == 0) return RN_OK;
-    filter_backward_kernel<<<rn_blocks(total), RN_THREADS, 0, rn_stream(be)>>>(
+    filter_backward_kernel<<<rn_blocks(be, total), rn_threads(be), 0, rn_stream(be)>>>(
         du, acc_dp, acc_dinit, g, y, u, tau, init, batch, steps, channels, dt);
     return rn_launched(be, "filter_backward");
 }
@@ -52,7 +52,7 @@ extern "C" rn_status rn_cuda_filter_param_grads(rn_backend *be, float *dtau, flo
                                                 const float *tau, int batch, int channels,
                                                 float dt) {
     if (channels <= 0) return RN_OK;
-    filter_param_grads_kernel<<<rn_blocks((size_t)channels), RN_THREADS, 0, rn_stream(be)>>>(
+    filter_param_grads_kernel<<<rn_blocks(be, (size_t)channels), rn_threads(be), 0, rn_stream(be)>>>(
         dtau, dinit, acc_dp, acc_dinit, tau, batch, channels, dt);
     return rn_launched(be, "filter_param_grads");
 }

@@ -20,13 +20,13 @@ extern "C" rn_status rn_cuda_bias_add(rn_backend *be, float *y, const float *bia
                                       int cols) {
     size_t total = (size_t)rows * cols;
     if (total == 0) return RN_OK;
-    bias_add_kernel<<<rn_blocks(total), RN_THREADS, 0, rn_stream(be)>>>(y, bias, total, cols);
+    bias_add_kernel<<<rn_blocks(be, total), rn_threads(be), 0, rn_stream(be)>>>(y, bias, total, cols);
     return rn_launched(be, "bias_add");
 }
 
 extern "C" rn_status rn_cuda_bias_grad(rn_backend *be, float *dbias, const float *g, int rows,
                                        int cols) {
     if (rows <= 0 || cols <= 0) return RN_OK;
-    bias_grad_kernel<<<cols, RN_THREADS, 0, rn_stream(be)>>>(dbias, g, rows, cols);
+    bias_grad_kernel<<<cols, rn_threads(be), 0, rn_stream(be)>>>(dbias, g, rows, cols);
     return rn_launched(be, "bias_grad");
 }

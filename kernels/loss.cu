@@ -4,13 +4,10 @@
  * sequential sum only in the last bits of a double. */
 #include "cuda_common.cuh"
 
-static inline unsigned reduce_blocks(size_t n) {
-    unsigned b = rn_blocks(n);
+static inline unsigned reduce_blocks(rn_backend *be, size_t n) {
+    unsigned b = rn_blocks(be, n);
     return b < RN_CUDA_REDUCE_BLOCKS ? b : RN_CUDA_REDUCE_BLOCKS;
 }
-
-/* scratch layout: [0, RN_CUDA_REDUCE_BLOCKS) partials, then two scalars */
-#define RN_SCRATCH_DENOM RN_CUDA_REDUCE_BLOCKS
 
 __global__ static void mask_sum_kernel(double *partials, const float *mask, size_t rows) {
     double v = 0.0;
@@ -77,22 +74,22 @@ extern "C" rn_status rn_cuda_mse(rn_backend *be, double *mse, float *dy, const f
     size_t rows = (size_t)batch * steps, total = rows * channels;
     if (total == 0) return RN_OK;
     cudaStream_t stream = rn_stream(be);
-    double *partials = rn_ctx(be)->scratch, *denom = partials + RN_SCRATCH_DENOM;
+    double *partials = rn_ctx(be)->partials, *denom = rn_ctx(be)->denom;
     const double *msum = NULL;
     if (mask) {
-        unsigned g = reduce_blocks(rows);
-        mask_sum_kernel<<<g, RN_THREADS, 0, stream>>>(partials, mask, rows);
-        rn_finish_sum_kernel<<<1, RN_THREADS, 0, stream>>>(denom, partials, (int)g, NULL, 1);
+        unsigned g = reduce_blocks(be, rows);
+        mask_sum_kernel<<<g, rn_threads(be), 0, stream>>>(partials, mask, rows);
+        rn_finish_sum_kernel<<<1, rn_threads(be), 0, stream>>>(denom, partials, (int)g, NULL, 1);
         msum = denom;
     }
-    unsigned g = reduce_blocks(total);
-    mse_kernel<<<g, RN_THREADS, 0, stream>>>(partials, dy, y, target, mask, total, channels, msum,
+    unsigned g = reduce_blocks(be, total);
+    mse_kernel<<<g, rn_threads(be), 0, stream>>>(partials, dy, y, target, mask, total, channels, msum,
                                              (double)rows, weight);
     if (mask) {
         scale_scalar_kernel<<<1, 1, 0, stream>>>(denom, channels);
-        rn_finish_sum_kernel<<<1, RN_THREADS, 0, stream>>>(mse, partials, (int)g, denom, 0);
+        rn_finish_sum_kernel<<<1, rn_threads(be), 0, stream>>>(mse, partials, (int)g, denom, 0);
     } else {
-        divide_add_kernel<<<1, RN_THREADS, 0, stream>>>(mse, partials, (int)g,
+        divide_add_kernel<<<1, rn_threads(be), 0, stream>>>(mse, partials, (int)g,
                                                         (double)rows * channels);
     }
     return rn_launched(be, "mse");
@@ -102,10 +99,10 @@ extern "C" rn_status rn_cuda_bounds(rn_backend *be, double *cost, float *grad, c
                                     const float *lo, const float *hi, size_t n, float weight) {
     if (n == 0) return RN_OK;
     cudaStream_t stream = rn_stream(be);
-    double *partials = rn_ctx(be)->scratch;
-    unsigned g = reduce_blocks(n);
-    bounds_kernel<<<g, RN_THREADS, 0, stream>>>(partials, grad, p, lo, hi, n, weight);
-    rn_finish_sum_kernel<<<1, RN_THREADS, 0, stream>>>(cost, partials, (int)g, NULL, 0);
+    double *partials = rn_ctx(be)->partials;
+    unsigned g = reduce_blocks(be, n);
+    bounds_kernel<<<g, rn_threads(be), 0, stream>>>(partials, grad, p, lo, hi, n, weight);
+    rn_finish_sum_kernel<<<1, rn_threads(be), 0, stream>>>(cost, partials, (int)g, NULL, 0);
     return rn_launched(be, "bounds");
 }
 
@@ -113,10 +110,10 @@ extern "C" rn_status rn_cuda_l2(rn_backend *be, double *cost, float *grad, const
                                 float weight) {
     if (n == 0) return RN_OK;
     cudaStream_t stream = rn_stream(be);
-    double *partials = rn_ctx(be)->scratch;
-    unsigned g = reduce_blocks(n);
-    l2_kernel<<<g, RN_THREADS, 0, stream>>>(partials, grad, w, n,
+    double *partials = rn_ctx(be)->partials;
+    unsigned g = reduce_blocks(be, n);
+    l2_kernel<<<g, rn_threads(be), 0, stream>>>(partials, grad, w, n,
                                             (float)(2.0 * weight / (double)n));
-    divide_add_kernel<<<1, RN_THREADS, 0, stream>>>(cost, partials, (int)g, (double)n);
+    divide_add_kernel<<<1, rn_threads(be), 0, stream>>>(cost, partials, (int)g, (double)n);
     return rn_launched(be, "l2");
 }

@@ -47,11 +47,11 @@ extern "C" rn_status rn_cuda_sum_squares(rn_backend *be, double *out, const floa
                                          const uint8_t *mask, size_t n) {
     if (n == 0) return RN_OK;
     cudaStream_t stream = rn_stream(be);
-    double *partials = rn_ctx(be)->scratch;
-    unsigned blocks = rn_blocks(n);
+    double *partials = rn_ctx(be)->partials;
+    unsigned blocks = rn_blocks(be, n);
     if (blocks > RN_CUDA_REDUCE_BLOCKS) blocks = RN_CUDA_REDUCE_BLOCKS;
-    sum_squares_kernel<<<blocks, RN_THREADS, 0, stream>>>(partials, g, mask, n);
-    rn_finish_sum_kernel<<<1, RN_THREADS, 0, stream>>>(out, partials, (int)blocks, NULL, 0);
+    sum_squares_kernel<<<blocks, rn_threads(be), 0, stream>>>(partials, g, mask, n);
+    rn_finish_sum_kernel<<<1, rn_threads(be), 0, stream>>>(out, partials, (int)blocks, NULL, 0);
     return rn_launched(be, "sum_squares");
 }
 
@@ -59,26 +59,26 @@ extern "C" rn_status rn_cuda_adam(rn_backend *be, float *p, float *m, float *v, 
                                   const uint8_t *mask, const double *scalars, size_t n,
                                   const rn_optim_step *s) {
     if (n == 0) return RN_OK;
-    adam_kernel<<<rn_blocks(n), RN_THREADS, 0, rn_stream(be)>>>(p, m, v, g, mask, scalars, n, *s);
+    adam_kernel<<<rn_blocks(be, n), rn_threads(be), 0, rn_stream(be)>>>(p, m, v, g, mask, scalars, n, *s);
     return rn_launched(be, "adam");
 }
 
 extern "C" rn_status rn_cuda_sgd(rn_backend *be, float *p, const float *g, const uint8_t *mask,
                                  const double *scalars, size_t n, const rn_optim_step *s) {
     if (n == 0) return RN_OK;
-    sgd_kernel<<<rn_blocks(n), RN_THREADS, 0, rn_stream(be)>>>(p, g, mask, scalars, n, *s);
+    sgd_kernel<<<rn_blocks(be, n), rn_threads(be), 0, rn_stream(be)>>>(p, g, mask, scalars, n, *s);
     return rn_launched(be, "sgd");
 }
 
 extern "C" rn_status rn_cuda_clip_bounds(rn_backend *be, float *p, const float *lo, const float *hi,
                                          const uint8_t *mask, size_t n) {
     if (n == 0) return RN_OK;
-    clip_bounds_kernel<<<rn_blocks(n), RN_THREADS, 0, rn_stream(be)>>>(p, lo, hi, mask, n);
+    clip_bounds_kernel<<<rn_blocks(be, n), rn_threads(be), 0, rn_stream(be)>>>(p, lo, hi, mask, n);
     return rn_launched(be, "clip_bounds");
 }
 
 extern "C" rn_status rn_cuda_fill(rn_backend *be, float *dst, float value, size_t n) {
     if (n == 0) return RN_OK;
-    fill_kernel<<<rn_blocks(n), RN_THREADS, 0, rn_stream(be)>>>(dst, value, n);
+    fill_kernel<<<rn_blocks(be, n), rn_threads(be), 0, rn_stream(be)>>>(dst, value, n);
     return rn_launched(be, "fill");
 }

@@ -13,16 +13,14 @@
 /* One thread per (trial, block of four neurons): one Philox call serves four neurons. */
 __global__ static void rate_forward_kernel(float *x, float *out, const float *x_prev,
                                            const float *in, const float *rec, const float *tau,
-                                           const float *bias, const float *theta, rn_rate_step s,
-                                           const uint32_t *epoch_dev) {
-    /* a recorded graph reads the epoch the replay set; a direct launch has it in s */
-    const uint32_t epoch = epoch_dev ? *epoch_dev : s.epoch;
+                                           const float *bias, const float *theta, rn_rate_step s) {
     int quads = (s.n + 3) / 4;
     size_t total = (size_t)s.batch * quads;
     RN_GRID_STRIDE (k, total) {
         int b = (int)(k / quads), q = (int)(k % quads);
         float z[4] = {0.0f, 0.0f, 0.0f, 0.0f};
         if (s.noise_scale != 0.0f) {
+            const uint32_t epoch = *s.epoch; /* device memory: set before each epoch */
             curandStatePhilox4_32_10_t st;
             unsigned long long subseq = ((unsigned long long)epoch << 32) |
                                         ((unsigned long long)s.layer << 24) | (unsigned)b;
@@ -95,7 +93,7 @@ extern "C" rn_status rn_cuda_rate_init(rn_backend *be, float *x_init, float *a_i
                                        int batch, int n) {
     size_t total = (size_t)batch * n;
     if (total == 0) return RN_OK;
-    rate_init_kernel<<<rn_blocks(total), RN_THREADS, 0, rn_stream(be)>>>(x_init, a_init, x0, theta,
+    rate_init_kernel<<<rn_blocks(be, total), rn_threads(be), 0, rn_stream(be)>>>(x_init, a_init, x0, theta,
                                                                          activation, batch, n);
     return rn_launched(be, "rate_init");
 }
@@ -107,19 +105,9 @@ extern "C" rn_status rn_cuda_rate_forward_step(rn_backend *be, float *x, float *
                                                const rn_rate_step *s) {
     size_t total = (size_t)s->batch * ((s->n + 3) / 4);
     if (total == 0) return RN_OK;
-    const uint32_t *epoch_dev = rn_ctx(be)->capturing ? rn_ctx(be)->epoch_dev : NULL;
-    rate_forward_kernel<<<rn_blocks(total), RN_THREADS, 0, rn_stream(be)>>>(
-        x, out, x_prev, in, rec, tau, bias, theta, *s, epoch_dev);
+    rate_forward_kernel<<<rn_blocks(be, total), rn_threads(be), 0, rn_stream(be)>>>(
+        x, out, x_prev, in, rec, tau, bias, theta, *s);
     return rn_launched(be, "rate_forward_step");
-}
-
-__global__ static void set_epoch_kernel(uint32_t *epoch_dev, uint32_t epoch) {
-    *epoch_dev = epoch;
-}
-
-extern "C" rn_status rn_cuda_set_epoch(rn_backend *be, uint32_t epoch) {
-    set_epoch_kernel<<<1, 1, 0, rn_stream(be)>>>(rn_ctx(be)->epoch_dev, epoch);
-    return rn_launched(be, "set_epoch");
 }
 
 extern "C" rn_status rn_cuda_rate_backward_step(rn_backend *be, float *lam, float *e,
@@ -130,7 +118,7 @@ extern "C" rn_status rn_cuda_rate_backward_step(rn_backend *be, float *lam, floa
                                                 const rn_rate_step *s) {
     size_t total = (size_t)s->batch * s->n;
     if (total == 0) return RN_OK;
-    rate_backward_kernel<<<rn_blocks(total), RN_THREADS, 0, rn_stream(be)>>>(
+    rate_backward_kernel<<<rn_blocks(be, total), rn_threads(be), 0, rn_stream(be)>>>(
         lam, e, acc_tau, acc_bias, acc_theta, g, d, x, a, x_prev, tau, theta, *s);
     return rn_launched(be, "rate_backward_step");
 }
@@ -140,7 +128,7 @@ extern "C" rn_status rn_cuda_rate_backward_init(rn_backend *be, float *lam, floa
                                                 const float *theta, const rn_rate_step *s) {
     size_t total = (size_t)s->batch * s->n;
     if (total == 0) return RN_OK;
-    rate_backward_init_kernel<<<rn_blocks(total), RN_THREADS, 0, rn_stream(be)>>>(
+    rate_backward_init_kernel<<<rn_blocks(be, total), rn_threads(be), 0, rn_stream(be)>>>(
         lam, acc_theta, d, x0, tau, theta, *s);
     return rn_launched(be, "rate_backward_init");
 }
@@ -151,7 +139,7 @@ extern "C" rn_status rn_cuda_rate_param_grads(rn_backend *be, float *dtau, float
                                               const float *lam, const float *tau, int batch,
                                               int n) {
     if (n <= 0) return RN_OK;
-    rate_param_grads_kernel<<<rn_blocks((size_t)n), RN_THREADS, 0, rn_stream(be)>>>(
+    rate_param_grads_kernel<<<rn_blocks(be, (size_t)n), rn_threads(be), 0, rn_stream(be)>>>(
         dtau, dbias, dtheta, dx0, acc_tau, acc_bias, acc_theta, lam, tau, batch, n);
     return rn_launched(be, "rate_param_grads");
 }
@@ -160,7 +148,7 @@ extern "C" rn_status rn_cuda_shift_rows(rn_backend *be, float *dst, const float 
                                         const float *first, int batch, int steps, int n) {
     size_t total = (size_t)batch * steps * n;
     if (total == 0) return RN_OK;
-    shift_rows_kernel<<<rn_blocks(total), RN_THREADS, 0, rn_stream(be)>>>(dst, src, first, batch,
+    shift_rows_kernel<<<rn_blocks(be, total), rn_threads(be), 0, rn_stream(be)>>>(dst, src, first, batch,
                                                                           steps, n);
     return rn_launched(be, "shift_rows");
 }

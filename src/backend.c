@@ -10,7 +10,6 @@ rn_status rn_cuda_backend_init(rn_backend *be, rn_error *err) {
     return rn_fail(err, RN_ERR_UNSUPPORTED,
                    "the CUDA backend was asked for, but this ratenn was built without CUDA");
 }
-void rn_cuda_backend_release(rn_backend *be) {}
 int rn_cuda_backend_device_count(void) {
     return 0;
 }
@@ -58,8 +57,42 @@ rn_status rn_backend_create(rn_backend **out, rn_backend_kind kind, rn_error *er
 
 void rn_backend_free(rn_backend *be) {
     if (!be) return;
-    if (be->kind == RN_BACKEND_CUDA) rn_cuda_backend_release(be);
+    for (int i = be->n_allocs - 1; i >= 0; i--) /* what an owner forgot */
+        be->ops->free(be, be->allocs[i].ptr);
+    free(be->allocs);
+    if (be->ops->release) be->ops->release(be);
     free(be);
+}
+
+rn_status rn_backend_alloc(rn_backend *be, void **ptr, size_t bytes) {
+    *ptr = NULL;
+    if (be->n_allocs == be->cap_allocs) {
+        int cap = be->cap_allocs ? 2 * be->cap_allocs : 8;
+        rn_backend_allocation *grown = realloc(be->allocs, (size_t)cap * sizeof *grown);
+        if (!grown) return rn_fail(&be->err, RN_ERR_NO_MEMORY, "out of host memory");
+        be->allocs = grown;
+        be->cap_allocs = cap;
+    }
+    rn_status st = be->ops->alloc(be, ptr, bytes);
+    if (st != RN_OK) {
+        *ptr = NULL;
+        return st;
+    }
+    be->allocs[be->n_allocs++] = (rn_backend_allocation){*ptr, bytes};
+    be->bytes_in_use += bytes;
+    if (be->bytes_in_use > be->peak_bytes) be->peak_bytes = be->bytes_in_use;
+    return RN_OK;
+}
+
+void rn_backend_dealloc(rn_backend *be, void *ptr) {
+    if (!ptr) return;
+    for (int i = 0; i < be->n_allocs; i++)
+        if (be->allocs[i].ptr == ptr) {
+            be->bytes_in_use -= be->allocs[i].bytes;
+            be->allocs[i] = be->allocs[--be->n_allocs];
+            be->ops->free(be, ptr);
+            return;
+        }
 }
 
 void rn_backend_memory(const rn_backend *be, size_t *in_use, size_t *peak) {

@@ -1,12 +1,18 @@
 /* Internal: the table of operations a backend implements (DESIGN.md, STYLE.md "backend as a
  * table").
  *
- * The BPTT driver (host/driver.c) is written once against this table. Every pointer argument is
- * backend memory (host memory for the CPU backend, device memory for CUDA). Matrices are row-major.
+ * The trainer (host/) is written once against this table. Every pointer argument is backend
+ * memory (host memory for the CPU backend, device memory for CUDA). Matrices are row-major.
  * Arguments go outputs first, then inputs, then sizes; each comment says whether an output is
  * overwritten (=) or accumulated into (+=). Sequences are (B, T, C); "the rows of step t" start at
  * base + t*C with row stride ld = T*C. The CUDA launchers in kernels/ and the CPU functions in
- * src/cpu/ share name stems. */
+ * src/cpu/ share name stems.
+ *
+ * Every entry is required, except the groups marked optional (graphs, device timing, block size),
+ * which a backend leaves NULL when it has no such thing; the trainer and the public wrappers treat
+ * NULL as "not available". No entry changes meaning with the backend's state: what varies per
+ * epoch (the noise epoch, the loss scalars) is read from backend memory by the ops on every
+ * backend, so a recorded graph replays the same ops a direct run launches. */
 #ifndef RATENN_BACKEND_IMPL_H
 #define RATENN_BACKEND_IMPL_H
 
@@ -31,7 +37,8 @@ typedef struct rn_rate_step {
     float dt;          /* α = dt / τ */
     float noise_scale; /* σ · sqrt(dt); 0 turns noise off */
     uint64_t seed;
-    uint32_t epoch, layer;
+    const uint32_t *epoch; /* backend memory: the noise epoch, read when the step runs */
+    uint32_t layer;
     int64_t t; /* the step */
 } rn_rate_step;
 
@@ -41,19 +48,23 @@ typedef struct rn_optim_step {
     float clip_norm; /* global-norm clipping threshold; 0 = off */
 } rn_optim_step;
 
-/* The per-epoch scalars the loss entries write (doubles in backend memory). */
-/* The driver zeroes them (fill of 2·RN_SCALAR_COUNT float zeros) at the start of each epoch. */
+/* The per-epoch scalars the loss entries write (doubles in backend memory); the trainer zeroes them
+ * at the start of each epoch. */
 enum { RN_SCALAR_MSE = 0, RN_SCALAR_BOUNDS, RN_SCALAR_L2, RN_SCALAR_GNORM2, RN_SCALAR_COUNT };
 
 typedef struct rn_backend_ops {
-    /* ---- memory ---- */
+    /* ---- lifetime and memory ----
+     * alloc/free are raw: callers go through rn_backend_alloc / rn_backend_dealloc (below), which
+     * keep the accounting for every backend. release frees the backend's own state (ctx), once,
+     * after every allocation has been returned; NULL when there is nothing to free. */
+    void (*release)(rn_backend *be);
     rn_status (*alloc)(rn_backend *be, void **ptr, size_t bytes);
     void (*free)(rn_backend *be, void *ptr);
+    /* Host to backend and back; both return when the host buffer may be reused / read. */
     rn_status (*upload)(rn_backend *be, void *dst, const void *src, size_t bytes);
     rn_status (*download)(rn_backend *be, void *dst, const void *src, size_t bytes);
-    rn_status (*copy)(rn_backend *be, void *dst, const void *src, size_t bytes);
     rn_status (*fill)(rn_backend *be, float *dst, float value, size_t n); /* dst = value */
-    rn_status (*synchronize)(rn_backend *be);
+    rn_status (*zero)(rn_backend *be, void *dst, size_t bytes);           /* bytes = 0 */
 
     /* ---- products ---- */
     /* c = alpha · op(a) · op(b) + beta · c, c is (m, n), op(a) is (m, k). */
@@ -152,14 +163,13 @@ typedef struct rn_backend_ops {
                              const uint8_t *mask, size_t n);
 
     /* ---- graphs (optional: NULL where a backend has none; the CPU has none) ----
-     * Between graph_begin and graph_end nothing runs: the ops are recorded. graph_end keeps the
-     * recording as *graph (keep) or discards it; graph_launch sets the noise epoch and replays it;
-     * graph_free releases it. While recording, rate_forward_step takes its noise epoch from the
-     * value graph_launch sets on the device, not from s->epoch, so one recording serves every
-     * epoch. */
+     * Between graph_begin and graph_end nothing runs: the ops are recorded (upload and download
+     * are not allowed then). graph_end keeps the recording as *graph (keep) or discards it;
+     * graph_launch replays it; graph_free releases it. What changes between replays is in backend
+     * memory (the epoch, the scalars), so one recording serves every epoch. */
     rn_status (*graph_begin)(rn_backend *be);
     rn_status (*graph_end)(rn_backend *be, bool keep, void **graph);
-    rn_status (*graph_launch)(rn_backend *be, void *graph, uint32_t epoch);
+    rn_status (*graph_launch)(rn_backend *be, void *graph);
     void (*graph_free)(rn_backend *be, void *graph);
 
     /* ---- device timing (optional: NULL where the host clock is the device's, as on the CPU) ----
@@ -167,21 +177,37 @@ typedef struct rn_backend_ops {
      * milliseconds the device spent between the two (CUDA events). */
     rn_status (*timer_begin)(rn_backend *be);
     rn_status (*timer_end)(rn_backend *be, double *ms);
+
+    /* ---- block size (optional: NULL where there is none to choose) ----
+     * Threads per block of every kernel launched after it (a power of two from 32 to 1024; the
+     * default is 256). The result must not depend on it beyond rounding: the op tests sweep it. */
+    rn_status (*set_block_size)(rn_backend *be, int threads);
 } rn_backend_ops;
+
+/* One live allocation, for the memory report. */
+typedef struct rn_backend_allocation {
+    void *ptr;
+    size_t bytes;
+} rn_backend_allocation;
 
 struct rn_backend {
     const rn_backend_ops *ops;
     void *ctx; /* the backend's own state (cuBLAS handle, stream, ...) */
     rn_backend_kind kind;
     char description[160];
-    rn_error err;                    /* the last failure of an op, copied out by the driver */
-    size_t bytes_in_use, peak_bytes; /* memory held through ops->alloc (device memory for CUDA) */
+    rn_error err;                    /* the last failure of an op, copied out by the trainer */
+    size_t bytes_in_use, peak_bytes; /* backend memory held (the backend's own, fixed, included) */
+    rn_backend_allocation *allocs;       /* live allocations made through rn_backend_alloc */
+    int n_allocs, cap_allocs;
 };
+
+/* Allocation through the table with the accounting every backend shares (src/backend.c). */
+rn_status rn_backend_alloc(rn_backend *be, void **ptr, size_t bytes);
+void rn_backend_dealloc(rn_backend *be, void *ptr);
 
 /* Each backend's constructor (the CUDA one exists only in CUDA builds). */
 rn_status rn_cpu_backend_init(rn_backend *be, rn_error *err);
 rn_status rn_cuda_backend_init(rn_backend *be, rn_error *err);
-void rn_cuda_backend_release(rn_backend *be);
 int rn_cuda_backend_device_count(void);
 
 #ifdef __cplusplus

@@ -106,6 +106,7 @@ const char *rn_layer_kind_name(rn_layer_kind kind) {
     case RN_LAYER_LOWPASS: return "lowpass";
     case RN_LAYER_ALPHA: return "alpha";
     case RN_LAYER_DOUBLEEXP: return "doubleexp";
+    case RN_LAYER_KIND_COUNT: break;
     }
     return "unknown";
 }

@@ -35,14 +35,14 @@ class CudaOps : public ::testing::Test {
         std::printf("[ cuda ops ] input seed %u\n", seed);
     }
     void TearDown() override {
-        for (void *p : owned) gpu->ops->free(gpu, p);
+        for (void *p : owned) rn_backend_dealloc(gpu, p);
         rn_backend_free(gpu);
         rn_backend_free(cpu);
     }
     std::vector<float> rnd(size_t n, float lo, float hi) { return random_floats(n, seed++, lo, hi); }
     template <typename T> T *up(const std::vector<T> &h) {
         void *d = nullptr;
-        EXPECT_EQ(gpu->ops->alloc(gpu, &d, h.size() * sizeof(T) + 1), RN_OK) << gpu->err.message;
+        EXPECT_EQ(rn_backend_alloc(gpu, &d, h.size() * sizeof(T) + 1), RN_OK) << gpu->err.message;
         owned.push_back(d);
         if (!h.empty()) {
             EXPECT_EQ(gpu->ops->upload(gpu, d, h.data(), h.size() * sizeof(T)), RN_OK);
@@ -95,14 +95,18 @@ TEST_F(CudaOps, RateForwardBackwardStepsEveryActivation) {
         auto tau = rnd(N, 0.011f, 0.05f), bias = rnd(N, -0.5f, 0.5f), theta = rnd(N, -0.3f, 0.3f), x0 = rnd(N, -1, 1);
         auto xs = rnd((size_t)B * T * N, -1.5f, 1.5f), outs = rnd((size_t)B * T * N, -1, 1);
         auto in = rnd((size_t)B * T * N, -1, 1), rec = rnd((size_t)B * T * N, -1, 1);
-        rn_rate_step s = {B, N, T * N, T * N, act, 1e-3f, 0.1f * std::sqrt(1e-3f), 0x1234567890abcdefull, 17, 2, t};
+        // the noise epoch lives in backend memory: a host copy for the CPU, a device copy for the GPU
+        const uint32_t epoch = 17;
+        rn_rate_step s = {B, N, T * N, T * N, act, 1e-3f, 0.1f * std::sqrt(1e-3f), 0x1234567890abcdefull, &epoch, 2, t};
+        rn_rate_step sg = s;
+        sg.epoch = up(std::vector<uint32_t>{epoch});
         size_t off = (size_t)t * N, poff = (size_t)(t - 1) * N;
         float *dxs = up(xs), *douts = up(outs), *din = up(in), *drec = up(rec), *dtau = up(tau), *dbias = up(bias),
               *dth = up(theta), *dx0 = up(x0);
         cpu->ops->rate_forward_step(cpu, xs.data() + off, outs.data() + off, xs.data() + poff, in.data() + off,
                                     rec.data() + off, tau.data(), bias.data(), theta.data(), &s);
         ASSERT_EQ(gpu->ops->rate_forward_step(gpu, dxs + off, douts + off, dxs + poff, din + off, drec + off, dtau,
-                                              dbias, dth, &s),
+                                              dbias, dth, &sg),
                   RN_OK);
         EXPECT_LE(rel_err(down(dxs, xs.size()), xs), 1e-5) << "x";
         EXPECT_LE(rel_err(down(douts, outs.size()), outs), 1e-5) << "out";
@@ -126,7 +130,7 @@ TEST_F(CudaOps, RateForwardBackwardStepsEveryActivation) {
                                          tau.data(),
                                          theta.data(), &s);
             ASSERT_EQ(gpu->ops->rate_backward_step(gpu, dlam, de + off, dat, dab, dath, dgg + off, with_d ? dd : nullptr,
-                                                   dxs + off, douts + off, dxs + poff, dtau, dth, &s),
+                                                   dxs + off, douts + off, dxs + poff, dtau, dth, &sg),
                       RN_OK);
         }
         EXPECT_LE(rel_err(down(dlam, lam.size()), lam), 1e-5) << "lambda";
@@ -159,12 +163,15 @@ TEST_F(CudaOps, NoiseMatchesTheCpuPhilox) {
     std::vector<float> zeros((size_t)B * T * N, 0.0f), tau(N, 1e-3f), zn(N, 0.0f);
     float *dz = up(zeros), *dtau = up(tau), *dzn = up(zn);
     for (int t = 0; t < T; t++) {
-        rn_rate_step s = {B, N, T * N, T * N, RN_ACT_LINEAR, 1e-3f, 1.0f, 987654321ull, 3, 1, t};
+        const uint32_t epoch = 3;
+        rn_rate_step s = {B, N, T * N, T * N, RN_ACT_LINEAR, 1e-3f, 1.0f, 987654321ull, &epoch, 1, t};
+        rn_rate_step sg = s;
+        sg.epoch = up(std::vector<uint32_t>{epoch});
         std::vector<float> x((size_t)B * T * N), out((size_t)B * T * N);
         float *dx = up(x), *dout = up(out);
         cpu->ops->rate_forward_step(cpu, x.data() + t * N, out.data() + t * N, zeros.data(), zeros.data(), nullptr,
                                     tau.data(), zn.data(), zn.data(), &s);
-        ASSERT_EQ(gpu->ops->rate_forward_step(gpu, dx + t * N, dout + t * N, dz, dz, nullptr, dtau, dzn, dzn, &s), RN_OK);
+        ASSERT_EQ(gpu->ops->rate_forward_step(gpu, dx + t * N, dout + t * N, dz, dz, nullptr, dtau, dzn, dzn, &sg), RN_OK);
         auto gx = down(dx, x.size());
         for (int b = 0; b < B; b++)
             for (int i = 0; i < N; i++) {

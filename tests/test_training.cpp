@@ -276,6 +276,30 @@ TEST(Trainer, BadArgumentsGiveMessages) {
     rn_net_free(net);
 }
 
+// The recurrent input r is the forward's: after an epoch its buffer holds the backward's shifted
+// activations, so recording it then is refused with a message until a forward has run again.
+TEST(Trainer, RecordOfRAfterAnEpochIsRefusedUntilAForward) {
+    Fixture f;
+    ASSERT_NO_FATAL_FAILURE(make(f, rn_train_config_default()));
+    const size_t n = 2 * 40 * 6;
+    std::vector<float> r1(n), r2(n, NAN), x(n);
+    rn_error err = {};
+    ASSERT_EQ(rn_trainer_forward(f.tr, nullptr, false, &err), RN_OK) << err.message;
+    ASSERT_EQ(rn_trainer_get_record(f.tr, 1, RN_RECORD_R, r1.data(), n, &err), RN_OK) << err.message;
+    ASSERT_EQ(rn_trainer_epoch(f.tr, nullptr, &err), RN_OK) << err.message;
+    EXPECT_EQ(rn_trainer_get_record(f.tr, 1, RN_RECORD_R, r2.data(), n, &err), RN_ERR_INVALID_ARG);
+    EXPECT_NE(std::string(err.message).find("rn_trainer_forward"), std::string::npos) << err.message;
+    EXPECT_EQ(rn_trainer_get_record(f.tr, 1, RN_RECORD_X, x.data(), n, &err), RN_OK) << "x stays readable";
+    // the same forward again (the parameters moved, so compare with a fresh forward's r instead)
+    ASSERT_EQ(rn_trainer_forward(f.tr, nullptr, false, &err), RN_OK);
+    ASSERT_EQ(rn_trainer_get_record(f.tr, 1, RN_RECORD_R, r2.data(), n, &err), RN_OK) << err.message;
+    for (size_t i = 0; i < n; i++) ASSERT_TRUE(std::isfinite(r2[i])) << i;
+    EXPECT_NE(r1, r2) << "the epoch's step moved W_rec, so r changed";
+    // a layer kind without records says so
+    EXPECT_EQ(rn_trainer_get_record(f.tr, 0, RN_RECORD_X, x.data(), 2 * 40 * 6, &err), RN_ERR_INVALID_ARG);
+    EXPECT_NE(std::string(err.message).find("only its output"), std::string::npos) << err.message;
+}
+
 TEST(Backend, CudaWithoutDeviceIsAClearError) {
     if (rn_cuda_device_count() > 0) GTEST_SKIP() << "a CUDA device is present";
     rn_backend *be = nullptr;

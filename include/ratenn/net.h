@@ -29,6 +29,7 @@ typedef enum rn_layer_kind {
     RN_LAYER_LOWPASS = 2,   /* one first-order synaptic stage per channel: tau, initial_level */
     RN_LAYER_ALPHA = 3,     /* two stages sharing one τ: tau, initial_level */
     RN_LAYER_DOUBLEEXP = 4, /* two stages τ1 then τ2: tau1, tau2, initial_level */
+    RN_LAYER_KIND_COUNT     /* not a kind: how many there are */
 } rn_layer_kind;
 
 /* "linear", "rate", "lowpass", "alpha", "doubleexp" */

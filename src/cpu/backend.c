@@ -1,6 +1,5 @@
 /* The CPU backend: host memory, CBLAS products, and the C mirrors of the CUDA kernels. */
 #include <cblas.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,34 +7,22 @@
 #include "error.h"
 #include "host_memory.h"
 
-/* Each block carries its size in front (16 bytes keep the payload aligned for doubles), for the
- * memory report. */
-#define CPU_HEADER 16
-
 static rn_status cpu_alloc(rn_backend *be, void **ptr, size_t bytes) {
     *ptr = NULL;
-    if (bytes > SIZE_MAX - CPU_HEADER || rn_host_memory_exceeds(bytes))
+    /* refused before any page is touched: under overcommit malloc would grant it */
+    if (rn_host_memory_exceeds(bytes))
         return rn_fail(&be->err, RN_ERR_NO_MEMORY,
                        "out of host memory: asked for %.1f MiB, this machine has %.1f MiB",
                        (double)bytes / 1048576.0, (double)rn_host_memory_total() / 1048576.0);
-    unsigned char *block = malloc(CPU_HEADER + bytes);
-    if (!block)
-        return rn_fail(&be->err, RN_ERR_NO_MEMORY, "out of host memory (asked for %zu bytes)",
-                       bytes);
-    memcpy(block, &bytes, sizeof bytes);
-    be->bytes_in_use += bytes;
-    if (be->bytes_in_use > be->peak_bytes) be->peak_bytes = be->bytes_in_use;
-    *ptr = block + CPU_HEADER;
+    *ptr = malloc(bytes ? bytes : 1);
+    if (!*ptr)
+        return rn_fail(&be->err, RN_ERR_NO_MEMORY, "out of host memory (asked for %.1f MiB)",
+                       (double)bytes / 1048576.0);
     return RN_OK;
 }
 
 static void cpu_free(rn_backend *be, void *ptr) {
-    if (!ptr) return;
-    unsigned char *block = (unsigned char *)ptr - CPU_HEADER;
-    size_t bytes;
-    memcpy(&bytes, block, sizeof bytes);
-    be->bytes_in_use -= bytes;
-    free(block);
+    free(ptr);
 }
 
 static rn_status cpu_copy(rn_backend *be, void *dst, const void *src, size_t bytes) {
@@ -43,13 +30,14 @@ static rn_status cpu_copy(rn_backend *be, void *dst, const void *src, size_t byt
     return RN_OK;
 }
 
-static rn_status cpu_fill(rn_backend *be, float *dst, float value, size_t n) {
-    for (size_t i = 0; i < n; i++)
-        dst[i] = value;
+static rn_status cpu_zero(rn_backend *be, void *dst, size_t bytes) {
+    if (bytes) memset(dst, 0, bytes);
     return RN_OK;
 }
 
-static rn_status cpu_synchronize(rn_backend *be) {
+static rn_status cpu_fill(rn_backend *be, float *dst, float value, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        dst[i] = value;
     return RN_OK;
 }
 
@@ -66,9 +54,8 @@ static const rn_backend_ops cpu_ops = {
     .free = cpu_free,
     .upload = cpu_copy,
     .download = cpu_copy,
-    .copy = cpu_copy,
     .fill = cpu_fill,
-    .synchronize = cpu_synchronize,
+    .zero = cpu_zero,
     .gemm = cpu_gemm,
     .bias_add = rn_cpu_bias_add,
     .bias_grad = rn_cpu_bias_grad,

@@ -26,7 +26,7 @@ rn_status rn_cpu_rate_forward_step(rn_backend *be, float *x, float *out, const f
         float z[4] = {0.0f, 0.0f, 0.0f, 0.0f};
         if (s->noise_scale != 0.0f) {
             uint32_t ctr[4], w[4];
-            rn_noise_counter(s->epoch, s->layer, (uint32_t)b, (uint64_t)s->t, (uint32_t)(4 * q),
+            rn_noise_counter(*s->epoch, s->layer, (uint32_t)b, (uint64_t)s->t, (uint32_t)(4 * q),
                              (uint32_t)s->n, ctr);
             rn_philox4x32_10(ctr, key, w);
             rn_normals4(w, z);

@@ -1,0 +1,482 @@
+/* The trainer: lifecycle, the epoch (forward, loss, backward, optimiser step), the graph cache and
+ * the records, over the backend's operation table (DESIGN.md) and the layer kinds' tables
+ * (trainer_impl.h). The same code trains on the CPU and on the GPU; only rn_backend_ops differs. */
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "trainer_impl.h"
+
+rn_train_config rn_train_config_default(void) {
+    rn_train_config c;
+    c.optimizer = RN_OPT_ADAM;
+    c.lr = 1e-4f;
+    c.b1 = 0.9f;
+    c.b2 = 0.999f;
+    c.eps = 1e-8f;
+    c.clip_norm = 0.0f;
+    c.w_mse = 1.0f;
+    c.w_bounds = 10.0f;
+    c.w_l2 = 1.0f;
+    c.noise_seed = 0;
+    c.graphs = true;
+    return c;
+}
+
+/* Every buffer of the trainer, carved from the arena (measure, then assign: see rn_carver). */
+static void layout(rn_trainer *tr, rn_carver *c) {
+    const rn_net *net = tr->net;
+    size_t P = net->total, BT = (size_t)tr->B * tr->T;
+    tr->p = RN_CARVE_F(c, P);
+    tr->g = RN_CARVE_F(c, P);
+    tr->m = RN_CARVE_F(c, P);
+    tr->v = RN_CARVE_F(c, P);
+    tr->lo_pen = RN_CARVE_F(c, P);
+    tr->hi_pen = RN_CARVE_F(c, P);
+    tr->lo_clip = RN_CARVE_F(c, P);
+    tr->hi_clip = RN_CARVE_F(c, P);
+    tr->train_mask = rn_carve(c, P);
+    tr->scalars = rn_carve(c, RN_SCALAR_COUNT * sizeof(double));
+    tr->noise_epoch = rn_carve(c, sizeof(uint32_t));
+    tr->input = RN_CARVE_F(c, BT * rn_net_input_size(net));
+    tr->target = RN_CARVE_F(c, BT * rn_net_output_size(net));
+    tr->mask = RN_CARVE_F(c, BT);
+    tr->dy = RN_CARVE_F(c, BT * rn_net_output_size(net));
+    for (int li = 0; li < net->n_layers; li++) {
+        rn_layer_buffers *lb = &tr->layers[li];
+        memset(lb, 0, sizeof *lb);
+        lb->out = RN_CARVE_F(c, BT * net->layers[li].n_out);
+        rn_layer_ops(net->layers[li].kind)->layout(tr, li, c);
+    }
+}
+
+/* Copies a backend failure's message into err. */
+rn_status rn_trainer_op_fail(rn_backend *be, rn_status st, rn_error *err) {
+    if (err && be->err.status != RN_OK)
+        *err = be->err;
+    else if (err)
+        rn_fail(err, st, "backend %s failed (%s)", be->description, rn_status_string(st));
+    be->err.status = RN_OK;
+    return st;
+}
+rn_status rn_trainer_push_params(rn_trainer *tr, rn_error *err) {
+    const rn_net *net = tr->net;
+    size_t P = net->total;
+    float *host = malloc(P * 4 * sizeof(float) + P + 1);
+    if (!host)
+        return rn_fail(err, RN_ERR_NO_MEMORY, "out of host memory staging %zu parameters", P);
+    float *lo_pen = host, *hi_pen = host + P, *lo_clip = host + 2 * P, *hi_clip = host + 3 * P;
+    uint8_t *mask = (uint8_t *)(host + 4 * P);
+    tr->has_clip = false;
+    for (int i = 0; i < net->n_params; i++) {
+        const rn_param *p = &net->params[i];
+        bool clip = p->mode == RN_BOUND_CLIP;
+        for (size_t k = p->offset; k < p->offset + p->count; k++) {
+            lo_pen[k] = clip ? -INFINITY : p->lower;
+            hi_pen[k] = clip ? INFINITY : p->upper;
+            lo_clip[k] = clip ? p->lower : -INFINITY;
+            hi_clip[k] = clip ? p->upper : INFINITY;
+            mask[k] = p->trainable ? 1 : 0;
+        }
+        if (clip && (isfinite(p->lower) || isfinite(p->upper))) tr->has_clip = true;
+    }
+    const rn_backend_ops *o = tr->be->ops;
+    rn_status st = RN_OK;
+    if ((st = o->upload(tr->be, tr->p, net->values, P * sizeof(float))) == RN_OK &&
+        (st = o->upload(tr->be, tr->lo_pen, lo_pen, P * sizeof(float))) == RN_OK &&
+        (st = o->upload(tr->be, tr->hi_pen, hi_pen, P * sizeof(float))) == RN_OK &&
+        (st = o->upload(tr->be, tr->lo_clip, lo_clip, P * sizeof(float))) == RN_OK &&
+        (st = o->upload(tr->be, tr->hi_clip, hi_clip, P * sizeof(float))) == RN_OK)
+        st = o->upload(tr->be, tr->train_mask, mask, P);
+    free(host);
+    if (st != RN_OK) return rn_trainer_op_fail(tr->be, st, err);
+    return rn_ok(err);
+}
+
+rn_status rn_trainer_create(rn_trainer **out, rn_net *net, rn_backend *be,
+                            const rn_train_config *cfg, int batch, int steps, rn_error *err) {
+    if (!out) return rn_fail(err, RN_ERR_INVALID_ARG, "rn_trainer_create: trainer pointer is NULL");
+    *out = NULL;
+    if (!net || !be)
+        return rn_fail(err, RN_ERR_INVALID_ARG, "rn_trainer_create: NULL net or backend");
+    if (net->n_layers == 0) return rn_fail(err, RN_ERR_INVALID_ARG, "the network has no layers");
+    if (batch <= 0 || batch >= (1 << 24))
+        return rn_fail(err, RN_ERR_INVALID_ARG, "batch must be in 1..%d (got %d)", (1 << 24) - 1,
+                       batch);
+    if (steps <= 0) return rn_fail(err, RN_ERR_INVALID_ARG, "steps T must be >= 1 (got %d)", steps);
+    int widest = 0;
+    for (int li = 0; li < net->n_layers; li++) {
+        if (net->layers[li].n_in > widest) widest = net->layers[li].n_in;
+        if (net->layers[li].n_out > widest) widest = net->layers[li].n_out;
+    }
+    /* B·T·width ≤ INT_MAX without overflowing on the way (each factor is ≥ 1 here) */
+    if ((long long)batch * steps > INT_MAX || (long long)batch * steps * widest > INT_MAX)
+        return rn_fail(err, RN_ERR_INVALID_ARG,
+                       "B·T·width = %d·%d·%d is over %d elements per sequence buffer", batch, steps,
+                       widest, INT_MAX);
+    rn_train_config c = cfg ? *cfg : rn_train_config_default();
+    if (!(c.lr > 0.0f) || !isfinite(c.lr))
+        return rn_fail(err, RN_ERR_INVALID_ARG, "learning rate must be finite and > 0 (got %g)",
+                       c.lr);
+    if (!(c.b1 >= 0.0f && c.b1 < 1.0f) || !(c.b2 >= 0.0f && c.b2 < 1.0f) || !(c.eps >= 0.0f))
+        return rn_fail(err, RN_ERR_INVALID_ARG, "Adam needs 0 <= b1, b2 < 1 and eps >= 0");
+    if (!(c.clip_norm >= 0.0f) || !(c.w_mse >= 0.0f) || !(c.w_bounds >= 0.0f) || !(c.w_l2 >= 0.0f))
+        return rn_fail(err, RN_ERR_INVALID_ARG, "clip norm and loss weights must be >= 0");
+    if (c.optimizer != RN_OPT_ADAM && c.optimizer != RN_OPT_SGD)
+        return rn_fail(err, RN_ERR_INVALID_ARG, "unknown optimizer %d", (int)c.optimizer);
+
+    rn_trainer *tr = calloc(1, sizeof *tr);
+    if (!tr) return rn_fail(err, RN_ERR_NO_MEMORY, "out of host memory for the trainer");
+    tr->net = net;
+    tr->be = be;
+    tr->cfg = c;
+    tr->B = batch;
+    tr->T = steps;
+    rn_carver measure = {NULL, 0};
+    layout(tr, &measure);
+    tr->arena_bytes = measure.used;
+    rn_status st = rn_backend_alloc(be, &tr->arena, tr->arena_bytes);
+    if (st != RN_OK) {
+        rn_status s2 = rn_trainer_op_fail(tr->be, st, err);
+        if (err)
+            rn_fail(err, s2, "cannot allocate %.1f MiB for B=%d, T=%d on %s: %s",
+                    (double)tr->arena_bytes / 1048576.0, batch, steps, be->description,
+                    be->err.message[0] ? be->err.message : rn_status_string(s2));
+        free(tr);
+        return s2;
+    }
+    rn_carver assign = {tr->arena, 0};
+    layout(tr, &assign);
+    const rn_backend_ops *o = be->ops;
+    size_t P = net->total;
+    if ((st = o->fill(be, tr->m, 0.0f, P)) != RN_OK ||
+        (st = o->fill(be, tr->v, 0.0f, P)) != RN_OK ||
+        (st = o->fill(be, tr->g, 0.0f, P)) != RN_OK ||
+        (st = rn_trainer_push_params(tr, err)) != RN_OK) {
+        if (err && be->err.status != RN_OK) *err = be->err;
+        rn_trainer_free(tr);
+        return st;
+    }
+    *out = tr;
+    return rn_ok(err);
+}
+
+void rn_trainer_free(rn_trainer *tr) {
+    if (!tr) return;
+    if (tr->graph) tr->be->ops->graph_free(tr->be, tr->graph);
+    if (tr->arena) rn_backend_dealloc(tr->be, tr->arena);
+    free(tr);
+}
+
+static rn_status check_finite(const float *v, size_t n, const char *what, rn_error *err) {
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(v[i]))
+            return rn_fail(err, RN_ERR_INVALID_ARG, "%s: element %zu is not finite (%g)", what, i,
+                           (double)v[i]);
+    return RN_OK;
+}
+
+rn_status rn_trainer_set_data(rn_trainer *tr, const float *input, const float *target,
+                              const float *mask, rn_error *err) {
+    if (!tr || !input) return rn_fail(err, RN_ERR_INVALID_ARG, "rn_trainer_set_data: NULL input");
+    size_t BT = (size_t)tr->B * tr->T;
+    size_t nin = BT * rn_net_input_size(tr->net), nout = BT * rn_net_output_size(tr->net);
+    rn_status st;
+    if ((st = check_finite(input, nin, "input", err)) != RN_OK) return st;
+    if (target && (st = check_finite(target, nout, "target", err)) != RN_OK) return st;
+    if (mask) {
+        double sum = 0.0;
+        for (size_t i = 0; i < BT; i++) {
+            if (!(mask[i] >= 0.0f) || !isfinite(mask[i]))
+                return rn_fail(err, RN_ERR_INVALID_ARG,
+                               "mask: element %zu is %g (must be finite, >= 0)", i,
+                               (double)mask[i]);
+            sum += mask[i];
+        }
+        if (!(sum > 0.0)) return rn_fail(err, RN_ERR_INVALID_ARG, "mask: every step is masked out");
+    }
+    const rn_backend_ops *o = tr->be->ops;
+    RN_OP(o->upload(tr->be, tr->input, input, nin * sizeof(float)));
+    if (target) RN_OP(o->upload(tr->be, tr->target, target, nout * sizeof(float)));
+    if (mask) RN_OP(o->upload(tr->be, tr->mask, mask, BT * sizeof(float)));
+    tr->has_target = target != NULL;
+    tr->has_mask = mask != NULL;
+    return rn_ok(err);
+}
+
+/* The noise epoch the rate layers read: set in backend memory before anything runs (outside any
+ * recording, so that one recording serves every epoch). */
+static rn_status set_noise_epoch(rn_trainer *tr, rn_error *err) {
+    uint32_t e = (uint32_t)tr->epoch;
+    RN_OP(tr->be->ops->upload(tr->be, tr->noise_epoch, &e, sizeof e));
+    return RN_OK;
+}
+
+static rn_status forward(rn_trainer *tr, bool noise, rn_error *err) {
+    const rn_net *net = tr->net;
+    const float *in = tr->input;
+    for (int li = 0; li < net->n_layers; li++) {
+        rn_status st = rn_layer_ops(net->layers[li].kind)->forward(tr, li, in, noise, err);
+        if (st != RN_OK) return st;
+        in = tr->layers[li].out;
+    }
+    return RN_OK;
+}
+
+static rn_status backward(rn_trainer *tr, rn_error *err) {
+    const rn_net *net = tr->net;
+    const float *dout = tr->dy;
+    for (int li = net->n_layers - 1; li >= 0; li--) {
+        const float *in = li > 0 ? tr->layers[li - 1].out : tr->input;
+        rn_status st = rn_layer_ops(net->layers[li].kind)->backward(tr, li, in, dout, err);
+        if (st != RN_OK) return st;
+        dout = tr->layers[li].din;
+    }
+    return RN_OK;
+}
+
+/* Forward, loss, backward; leaves the scalars on the backend (not yet downloaded). */
+static rn_status loss_and_gradients(rn_trainer *tr, rn_error *err) {
+    if (!tr->has_target)
+        return rn_fail(err, RN_ERR_INVALID_ARG,
+                       "no target set: call rn_trainer_set_data with a target");
+    const rn_net *net = tr->net;
+    const rn_backend_ops *o = tr->be->ops;
+    rn_backend *be = tr->be;
+    RN_OP(o->zero(be, tr->scalars, RN_SCALAR_COUNT * sizeof(double)));
+    RN_OP(o->fill(be, tr->g, 0.0f, net->total));
+    rn_status st = forward(tr, true, err);
+    if (st != RN_OK) return st;
+    const rn_layer *last = &net->layers[net->n_layers - 1];
+    RN_OP(o->mse(be, tr->scalars + RN_SCALAR_MSE, tr->dy, tr->layers[net->n_layers - 1].out,
+                 tr->target, tr->has_mask ? tr->mask : NULL, tr->B, tr->T, last->n_out,
+                 tr->cfg.w_mse));
+    st = backward(tr, err);
+    if (st != RN_OK) return st;
+    RN_OP(o->bounds(be, tr->scalars + RN_SCALAR_BOUNDS, tr->g, tr->p, tr->lo_pen, tr->hi_pen,
+                    net->total, tr->cfg.w_bounds));
+    for (int li = 0; li < net->n_layers; li++) {
+        const rn_layer_kind_ops *k = rn_layer_ops(net->layers[li].kind);
+        if (k->penalty && (st = k->penalty(tr, li, err)) != RN_OK) return st;
+    }
+    RN_OP(o->sum_squares(be, tr->scalars + RN_SCALAR_GNORM2, tr->g, tr->train_mask, net->total));
+    return RN_OK;
+}
+
+static rn_status read_scalars(rn_trainer *tr, rn_loss_parts *lp, rn_error *err) {
+    double s[RN_SCALAR_COUNT];
+    RN_OP(tr->be->ops->download(tr->be, s, tr->scalars, sizeof s));
+    const rn_train_config *c = &tr->cfg;
+    rn_loss_parts parts;
+    parts.mse = s[RN_SCALAR_MSE];
+    parts.bounds = s[RN_SCALAR_BOUNDS];
+    parts.l2 = s[RN_SCALAR_L2];
+    parts.grad_norm = sqrt(s[RN_SCALAR_GNORM2]);
+    parts.total = c->w_mse * parts.mse + c->w_bounds * parts.bounds + c->w_l2 * parts.l2;
+    parts.device_ms = -1.0;
+    if (lp) *lp = parts;
+    static const char *names[RN_SCALAR_COUNT] = {"the MSE loss", "the bounds cost", "the L2 cost",
+                                                 "the gradient"};
+    for (int i = 0; i < RN_SCALAR_COUNT; i++)
+        if (!isfinite(s[i]))
+            return rn_fail(
+                err, RN_ERR_DIVERGED,
+                "diverged at epoch %lld: %s is not finite; the parameters are left as they "
+                "were before this epoch",
+                (long long)tr->epoch, names[i]);
+    return RN_OK;
+}
+
+/* The recording stays valid while the ops it issued stay the same: the same buffers (fixed at
+ * creation), the same mask presence, the same trainable parameters and the same noise levels (the
+ * kernels take σ by value). Everything else they read is in backend memory. */
+static uint64_t mix(uint64_t h, uint64_t v) {
+    return (h ^ v) * 1099511628211ull;
+}
+
+static uint64_t graph_key(const rn_trainer *tr) {
+    uint64_t h = mix(1469598103934665603ull, (uint64_t)tr->has_mask);
+    for (int i = 0; i < tr->net->n_params; i++)
+        h = mix(h, (uint64_t)tr->net->params[i].trainable);
+    for (int li = 0; li < tr->net->n_layers; li++) { /* σ is 0 in layers without noise */
+        uint32_t bits;
+        memcpy(&bits, &tr->net->layers[li].rate.noise_std, sizeof bits);
+        h = mix(h, bits);
+    }
+    return h;
+}
+
+/* loss_and_gradients, recorded once as a graph and replayed where the backend has graphs. The
+ * first epoch runs directly (it loads the kernels and cuBLAS outside any recording). If recording
+ * fails, nothing has run: the epoch runs directly and the trainer stops trying graphs. */
+static rn_status gradients(rn_trainer *tr, rn_error *err) {
+    rn_backend *be = tr->be;
+    const rn_backend_ops *o = be->ops;
+    rn_status st0 = set_noise_epoch(tr, err);
+    if (st0 != RN_OK) return st0;
+    if (!o->graph_begin || !tr->cfg.graphs || !tr->has_target || !tr->warmed_up) {
+        tr->warmed_up = true;
+        return loss_and_gradients(tr, err);
+    }
+    uint64_t key = graph_key(tr);
+    if (tr->graph && tr->graph_key != key) {
+        o->graph_free(be, tr->graph);
+        tr->graph = NULL;
+    }
+    if (!tr->graph) {
+        rn_status st = o->graph_begin(be);
+        void *graph = NULL;
+        if (st == RN_OK) {
+            rn_error ignored;
+            st = loss_and_gradients(tr, &ignored);
+            rn_status st2 = o->graph_end(be, st == RN_OK, &graph);
+            if (st == RN_OK) st = st2;
+        }
+        if (st != RN_OK) {
+            be->err.status = RN_OK;
+            tr->cfg.graphs = false;
+            return loss_and_gradients(tr, err); /* a real failure shows again here */
+        }
+        tr->graph = graph;
+        tr->graph_key = key;
+    }
+    RN_OP(o->graph_launch(be, tr->graph));
+    return RN_OK;
+}
+
+rn_status rn_trainer_compute_gradients(rn_trainer *tr, rn_loss_parts *loss, rn_error *err) {
+    if (!tr) return rn_fail(err, RN_ERR_INVALID_ARG, "trainer is NULL");
+    rn_status st = gradients(tr, err);
+    if (st != RN_OK) return st;
+    st = read_scalars(tr, loss, err);
+    return st == RN_OK ? rn_ok(err) : st;
+}
+
+rn_status rn_trainer_epoch(rn_trainer *tr, rn_loss_parts *loss, rn_error *err) {
+    if (!tr) return rn_fail(err, RN_ERR_INVALID_ARG, "trainer is NULL");
+    const bool timed = tr->be->ops->timer_begin && tr->be->ops->timer_end;
+    if (timed) RN_OP(tr->be->ops->timer_begin(tr->be));
+    rn_status st = gradients(tr, err);
+    if (st != RN_OK) return st;
+    const rn_train_config *c = &tr->cfg;
+    rn_optim_step os;
+    os.lr = c->lr;
+    os.b1 = c->b1;
+    os.b2 = c->b2;
+    os.eps = c->eps;
+    /* as jax: the bias corrections in float32 */
+    os.bc1 = 1.0f - powf(c->b1, (float)(tr->epoch + 1));
+    os.bc2 = 1.0f - powf(c->b2, (float)(tr->epoch + 1));
+    os.clip_norm = c->clip_norm;
+    const rn_backend_ops *o = tr->be->ops;
+    size_t P = tr->net->total;
+    /* The step guards itself on the scalars: nothing moves if the loss or gradient is non-finite.
+     */
+    if (c->optimizer == RN_OPT_ADAM)
+        RN_OP(o->adam(tr->be, tr->p, tr->m, tr->v, tr->g, tr->train_mask, tr->scalars, P, &os));
+    else
+        RN_OP(o->sgd(tr->be, tr->p, tr->g, tr->train_mask, tr->scalars, P, &os));
+    if (tr->has_clip)
+        RN_OP(o->clip_bounds(tr->be, tr->p, tr->lo_clip, tr->hi_clip, tr->train_mask, P));
+    double device_ms = -1.0;
+    if (timed) RN_OP(o->timer_end(tr->be, &device_ms));
+    st = read_scalars(tr, loss, err);
+    if (loss) loss->device_ms = device_ms;
+    if (st != RN_OK) return st;
+    tr->epoch++;
+    return rn_ok(err);
+}
+
+rn_status rn_trainer_forward(rn_trainer *tr, float *output, bool noise, rn_error *err) {
+    if (!tr) return rn_fail(err, RN_ERR_INVALID_ARG, "trainer is NULL");
+    rn_status st = set_noise_epoch(tr, err);
+    if (st == RN_OK) st = forward(tr, noise, err);
+    if (st != RN_OK) return st;
+    const rn_net *net = tr->net;
+    if (output)
+        RN_OP(
+            tr->be->ops->download(tr->be, output, tr->layers[net->n_layers - 1].out,
+                                  (size_t)tr->B * tr->T * rn_net_output_size(net) * sizeof(float)));
+    return rn_ok(err);
+}
+
+rn_status rn_trainer_get_record(const rn_trainer *tr, int layer, rn_record_kind kind, float *values,
+                                size_t count, rn_error *err) {
+    if (!tr || layer < 0 || layer >= tr->net->n_layers)
+        return rn_fail(err, RN_ERR_INVALID_ARG, "record: layer %d out of range", layer);
+    const rn_layer *L = &tr->net->layers[layer];
+    size_t n = (size_t)tr->B * tr->T * L->n_out;
+    if (count != n)
+        return rn_fail(err, RN_ERR_SHAPE, "record of layer %d has %zu elements, not %zu", layer, n,
+                       count);
+    const float *src = tr->layers[layer].out;
+    if (kind != RN_RECORD_OUTPUT) {
+        const rn_layer_kind_ops *k = rn_layer_ops(L->kind);
+        if (!k->record)
+            return rn_fail(err, RN_ERR_INVALID_ARG, "layer %d (%s): only its output is recorded",
+                           layer, rn_layer_kind_name(L->kind));
+        rn_status st = k->record(tr, layer, kind, &src, err);
+        if (st != RN_OK) return st;
+        if (!src) {
+            for (size_t i = 0; i < n; i++)
+                values[i] = 0.0f;
+            return rn_ok(err);
+        }
+    }
+    RN_OP(tr->be->ops->download(tr->be, values, src, n * sizeof(float)));
+    return rn_ok(err);
+}
+
+rn_status rn_trainer_get_grad(const rn_trainer *tr, const char *name, float *values, size_t count,
+                              rn_error *err) {
+    const rn_param *p = rn_net_param_by_name(tr->net, name, err);
+    if (!p) return RN_ERR_NOT_FOUND;
+    if (count != p->count)
+        return rn_fail(err, RN_ERR_SHAPE, "parameter '%s' has %zu elements, not %zu", name,
+                       p->count, count);
+    RN_OP(tr->be->ops->download(tr->be, values, tr->g + p->offset, count * sizeof(float)));
+    return rn_ok(err);
+}
+
+rn_status rn_trainer_pull_params(rn_trainer *tr, rn_error *err) {
+    RN_OP(tr->be->ops->download(tr->be, tr->net->values, tr->p, tr->net->total * sizeof(float)));
+    return rn_ok(err);
+}
+
+rn_status rn_trainer_get_optimizer_state(const rn_trainer *tr, float *m, float *v, size_t count,
+                                         int64_t *epochs_done, rn_error *err) {
+    if (count != tr->net->total)
+        return rn_fail(err, RN_ERR_SHAPE, "optimizer state has %zu elements, not %zu",
+                       tr->net->total, count);
+    RN_OP(tr->be->ops->download(tr->be, m, tr->m, count * sizeof(float)));
+    RN_OP(tr->be->ops->download(tr->be, v, tr->v, count * sizeof(float)));
+    *epochs_done = tr->epoch;
+    return rn_ok(err);
+}
+
+rn_status rn_trainer_set_optimizer_state(rn_trainer *tr, const float *m, const float *v,
+                                         size_t count, int64_t epochs_done, rn_error *err) {
+    if (count != tr->net->total)
+        return rn_fail(err, RN_ERR_SHAPE, "optimizer state has %zu elements, not %zu", count,
+                       tr->net->total);
+    if (epochs_done < 0 || epochs_done > UINT32_MAX)
+        return rn_fail(err, RN_ERR_INVALID_ARG, "epochs done must be in 0..%u (got %lld)",
+                       UINT32_MAX, (long long)epochs_done);
+    for (size_t i = 0; i < count; i++)
+        if (!isfinite(m[i]) || !(v[i] >= 0.0f) || !isfinite(v[i]))
+            return rn_fail(err, RN_ERR_INVALID_ARG,
+                           "optimizer state: element %zu is not valid (m %g, v %g)", i,
+                           (double)m[i], (double)v[i]);
+    RN_OP(tr->be->ops->upload(tr->be, tr->m, m, count * sizeof(float)));
+    RN_OP(tr->be->ops->upload(tr->be, tr->v, v, count * sizeof(float)));
+    tr->epoch = epochs_done;
+    return rn_ok(err);
+}
+
+int64_t rn_trainer_epochs_done(const rn_trainer *tr) {
+    return tr->epoch;
+}
+size_t rn_trainer_memory_bytes(const rn_trainer *tr) {
+    return tr->arena_bytes;
+}
