@@ -59,14 +59,9 @@ __global__ static void rate_backward_kernel(float *lam, float *e, float *acc_tau
 __global__ static void rate_backward_init_kernel(float *lam, float *acc_theta, const float *d,
                                                  const float *x0, const float *tau,
                                                  const float *theta, rn_rate_step s) {
-    RN_GRID_STRIDE (k, (size_t)s.batch * s.n) {
-        int i = (int)(k % s.n);
-        float alpha = s.dt / tau[i];
-        float fprime = rn_act_grad(s.activation, x0[i] - theta[i]);
-        float fd;
-        lam[k] = rn_rate_adjoint(lam[k], alpha, fprime, 0.0f, d ? d[k] : 0.0f, &fd);
-        acc_theta[k] += fd;
-    }
+    RN_GRID_STRIDE (k, (size_t)s.batch * s.n)
+        rn_rate_backward_init_elem((int)(k / s.n), (int)(k % s.n), s.n, s.activation, s.dt, lam,
+                                   acc_theta, d, x0, tau, theta);
 }
 
 /* One thread per neuron, summing over b in the CPU's order: bit-identical to the mirror. */

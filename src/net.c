@@ -111,6 +111,17 @@ const char *rn_layer_kind_name(rn_layer_kind kind) {
     return "unknown";
 }
 
+/* A layer of `kind` with no parameter tensors yet: every table index -1 ("absent"). */
+static rn_layer blank_layer(rn_layer_kind kind, int n_in, int n_out) {
+    rn_layer L;
+    memset(&L, 0, sizeof L);
+    L.kind = kind;
+    L.n_in = n_in;
+    L.n_out = n_out;
+    L.p_weight = L.p_bias = L.p_w_rec = L.p_tau = L.p_threshold = L.p_x0 = L.p_tau2 = L.p_init = -1;
+    return L;
+}
+
 static rn_status check_chain(const rn_net *net, int n_in, const char *kind, rn_error *err) {
     if (net->n_layers >= RN_MAX_LAYERS)
         return rn_fail(err, RN_ERR_INVALID_ARG, "too many layers (at most %d)", RN_MAX_LAYERS);
@@ -136,12 +147,8 @@ rn_status rn_net_add_linear(rn_net *net, int n_in, int n_out, bool has_bias, rn_
     rn_status st = check_chain(net, n_in, "linear", err);
     if (st != RN_OK) return st;
     int li = net->n_layers;
-    rn_layer L = {0};
-    L.kind = RN_LAYER_LINEAR;
-    L.n_in = n_in;
-    L.n_out = n_out;
+    rn_layer L = blank_layer(RN_LAYER_LINEAR, n_in, n_out);
     L.has_bias = has_bias;
-    L.p_bias = L.p_w_rec = L.p_tau = L.p_threshold = L.p_x0 = L.p_tau2 = L.p_init = -1;
     int saved_params = net->n_params;
     size_t saved_total = net->total;
     L.p_weight = add_param(net, li, "linear", "weight", RN_P_WEIGHT, 2, n_in, n_out, err);
@@ -186,11 +193,8 @@ rn_status rn_net_add_rate(rn_net *net, const rn_rate_options *o, rn_error *err) 
     rn_status st = check_chain(net, o->n, "rate", err);
     if (st != RN_OK) return st;
     int li = net->n_layers;
-    rn_layer L = {0};
-    L.kind = RN_LAYER_RATE;
-    L.n_in = L.n_out = o->n;
+    rn_layer L = blank_layer(RN_LAYER_RATE, o->n, o->n);
     L.rate = *o;
-    L.p_weight = L.p_w_rec = L.p_tau2 = L.p_init = -1;
     int saved_params = net->n_params;
     size_t saved_total = net->total;
     size_t n = (size_t)o->n;
@@ -240,10 +244,7 @@ rn_status rn_net_add_filter(rn_net *net, rn_layer_kind kind, int channels, float
     rn_status st = check_chain(net, channels, name, err);
     if (st != RN_OK) return st;
     int li = net->n_layers;
-    rn_layer L = {0};
-    L.kind = kind;
-    L.n_in = L.n_out = channels;
-    L.p_weight = L.p_bias = L.p_w_rec = L.p_threshold = L.p_x0 = L.p_tau2 = -1;
+    rn_layer L = blank_layer(kind, channels, channels);
     int saved_params = net->n_params;
     size_t saved_total = net->total;
     size_t n = (size_t)channels;

@@ -42,10 +42,10 @@ static rn_status parse_layer(const char **ps, int index, layer_text *L, rn_error
     const char *s = skip_space(*ps), *start = s;
     memset(L, 0, sizeof *L);
     s = read_token(s, L->kind);
-    if (!s) return rn_fail(err, RN_ERR_INVALID_ARG, "--net: layer %d: expected a layer name at '%.20s'", index, start);
+    if (!s) return rn_fail(err, RN_ERR_INVALID_ARG, "layer %d: expected a layer name at '%.20s'", index, start);
     s = skip_space(s);
     if (*s != '(')
-        return rn_fail(err, RN_ERR_INVALID_ARG, "--net: layer %d '%s': expected '(' after the layer name", index, L->kind);
+        return rn_fail(err, RN_ERR_INVALID_ARG, "layer %d '%s': expected '(' after the layer name", index, L->kind);
     s++;
     for (;;) {
         s = skip_space(s);
@@ -54,18 +54,18 @@ static rn_status parse_layer(const char **ps, int index, layer_text *L, rn_error
             break;
         }
         if (L->n_args >= MAX_ARGS)
-            return rn_fail(err, RN_ERR_INVALID_ARG, "--net: layer %d '%s': too many arguments", index, L->kind);
+            return rn_fail(err, RN_ERR_INVALID_ARG, "layer %d '%s': too many arguments", index, L->kind);
         char tok[TOKEN_LEN];
         const char *t = read_token(s, tok);
         if (!t)
-            return rn_fail(err, RN_ERR_INVALID_ARG, "--net: layer %d '%s': bad argument at '%.20s'", index, L->kind, s);
+            return rn_fail(err, RN_ERR_INVALID_ARG, "layer %d '%s': bad argument at '%.20s'", index, L->kind, s);
         s = skip_space(t);
         if (*s == '=') {
             strcpy(L->key[L->n_args], tok);
             s = skip_space(s + 1);
             t = read_token(s, L->value[L->n_args]);
             if (!t)
-                return rn_fail(err, RN_ERR_INVALID_ARG, "--net: layer %d '%s': '%s=' needs a value", index, L->kind, tok);
+                return rn_fail(err, RN_ERR_INVALID_ARG, "layer %d '%s': '%s=' needs a value", index, L->kind, tok);
             s = skip_space(t);
         } else {
             strcpy(L->value[L->n_args], tok);
@@ -79,7 +79,7 @@ static rn_status parse_layer(const char **ps, int index, layer_text *L, rn_error
             s++;
             break;
         }
-        return rn_fail(err, RN_ERR_INVALID_ARG, "--net: layer %d '%s': expected ',' or ')' at '%.20s'", index, L->kind,
+        return rn_fail(err, RN_ERR_INVALID_ARG, "layer %d '%s': expected ',' or ')' at '%.20s'", index, L->kind,
                        *s ? s : "end of spec");
     }
     snprintf(L->text, sizeof L->text, "%.*s", (int)(s - start), start);
@@ -127,15 +127,15 @@ static rn_status add_layer(rn_net *net, int index, const layer_text *L, rn_error
         for (int i = 0; i < L->n_args; i++) {
             if (!L->key[i][0]) {
                 if (nd >= 2 || !parse_int(L->value[i], &dims[nd]))
-                    BAD("--net: layer %d '%s': '%s' is not a size from 1 to 1048576 (expected linear(n_in, n_out))", index, where, L->value[i]);
+                    BAD("layer %d '%s': '%s' is not a size from 1 to 1048576 (expected linear(n_in, n_out))", index, where, L->value[i]);
                 nd++;
             } else if (!strcmp(L->key[i], "bias")) {
-                if (!parse_bool(L->value[i], &bias)) BAD("--net: layer %d '%s': bias must be true or false", index, where);
+                if (!parse_bool(L->value[i], &bias)) BAD("layer %d '%s': bias must be true or false", index, where);
             } else {
-                BAD("--net: layer %d '%s': unknown option '%s'", index, where, L->key[i]);
+                BAD("layer %d '%s': unknown option '%s'", index, where, L->key[i]);
             }
         }
-        if (nd != 2) BAD("--net: layer %d '%s': expected linear(n_in, n_out)", index, where);
+        if (nd != 2) BAD("layer %d '%s': expected linear(n_in, n_out)", index, where);
         return rn_net_add_linear(net, dims[0], dims[1], bias, err);
     }
     if (!strcmp(L->kind, "rate")) {
@@ -145,7 +145,7 @@ static rn_status add_layer(rn_net *net, int index, const layer_text *L, rn_error
             const char *k = L->key[i], *v = L->value[i];
             int a;
             if (!k[0] && !have_n) {
-                if (!parse_int(v, &o.n)) BAD("--net: layer %d '%s': '%s' is not a size from 1 to 1048576", index, where, v);
+                if (!parse_int(v, &o.n)) BAD("layer %d '%s': '%s' is not a size from 1 to 1048576", index, where, v);
                 have_n = true;
             } else if (!k[0] && (a = activation_code(v)) >= 0) {
                 o.activation = (rn_activation)a;
@@ -155,30 +155,30 @@ static rn_status add_layer(rn_net *net, int index, const layer_text *L, rn_error
                 o.recurrent = false;
             } else if (!strcmp(k, "noise")) {
                 if (!parse_float(v, &o.noise_std) || o.noise_std < 0)
-                    BAD("--net: layer %d '%s': noise must be a number >= 0", index, where);
+                    BAD("layer %d '%s': noise must be a number >= 0", index, where);
             } else if (!strcmp(k, "tau")) {
-                if (!parse_float(v, &o.tau) || !(o.tau > 0)) BAD("--net: layer %d '%s': tau must be finite and > 0", index, where);
+                if (!parse_float(v, &o.tau) || !(o.tau > 0)) BAD("layer %d '%s': tau must be finite and > 0", index, where);
             } else if (!strcmp(k, "activation") && (a = activation_code(v)) >= 0) {
                 o.activation = (rn_activation)a;
             } else {
-                BAD("--net: layer %d '%s': unknown option '%s%s%s'", index, where, k, k[0] ? "=" : "", v);
+                BAD("layer %d '%s': unknown option '%s%s%s'", index, where, k, k[0] ? "=" : "", v);
             }
         }
-        if (!have_n) BAD("--net: layer %d '%s': expected rate(n, ...)", index, where);
+        if (!have_n) BAD("layer %d '%s': expected rate(n, ...)", index, where);
         return rn_net_add_rate(net, &o, err);
     }
     rn_layer_kind kind;
     if (!strcmp(L->kind, "lowpass")) kind = RN_LAYER_LOWPASS;
     else if (!strcmp(L->kind, "alpha")) kind = RN_LAYER_ALPHA;
     else if (!strcmp(L->kind, "doubleexp")) kind = RN_LAYER_DOUBLEEXP;
-    else BAD("--net: layer %d: unknown layer '%s' (linear, rate, lowpass, alpha, doubleexp)", index, L->kind);
+    else BAD("layer %d: unknown layer '%s' (linear, rate, lowpass, alpha, doubleexp)", index, L->kind);
     int channels = 0, n_pos = 0;
     float tau = NAN, tau2 = NAN;
     for (int i = 0; i < L->n_args; i++) {
         const char *k = L->key[i], *v = L->value[i];
         float *dst = NULL;
         if (!k[0] && n_pos == 0) {
-            if (!parse_int(v, &channels)) BAD("--net: layer %d '%s': '%s' is not a channel count", index, where, v);
+            if (!parse_int(v, &channels)) BAD("layer %d '%s': '%s' is not a channel count", index, where, v);
             n_pos++;
             continue;
         }
@@ -186,18 +186,18 @@ static rn_status add_layer(rn_net *net, int index, const layer_text *L, rn_error
         else if (!k[0] && n_pos == 2 && kind == RN_LAYER_DOUBLEEXP) dst = &tau2;
         else if (!strcmp(k, kind == RN_LAYER_DOUBLEEXP ? "tau1" : "tau")) dst = &tau;
         else if (kind == RN_LAYER_DOUBLEEXP && !strcmp(k, "tau2")) dst = &tau2;
-        else BAD("--net: layer %d '%s': unknown option '%s%s%s'", index, where, k, k[0] ? "=" : "", v);
+        else BAD("layer %d '%s': unknown option '%s%s%s'", index, where, k, k[0] ? "=" : "", v);
         if (!k[0]) n_pos++;
-        if (!parse_float(v, dst) || !(*dst > 0)) BAD("--net: layer %d '%s': %s must be finite and > 0", index, where, k[0] ? k : "tau");
+        if (!parse_float(v, dst) || !(*dst > 0)) BAD("layer %d '%s': %s must be finite and > 0", index, where, k[0] ? k : "tau");
     }
-    if (channels == 0) BAD("--net: layer %d '%s': expected %s(channels, ...)", index, where, L->kind);
+    if (channels == 0) BAD("layer %d '%s': expected %s(channels, ...)", index, where, L->kind);
     if (isnan(tau) || (kind == RN_LAYER_DOUBLEEXP && isnan(tau2)))
-        BAD("--net: layer %d '%s': give %s", index, where, kind == RN_LAYER_DOUBLEEXP ? "tau1= and tau2=" : "tau=");
+        BAD("layer %d '%s': give %s", index, where, kind == RN_LAYER_DOUBLEEXP ? "tau1= and tau2=" : "tau=");
     return rn_net_add_filter(net, kind, channels, tau, kind == RN_LAYER_DOUBLEEXP ? tau2 : 0.0f, err);
 }
 
 rn_status rn_net_from_spec(rn_net **out, const char *spec, float dt, uint64_t seed, rn_error *err) {
-    if (!out || !spec) return rn_fail(err, RN_ERR_INVALID_ARG, "--net: no spec given");
+    if (!out || !spec) return rn_fail(err, RN_ERR_INVALID_ARG, "no spec given");
     *out = NULL;
     rn_net *net = NULL;
     rn_status st = rn_net_create(&net, dt, seed, err);
@@ -216,7 +216,7 @@ rn_status rn_net_from_spec(rn_net **out, const char *spec, float dt, uint64_t se
     }
     if (index == 0) {
         rn_net_free(net);
-        return rn_fail(err, RN_ERR_INVALID_ARG, "--net: the spec has no layers");
+        return rn_fail(err, RN_ERR_INVALID_ARG, "the spec has no layers");
     }
     *out = net;
     return rn_ok(err);
@@ -227,7 +227,7 @@ static rn_status json_layer(const cJSON *obj, int index, layer_text *L, rn_error
     memset(L, 0, sizeof *L);
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(obj, "type");
     if (!cJSON_IsObject(obj) || !cJSON_IsString(type) || strlen(type->valuestring) >= TOKEN_LEN)
-        return rn_fail(err, RN_ERR_INVALID_ARG, "--net JSON: layer %d needs a \"type\" string", index);
+        return rn_fail(err, RN_ERR_INVALID_ARG, "JSON: layer %d needs a \"type\" string", index);
     strcpy(L->kind, type->valuestring);
     snprintf(L->text, sizeof L->text, "%s (JSON)", L->kind);
     /* the positional sizes first, in the order the text form takes them */
@@ -235,11 +235,11 @@ static rn_status json_layer(const cJSON *obj, int index, layer_text *L, rn_error
     for (int k = 0; k < 4; k++) {
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, sizes[k]);
         if (!v) continue;
-        if (!cJSON_IsNumber(v)) return rn_fail(err, RN_ERR_INVALID_ARG, "--net JSON: layer %d: \"%s\" must be a number", index, sizes[k]);
+        if (!cJSON_IsNumber(v)) return rn_fail(err, RN_ERR_INVALID_ARG, "JSON: layer %d: \"%s\" must be a number", index, sizes[k]);
         double d = v->valuedouble; /* a size: whole and in int range before any conversion */
         if (!(d >= 0.0 && d <= 2147483647.0) || d != floor(d))
             return rn_fail(err, RN_ERR_INVALID_ARG,
-                           "--net JSON: layer %d: \"%s\" must be a whole number from 0 to 2147483647, not %g",
+                           "JSON: layer %d: \"%s\" must be a whole number from 0 to 2147483647, not %g",
                            index, sizes[k], d);
         snprintf(L->value[L->n_args++], TOKEN_LEN, "%d", (int)d);
     }
@@ -250,7 +250,7 @@ static rn_status json_layer(const cJSON *obj, int index, layer_text *L, rn_error
         for (int j = 0; j < 4; j++) is_size |= !strcmp(k, sizes[j]);
         if (is_size || !strcmp(k, "type")) continue;
         if (L->n_args >= MAX_ARGS || strlen(k) >= TOKEN_LEN)
-            return rn_fail(err, RN_ERR_INVALID_ARG, "--net JSON: layer %d: too many or too long keys", index);
+            return rn_fail(err, RN_ERR_INVALID_ARG, "JSON: layer %d: too many or too long keys", index);
         if (!strcmp(k, "recurrent")) {
             snprintf(L->value[L->n_args++], TOKEN_LEN, "%s", cJSON_IsTrue(item) ? "rec" : "ff");
             continue;
@@ -259,22 +259,22 @@ static rn_status json_layer(const cJSON *obj, int index, layer_text *L, rn_error
         if (cJSON_IsNumber(item)) snprintf(L->value[L->n_args], TOKEN_LEN, "%.9g", item->valuedouble);
         else if (cJSON_IsBool(item)) strcpy(L->value[L->n_args], cJSON_IsTrue(item) ? "true" : "false");
         else if (cJSON_IsString(item) && strlen(item->valuestring) < TOKEN_LEN) strcpy(L->value[L->n_args], item->valuestring);
-        else return rn_fail(err, RN_ERR_INVALID_ARG, "--net JSON: layer %d: \"%s\" has an unsupported value", index, k);
+        else return rn_fail(err, RN_ERR_INVALID_ARG, "JSON: layer %d: \"%s\" has an unsupported value", index, k);
         L->n_args++;
     }
     return RN_OK;
 }
 
 rn_status rn_net_from_json(rn_net **out, const char *json, float dt, uint64_t seed, rn_error *err) {
-    if (!out || !json) return rn_fail(err, RN_ERR_INVALID_ARG, "--net JSON: no document given");
+    if (!out || !json) return rn_fail(err, RN_ERR_INVALID_ARG, "JSON: no document given");
     *out = NULL;
     cJSON *doc = cJSON_Parse(json);
-    if (!doc) return rn_fail(err, RN_ERR_FORMAT, "--net JSON: not valid JSON near '%.20s'", cJSON_GetErrorPtr() ? cJSON_GetErrorPtr() : "");
+    if (!doc) return rn_fail(err, RN_ERR_FORMAT, "JSON: not valid JSON near '%.20s'", cJSON_GetErrorPtr() ? cJSON_GetErrorPtr() : "");
     const cJSON *layers = cJSON_GetObjectItemCaseSensitive(doc, "layers");
     rn_status st;
     rn_net *net = NULL;
     if (!cJSON_IsArray(layers) || cJSON_GetArraySize(layers) == 0) {
-        st = rn_fail(err, RN_ERR_INVALID_ARG, "--net JSON: expected {\"layers\": [ ... ]} with at least one layer");
+        st = rn_fail(err, RN_ERR_INVALID_ARG, "JSON: expected {\"layers\": [ ... ]} with at least one layer");
         goto done;
     }
     if ((st = rn_net_create(&net, dt, seed, err)) != RN_OK) goto done;

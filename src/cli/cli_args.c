@@ -103,7 +103,21 @@ void cli_print_flags(const cli_flag *flags, int n_flags) {
         char left[64];
         snprintf(left, sizeof left, "%s%s%s", flags[k].name, flags[k].metavar ? " " : "",
                  flags[k].metavar ? flags[k].metavar : "");
-        printf("  %-24s %s\n", left, flags[k].help);
+        /* the default is the flag's variable before parsing: stated here, not in the help text */
+        char def[64] = "";
+        const cli_flag *f = &flags[k];
+        if (!strstr(f->help, "(default")) {
+            if (f->type == CLI_INT)
+                snprintf(def, sizeof def, " (default %d)", *(const int *)f->dest);
+            else if (f->type == CLI_INT64)
+                snprintf(def, sizeof def, " (default %lld)", *(const long long *)f->dest);
+            else if (f->type == CLI_DOUBLE)
+                snprintf(def, sizeof def, " (default %g)", *(const double *)f->dest);
+            else if (f->type == CLI_STRING && *(const char *const *)f->dest &&
+                     **(const char *const *)f->dest)
+                snprintf(def, sizeof def, " (default %.40s)", *(const char *const *)f->dest);
+        }
+        printf("  %-24s %s%s\n", left, f->help, def);
     }
 }
 

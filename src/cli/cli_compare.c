@@ -53,13 +53,13 @@ int cli_compare(int argc, char **argv) {
     double noise = 0.1;
     const char *against = "cuda";
     cli_flag flags[] = {
-        {"--hidden", CLI_INT, &hidden, "N", "neurons (default 50)", false},
-        {"--batch", CLI_INT, &batch, "B", "trials (default 1)", false},
-        {"--repeats", CLI_INT, &repeats, "R", "chirp repeats (default 1)", false},
-        {"--epochs", CLI_INT, &epochs, "K", "epochs before comparing parameters (default 5)",
+        {"--hidden", CLI_INT, &hidden, "N", "neurons", false},
+        {"--batch", CLI_INT, &batch, "B", "trials", false},
+        {"--repeats", CLI_INT, &repeats, "R", "chirp repeats", false},
+        {"--epochs", CLI_INT, &epochs, "K", "epochs before comparing parameters",
          false},
-        {"--noise", CLI_DOUBLE, &noise, "SIGMA", "noise std (default 0.1)", false},
-        {"--seed", CLI_INT64, &seed, "S", "seed (default 0)", false},
+        {"--noise", CLI_DOUBLE, &noise, "SIGMA", "noise std", false},
+        {"--seed", CLI_INT64, &seed, "S", "seed", false},
         {"--against", CLI_STRING, &against, "KIND",
          "the backend compared with the CPU: cuda (default), or cpu (a self-check: every "
          "difference must be 0)",

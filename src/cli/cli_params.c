@@ -20,8 +20,8 @@ int cli_params(int argc, char **argv) {
     cli_flag flags[] = {
         {"--name", CLI_STRING, &name, "NAME", "show only this parameter, every element", false},
         {"--dt", CLI_DOUBLE, &dt, "SECONDS",
-         "time step for the poles p = exp(-dt/tau) (default 0.001)", false},
-        {"--rows", CLI_INT, &max_rows, "K", "channels listed per time constant (default 16)",
+         "time step for the poles p = exp(-dt/tau)", false},
+        {"--rows", CLI_INT, &max_rows, "K", "channels listed per time constant",
          false},
     };
     const int n_flags = (int)(sizeof flags / sizeof flags[0]);

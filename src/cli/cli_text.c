@@ -80,7 +80,7 @@ int cli_build_net(const char *cmd, const char *spec, double dt, long long seed, 
         st = rn_net_from_spec(net, spec, (float)dt, (uint64_t)seed, &err);
     }
     if (st != RN_OK) {
-        fprintf(stderr, "ratenn %s: %s\n", cmd, err.message);
+        fprintf(stderr, "ratenn %s: --net: %s\n", cmd, err.message);
         free(text);
         return 1;
     }

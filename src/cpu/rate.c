@@ -55,17 +55,10 @@ rn_status rn_cpu_rate_backward_step(rn_backend *be, float *lam, float *e, float 
 rn_status rn_cpu_rate_backward_init(rn_backend *be, float *lam, float *acc_theta, const float *d,
                                     const float *x0, const float *tau, const float *theta,
                                     const rn_rate_step *s) {
-    for (int b = 0; b < s->batch; b++) {
-        size_t st = (size_t)b * s->n;
-        for (int i = 0; i < s->n; i++) {
-            float alpha = s->dt / tau[i];
-            float fprime = rn_act_grad(s->activation, x0[i] - theta[i]);
-            float fd;
-            lam[st + i] =
-                rn_rate_adjoint(lam[st + i], alpha, fprime, 0.0f, d ? d[st + i] : 0.0f, &fd);
-            acc_theta[st + i] += fd;
-        }
-    }
+    for (int b = 0; b < s->batch; b++)
+        for (int i = 0; i < s->n; i++)
+            rn_rate_backward_init_elem(b, i, s->n, s->activation, s->dt, lam, acc_theta, d, x0, tau,
+                                       theta);
     return RN_OK;
 }
 

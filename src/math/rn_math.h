@@ -11,32 +11,26 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ratenn/net.h" /* rn_activation: the activation codes */
+
 #if defined(__CUDACC__)
 #define RN_HD __host__ __device__
 #else
 #define RN_HD
 #endif
 
-/* Activation codes; the same values as rn_activation in include/ratenn/net.h. */
-enum {
-    RN_MATH_TANH = 0,
-    RN_MATH_RELU = 1,
-    RN_MATH_SIGMOID = 2,
-    RN_MATH_LRELU = 3,
-    RN_MATH_LINEAR = 4
-};
 #define RN_LRELU_SLOPE 0.01f
 
 /* f(z) */
 RN_HD static inline float rn_act(int act, float z) {
     switch (act) {
-    case RN_MATH_TANH:
+    case RN_ACT_TANH:
         return tanhf(z);
-    case RN_MATH_RELU:
+    case RN_ACT_RELU:
         return z > 0.0f ? z : 0.0f;
-    case RN_MATH_SIGMOID:
+    case RN_ACT_SIGMOID:
         return 0.5f * (tanhf(z) + 1.0f);
-    case RN_MATH_LRELU:
+    case RN_ACT_LRELU:
         return z >= 0.0f ? z : RN_LRELU_SLOPE * z;
     default:
         return z;
@@ -46,17 +40,17 @@ RN_HD static inline float rn_act(int act, float z) {
 /* f'(z); at the kink relu gives 0 and lrelu 1 (SPEC §2). */
 RN_HD static inline float rn_act_grad(int act, float z) {
     switch (act) {
-    case RN_MATH_TANH: {
+    case RN_ACT_TANH: {
         float t = tanhf(z);
         return 1.0f - t * t;
     }
-    case RN_MATH_RELU:
+    case RN_ACT_RELU:
         return z > 0.0f ? 1.0f : 0.0f;
-    case RN_MATH_SIGMOID: {
+    case RN_ACT_SIGMOID: {
         float t = tanhf(z);
         return 0.5f * (1.0f - t * t);
     }
-    case RN_MATH_LRELU:
+    case RN_ACT_LRELU:
         return z >= 0.0f ? 1.0f : RN_LRELU_SLOPE;
     default:
         return 1.0f;
@@ -204,7 +198,7 @@ RN_HD static inline void rn_rate_forward_elem(int b, int i, int ld, int ld_prev,
 /* f′(z) given a = f(z) from the forward pass. For tanh, 1 − a² is the very float rn_act_grad gives
  * (a is the same tanhf of the same z) at one tanhf less; the others are cheap from z. */
 RN_HD static inline float rn_act_grad_out(int act, float z, float a) {
-    return act == RN_MATH_TANH ? 1.0f - a * a : rn_act_grad(act, z);
+    return act == RN_ACT_TANH ? 1.0f - a * a : rn_act_grad(act, z);
 }
 
 /* The adjoint step of trial b, neuron i (SPEC §4): λ_t = (1 − α) λ_{t+1} + f′(x_t − θ)(g_t + d_t),
@@ -227,6 +221,21 @@ RN_HD static inline void rn_rate_backward_elem(int b, int i, int n, int ld, int 
     e[row] = ev;
     acc_tau[k] += l * (xv - x_prev[prow]);
     acc_bias[k] += ev;
+    acc_theta[k] += fd;
+}
+
+/* The initial state's adjoint of trial b, neuron i (after the time loop): with d = e_0 · W_recᵀ
+ * (or NULL), lam = (1 − α) λ_0 + f′(x0 − θ) d  (=, ∂L/∂x0 of the trial); acc_theta += f′(x0 − θ) d.
+ * lam, acc_theta and d are (B, N). */
+RN_HD static inline void rn_rate_backward_init_elem(int b, int i, int n, int act, float dt,
+                                                    float *lam, float *acc_theta, const float *d,
+                                                    const float *x0, const float *tau,
+                                                    const float *theta) {
+    size_t k = (size_t)b * n + i;
+    float alpha = dt / tau[i];
+    float fprime = rn_act_grad(act, x0[i] - theta[i]);
+    float fd;
+    lam[k] = rn_rate_adjoint(lam[k], alpha, fprime, 0.0f, d ? d[k] : 0.0f, &fd);
     acc_theta[k] += fd;
 }
 
@@ -310,7 +319,8 @@ RN_HD static inline float rn_bound_grad(float p, float lo, float hi) {
 }
 
 /* ---- optimiser (SPEC §5): Adam as jax.example_libraries.optimizers.adam ---- */
-/* bc1 = 1 − b1^(i+1), bc2 = 1 − b2^(i+1), computed once per step by the caller in double. */
+/* bc1 = 1 − b1^(i+1), bc2 = 1 − b2^(i+1), computed once per step by the caller in float32 (powf),
+ * as JAX's optimizers.adam does in float32. */
 RN_HD static inline void rn_adam_update(float *p, float *m, float *v, float g, float lr, float b1,
                                         float b2, float eps, float bc1, float bc2) {
     float mm = b1 * *m + (1.0f - b1) * g;
