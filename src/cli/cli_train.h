@@ -1,0 +1,77 @@
+/* Internal to `ratenn train` (cli_train*.c): its arguments, its data and its output files. */
+#ifndef RATENN_CLI_TRAIN_H
+#define RATENN_CLI_TRAIN_H
+
+#include "cli.h"
+
+typedef struct train_args {
+    const char *task, *input, *target, *mask, *out, *activation, *optimizer, *backend, *net,
+        *freeze, *train_only, *bound, *bound_mode, *init, *config, *resume;
+    int hidden, batch, epochs, repeats, checkpoint_every;
+    long long seed;
+    double noise, dt, lr, pulse, freq_factor, tau_min, w_mse, w_bounds, w_l2, clip_norm, target_tau,
+        target_tau2, tau0;
+    bool quiet, no_recurrent;
+} train_args;
+
+/* The command line of one run: the arguments, the flag table that points into them (so it is never
+ * copied), and what the checks derived. */
+#define TRAIN_MAX_FLAGS 48
+typedef struct train_cmdline {
+    train_args a;
+    cli_flag flags[TRAIN_MAX_FLAGS];
+    int n_flags;
+    char strings[16384]; /* string values taken from a --config / --resume config.json */
+    rn_optimizer optimizer;
+    rn_backend_kind backend;
+} train_cmdline;
+
+/* ---- cli_train_args.c ---- */
+/* Parses the command line over the defaults (and over a --config or --resume config.json), and
+ * checks every value. Returns -1 to go on, or the exit status to return (0 after --help, 2 after
+ * one line on a bad flag). */
+int train_parse(train_cmdline *c, int argc, char **argv);
+/* Prints "ratenn train: MSG" and returns the usage exit status (2). */
+int train_usage_error(const char *msg);
+/* Keys of config.json that describe the run rather than set a flag. */
+extern const char *const train_info_keys[];
+
+/* ---- cli_train_data.c ---- */
+/* The data of one run, (B, T, C) each, owned here. */
+typedef struct run_data {
+    int B, T, cin, cout;
+    float *input, *target, *mask;
+} run_data;
+
+/* The run's data from the built-in task or the user's .npy files (one line printed on failure). */
+int train_load_data(const train_args *a, run_data *d);
+void run_data_free(run_data *d);
+
+/* ---- cli_train_files.c: each prints one line and returns 1 on failure ---- */
+int train_make_dir(const char *path);
+/* DIR/config.json: every flag's value and the run's description. */
+int train_write_config(const char *path, const cli_flag *flags, int n_flags, const char *spec,
+                       const run_data *d, const char *backend);
+/* DIR/run.npz: input, target, the initial and final outputs, and every rate layer's x and r. */
+int train_write_run(const char *path, rn_trainer *tr, const rn_net *net, const run_data *d,
+                    float *output0);
+/* "DIR/FILE" into dst. */
+void train_path(char *dst, size_t n, const char *dir, const char *file);
+
+/* Per-epoch values of the filter layers' time constants (tau_history.csv), for small networks only.
+ */
+typedef struct tau_history {
+    int n;              /* recorded columns */
+    char names[16][64]; /* "<i>_<filter>.tau[k]" */
+    int param[16];      /* parameter index */
+    int elem[16];       /* element */
+    float *rows;        /* (epochs + 1) × n */
+} tau_history;
+
+void tau_history_init(tau_history *h, const rn_net *net, long long epochs);
+void tau_history_record(tau_history *h, rn_trainer *tr, const rn_net *net, long long row);
+int tau_history_write(const tau_history *h, const char *path, long long rows);
+/* On resume: the rows before the checkpoint from the run's tau_history.csv (missing rows stay 0). */
+void tau_history_read(tau_history *h, const char *path, long long rows);
+
+#endif

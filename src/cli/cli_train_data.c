@@ -1,0 +1,143 @@
+/* `ratenn train`'s data: the chirp or synapse task, or the user's .npy input, target and mask. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli_train.h"
+
+void run_data_free(run_data *d) {
+    free(d->input);
+    free(d->target);
+    free(d->mask);
+}
+
+static int alloc_data(run_data *d) {
+    size_t n = (size_t)d->B * d->T;
+    d->input = malloc(n * d->cin * sizeof(float));
+    d->target = malloc(n * d->cout * sizeof(float));
+    if (!d->input || !d->target) {
+        fprintf(stderr, "ratenn train: out of memory for %zu samples\n", n);
+        return 1;
+    }
+    return 0;
+}
+
+static void replicate(run_data *d) { /* every trial sees the same signals (and its own noise) */
+    for (int b = 1; b < d->B; b++) {
+        memcpy(d->input + (size_t)b * d->T * d->cin, d->input,
+               (size_t)d->T * d->cin * sizeof(float));
+        memcpy(d->target + (size_t)b * d->T * d->cout, d->target,
+               (size_t)d->T * d->cout * sizeof(float));
+    }
+}
+
+static int load_task(const train_args *a, run_data *d) {
+    rn_error err = {0};
+    d->B = a->batch;
+    d->cin = d->cout = 1;
+    if (!strcmp(a->task, "chirp")) {
+        rn_chirp_options co = rn_chirp_options_default();
+        co.num_repeats = a->repeats;
+        co.pulse_duration = a->pulse;
+        co.chirp_freq_factor = a->freq_factor;
+        co.dt = a->dt;
+        if (rn_chirp_steps(&co, &d->T, &err) != RN_OK) goto bad;
+        if (alloc_data(d) || rn_chirp_generate(&co, d->input, d->target, d->T, &err) != RN_OK)
+            goto bad;
+    } else {
+        rn_synapse_options so = rn_synapse_options_default();
+        so.dt = a->dt;
+        so.tau = a->target_tau;
+        so.tau2 = a->target_tau2;
+        if (rn_synapse_steps(&so, &d->T, &err) != RN_OK) goto bad;
+        if (alloc_data(d) || rn_synapse_generate(&so, d->input, d->target, d->T, &err) != RN_OK)
+            goto bad;
+    }
+    replicate(d);
+    return 0;
+bad:
+    if (err.message[0]) fprintf(stderr, "ratenn train: --task %s: %s\n", a->task, err.message);
+    return 1;
+}
+
+/* Reads one .npy of shape (B, T, C) or (T, C) (taken as B = 1). */
+static int load_sequence(const char *flag, const char *path, rn_array *arr, size_t dims[3]) {
+    rn_error err = {0};
+    if (rn_npy_read(path, arr, &err) != RN_OK) {
+        fprintf(stderr, "ratenn train: %s %s\n", flag, err.message);
+        return 1;
+    }
+    if (arr->ndim != 3 && arr->ndim != 2) {
+        fprintf(stderr,
+                "ratenn train: %s %s: expected shape (B, T, C) or (T, C), got %d dimensions\n",
+                flag, path, arr->ndim);
+        return 1;
+    }
+    dims[0] = arr->ndim == 3 ? arr->shape[0] : 1;
+    dims[1] = arr->shape[arr->ndim - 2];
+    dims[2] = arr->shape[arr->ndim - 1];
+    if (dims[0] == 0 || dims[1] == 0 || dims[2] == 0) {
+        fprintf(stderr, "ratenn train: %s %s: shape has a zero dimension (B=%zu, T=%zu, C=%zu)\n",
+                flag, path, dims[0], dims[1], dims[2]);
+        return 1;
+    }
+    if (dims[0] >= (1u << 24) || dims[1] > 0x7fffffff || dims[2] > (1u << 20)) {
+        fprintf(stderr, "ratenn train: %s %s: shape (%zu, %zu, %zu) is too large\n", flag, path,
+                dims[0], dims[1], dims[2]);
+        return 1;
+    }
+    for (size_t i = 0; i < arr->count; i++)
+        if (!isfinite(arr->data[i])) {
+            fprintf(stderr, "ratenn train: %s %s: element %zu is not finite\n", flag, path, i);
+            return 1;
+        }
+    return 0;
+}
+
+static int load_user(const train_args *a, run_data *d) {
+    rn_array in = {0}, tg = {0}, mk = {0};
+    size_t di[3], dt[3];
+    int rc = 1;
+    if (load_sequence("--input", a->input, &in, di) ||
+        load_sequence("--target", a->target, &tg, dt))
+        goto done;
+    if (di[0] != dt[0] || di[1] != dt[1]) {
+        fprintf(stderr,
+                "ratenn train: --input %s has B=%zu, T=%zu but --target %s has B=%zu, T=%zu; they "
+                "must match\n",
+                a->input, di[0], di[1], a->target, dt[0], dt[1]);
+        goto done;
+    }
+    if (a->mask) {
+        rn_error err = {0};
+        if (rn_npy_read(a->mask, &mk, &err) != RN_OK) {
+            fprintf(stderr, "ratenn train: --mask %s\n", err.message);
+            goto done;
+        }
+        if (mk.count != di[0] * di[1]) {
+            fprintf(stderr, "ratenn train: --mask %s has %zu elements; expected B*T = %zu\n",
+                    a->mask, mk.count, di[0] * di[1]);
+            goto done;
+        }
+        d->mask = mk.data;
+        mk.data = NULL;
+    }
+    d->B = (int)di[0];
+    d->T = (int)di[1];
+    d->cin = (int)di[2];
+    d->cout = (int)dt[2];
+    d->input = in.data;
+    d->target = tg.data;
+    in.data = tg.data = NULL;
+    rc = 0;
+done:
+    rn_array_free(&in);
+    rn_array_free(&tg);
+    rn_array_free(&mk);
+    return rc;
+}
+
+int train_load_data(const train_args *a, run_data *d) {
+    return a->input ? load_user(a, d) : load_task(a, d);
+}

@@ -1,0 +1,206 @@
+/* `ratenn train`'s output files: the directory, config.json, run.npz and tau_history.csv (each
+ * written to a temporary name and renamed: rn_atomic_*). */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "atomic_file.h"
+#include "cli_train.h"
+
+void train_path(char *dst, size_t n, const char *dir, const char *file) {
+    snprintf(dst, n, "%s/%s", dir, file);
+}
+
+int train_make_dir(const char *path) {
+    char buf[4096];
+    if (strlen(path) >= sizeof buf) {
+        fprintf(stderr, "ratenn train: --out path is too long\n");
+        return 1;
+    }
+    strcpy(buf, path);
+    for (char *p = buf + 1; *p; p++)
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(buf, 0777) != 0 && errno != EEXIST) break;
+            *p = '/';
+        }
+    if (mkdir(buf, 0777) != 0 && errno != EEXIST) {
+        fprintf(stderr, "ratenn train: --out %s: cannot create the directory: %s\n", path,
+                strerror(errno));
+        return 1;
+    }
+    return 0;
+}
+
+int train_write_config(const char *path, const cli_flag *flags, int n_flags, const char *spec,
+                       const run_data *d, const char *backend) {
+    rn_atomic_file f;
+    rn_error err = {0};
+    if (rn_atomic_open(&f, path, &err) != RN_OK) {
+        fprintf(stderr, "ratenn train: %s\n", err.message);
+        return 1;
+    }
+    char *net_q = cli_json_quote(spec), *be_q = cli_json_quote(backend);
+    size_t cap = (net_q ? strlen(net_q) : 0) + (be_q ? strlen(be_q) : 0) + 256;
+    char *extra = net_q && be_q ? malloc(cap) : NULL;
+    if (!extra) {
+        free(net_q);
+        free(be_q);
+        rn_atomic_abort(&f);
+        fprintf(stderr, "ratenn train: out of memory writing %s\n", path);
+        return 1;
+    }
+    snprintf(extra, cap,
+             "  \"net_effective\": %s,\n  \"steps\": %d,\n  \"trials\": %d,\n  "
+             "\"backend_used\": %s,\n  \"ratenn_version\": \"%s\"",
+             net_q, d->T, d->B, be_q, rn_version());
+    cli_write_config(f.fp, flags, n_flags, extra);
+    free(extra);
+    free(net_q);
+    free(be_q);
+    if (rn_atomic_commit(&f, &err) != RN_OK) {
+        fprintf(stderr, "ratenn train: %s\n", err.message);
+        return 1;
+    }
+    return 0;
+}
+
+int train_write_run(const char *path, rn_trainer *tr, const rn_net *net, const run_data *d,
+                    float *output0) {
+    enum { MAXA = 40 };
+    rn_array arr[MAXA];
+    bool owned[MAXA];
+    memset(arr, 0, sizeof arr);
+    memset(owned, 0, sizeof owned);
+    int n = 0, rc = 1;
+    rn_error err = {0};
+    size_t bt = (size_t)d->B * d->T;
+    float *output = malloc(bt * d->cout * sizeof(float));
+    if (!output) {
+        fprintf(stderr, "ratenn train: out of memory for the final evaluation\n");
+        return 1;
+    }
+    if (rn_trainer_forward(tr, output, true, &err) != RN_OK) {
+        fprintf(stderr, "ratenn train: final evaluation: %s\n", err.message);
+        free(output);
+        return 1;
+    }
+#define ADD(nm, ptr, c, own)                                                                       \
+    do {                                                                                           \
+        snprintf(arr[n].name, sizeof arr[n].name, "%s", nm);                                       \
+        arr[n].ndim = 3;                                                                           \
+        arr[n].shape[0] = (size_t)d->B;                                                            \
+        arr[n].shape[1] = (size_t)d->T;                                                            \
+        arr[n].shape[2] = (size_t)(c);                                                             \
+        arr[n].count = bt * (size_t)(c);                                                           \
+        arr[n].data = (ptr);                                                                       \
+        owned[n] = (own);                                                                          \
+        n++;                                                                                       \
+    } while (0)
+    ADD("input", d->input, d->cin, false);
+    ADD("target", d->target, d->cout, false);
+    ADD("output", output, d->cout, true);
+    if (output0) ADD("output_initial", output0, d->cout, false);
+    for (int li = 0; li < rn_net_layer_count(net) && n + 2 <= MAXA; li++) {
+        if (rn_net_layer_kind(net, li) != RN_LAYER_RATE) continue;
+        rn_rate_options o;
+        rn_net_rate_options(net, li, &o, NULL);
+        size_t cnt = bt * (size_t)o.n;
+        float *x = malloc(cnt * sizeof(float)), *r = malloc(cnt * sizeof(float));
+        char nx[64], nr[64];
+        snprintf(nx, sizeof nx, "%d_rate.x", li);
+        snprintf(nr, sizeof nr, "%d_rate.r", li);
+        ADD(nx, x, o.n, true);
+        ADD(nr, r, o.n, true);
+        if (!x || !r || rn_trainer_get_record(tr, li, RN_RECORD_X, x, cnt, &err) != RN_OK ||
+            rn_trainer_get_record(tr, li, RN_RECORD_R, r, cnt, &err) != RN_OK) {
+            fprintf(stderr, "ratenn train: recording: %s\n",
+                    (!x || !r) ? "out of memory" : err.message);
+            goto done;
+        }
+    }
+#undef ADD
+    if (rn_npz_write(path, arr, n, &err) != RN_OK) {
+        fprintf(stderr, "ratenn train: %s\n", err.message);
+        goto done;
+    }
+    rc = 0;
+done:
+    for (int i = 0; i < n; i++)
+        if (owned[i]) free(arr[i].data);
+    return rc;
+}
+
+void tau_history_init(tau_history *h, const rn_net *net, long long epochs) {
+    memset(h, 0, sizeof *h);
+    if (rn_net_param_total(net) > 4096) return;
+    for (int i = 0; i < rn_net_param_count(net); i++) {
+        rn_param_info info;
+        rn_net_param_info(net, i, &info, NULL);
+        rn_layer_kind k = rn_net_layer_kind(net, info.layer);
+        const char *dot = strrchr(info.name, '.');
+        if (k == RN_LAYER_RATE || k == RN_LAYER_LINEAR || !dot || strncmp(dot, ".tau", 4)) continue;
+        for (size_t e = 0; e < info.count && h->n < 16; e++) {
+            snprintf(h->names[h->n], sizeof h->names[0], "%s[%zu]", info.name, e);
+            h->param[h->n] = i;
+            h->elem[h->n] = (int)e;
+            h->n++;
+        }
+    }
+    if (h->n) h->rows = calloc((size_t)(epochs + 1) * h->n, sizeof(float));
+    if (!h->rows) h->n = 0;
+}
+
+void tau_history_record(tau_history *h, rn_trainer *tr, const rn_net *net, long long row) {
+    if (!h->n || rn_trainer_pull_params(tr, NULL) != RN_OK) return;
+    for (int c = 0; c < h->n; c++) {
+        rn_param_info info;
+        rn_net_param_info(net, h->param[c], &info, NULL);
+        float v[4096]; /* tau_history_init takes networks of at most 4096 parameters */
+        if (info.count <= 4096 && rn_net_get_param(net, info.name, v, info.count, NULL) == RN_OK)
+            h->rows[(size_t)row * h->n + c] = v[h->elem[c]];
+    }
+}
+
+int tau_history_write(const tau_history *h, const char *path, long long rows) {
+    if (!h->n) return 0;
+    rn_atomic_file f;
+    rn_error err = {0};
+    if (rn_atomic_open(&f, path, &err) != RN_OK) {
+        fprintf(stderr, "ratenn train: %s\n", err.message);
+        return 1;
+    }
+    fprintf(f.fp, "epoch");
+    for (int c = 0; c < h->n; c++)
+        fprintf(f.fp, ",%s", h->names[c]);
+    fprintf(f.fp, "\n");
+    for (long long r = 0; r < rows; r++) {
+        fprintf(f.fp, "%lld", r);
+        for (int c = 0; c < h->n; c++)
+            fprintf(f.fp, ",%.9g", h->rows[(size_t)r * h->n + c]);
+        fprintf(f.fp, "\n");
+    }
+    if (rn_atomic_commit(&f, &err) != RN_OK) {
+        fprintf(stderr, "ratenn train: %s\n", err.message);
+        return 1;
+    }
+    return 0;
+}
+
+void tau_history_read(tau_history *h, const char *path, long long rows) {
+    FILE *fp = h->n ? fopen(path, "r") : NULL;
+    if (!fp) return;
+    char line[4096];
+    if (fgets(line, sizeof line, fp))
+        for (long long r = 0; r < rows && fgets(line, sizeof line, fp); r++) {
+            char *s = strchr(line, ',');
+            for (int c = 0; c < h->n && s; c++) {
+                h->rows[(size_t)r * h->n + c] = strtof(s + 1, &s);
+                if (*s != ',') s = NULL;
+            }
+        }
+    fclose(fp);
+}
