@@ -307,14 +307,13 @@ static uint64_t graph_key(const rn_trainer *tr) {
     return h;
 }
 
-/* loss_and_gradients, recorded once as a graph and replayed where the backend has graphs. The
- * first epoch runs directly (it loads the kernels and cuBLAS outside any recording). If recording
- * fails, nothing has run: the epoch runs directly and the trainer stops trying graphs. */
+/* loss_and_gradients (the caller has set the noise epoch), recorded once as a graph and replayed
+ * where the backend has graphs. The first epoch runs directly (it loads the kernels and cuBLAS
+ * outside any recording). If recording fails, nothing has run: the epoch runs directly and the
+ * trainer stops trying graphs. */
 static rn_status gradients(rn_trainer *tr, rn_error *err) {
     rn_backend *be = tr->be;
     const rn_backend_ops *o = be->ops;
-    rn_status st0 = set_noise_epoch(tr, err);
-    if (st0 != RN_OK) return st0;
     if (!o->graph_begin || !tr->cfg.graphs || !tr->has_target || !tr->warmed_up) {
         tr->warmed_up = true;
         return loss_and_gradients(tr, err);
@@ -347,7 +346,8 @@ static rn_status gradients(rn_trainer *tr, rn_error *err) {
 
 rn_status rn_trainer_compute_gradients(rn_trainer *tr, rn_loss_parts *loss, rn_error *err) {
     if (!tr) return rn_fail(err, RN_ERR_INVALID_ARG, "trainer is NULL");
-    rn_status st = gradients(tr, err);
+    rn_status st = set_noise_epoch(tr, err);
+    if (st == RN_OK) st = gradients(tr, err);
     if (st != RN_OK) return st;
     st = read_scalars(tr, loss, err);
     return st == RN_OK ? rn_ok(err) : st;
@@ -355,9 +355,11 @@ rn_status rn_trainer_compute_gradients(rn_trainer *tr, rn_loss_parts *loss, rn_e
 
 rn_status rn_trainer_epoch(rn_trainer *tr, rn_loss_parts *loss, rn_error *err) {
     if (!tr) return rn_fail(err, RN_ERR_INVALID_ARG, "trainer is NULL");
+    rn_status st = set_noise_epoch(tr, err); /* a synchronous upload: before the timed region */
+    if (st != RN_OK) return st;
     const bool timed = tr->be->ops->timer_begin && tr->be->ops->timer_end;
     if (timed) RN_OP(tr->be->ops->timer_begin(tr->be));
-    rn_status st = gradients(tr, err);
+    st = gradients(tr, err);
     if (st != RN_OK) return st;
     const rn_train_config *c = &tr->cfg;
     rn_optim_step os;

@@ -95,7 +95,7 @@ static rn_status cuda_gemm(rn_backend *be, bool trans_a, bool trans_b, int m, in
                         "sgemm");
 }
 
-/* ---- graphs: the driver records an epoch's forward and backward once and replays it ---- */
+/* ---- graphs: the trainer records an epoch's forward and backward once and replays it ---- */
 static rn_status cuda_graph_begin(rn_backend *be) {
     rn_cuda_ctx *c = ctx_of(be);
     return rn_cuda_check(be, cudaStreamBeginCapture(c->stream, cudaStreamCaptureModeThreadLocal),
