@@ -12,7 +12,7 @@
 #include <string>
 
 struct CliResult {
-    int status;  // exit status, or 128 + signal
+    int status; // exit status, or 128 + signal
     std::string err;
 };
 
@@ -59,13 +59,19 @@ inline void write_file(const std::string &p, const std::string &bytes) {
 }
 
 // A little-endian float32 .npy written by hand (independent of the library's writer).
-inline std::string npy_bytes(const std::vector<size_t> &shape, const std::vector<float> &v, const char *descr = "<f4",
-                             bool fortran = false) {
+inline std::string npy_bytes(const std::vector<size_t> &shape, const std::vector<float> &v,
+                             const char *descr = "<f4", bool fortran = false) {
     std::string s = "(";
-    for (size_t i = 0; i < shape.size(); i++) s += std::to_string(shape[i]) + (shape.size() == 1 ? ",)" : i + 1 < shape.size() ? ", " : ")");
+    for (size_t i = 0; i < shape.size(); i++)
+        s += std::to_string(shape[i]) + (shape.size() == 1      ? ",)"
+                                         : i + 1 < shape.size() ? ", "
+                                                                : ")");
     if (shape.empty()) s += ")";
-    std::string h = std::string("{'descr': '") + descr + "', 'fortran_order': " + (fortran ? "True" : "False") + ", 'shape': " + s + ", }";
-    while ((10 + h.size() + 1) % 64) h += ' ';
+    std::string h = std::string("{'descr': '") + descr +
+                    "', 'fortran_order': " + (fortran ? "True" : "False") + ", 'shape': " + s +
+                    ", }";
+    while ((10 + h.size() + 1) % 64)
+        h += ' ';
     h += '\n';
     std::string out = "\x93NUMPY";
     out += '\x01';

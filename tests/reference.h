@@ -14,7 +14,7 @@ namespace ref {
 
 struct Layer {
     bool rate = false;
-    int filter = 0;  // 0 none, else rn_layer_kind of a filter
+    int filter = 0; // 0 none, else rn_layer_kind of a filter
     long tau2 = -1, init = -1;
     int n_in = 0, n_out = 0;
     bool has_bias = false, recurrent = false;
@@ -36,7 +36,7 @@ struct Model {
     double dt = 1e-3;
     std::vector<Layer> layers;
     std::vector<Param> params;
-    std::vector<double> values;  // every parameter, in the network's order
+    std::vector<double> values; // every parameter, in the network's order
 };
 
 inline Model from_net(const rn_net *net) {
@@ -53,7 +53,8 @@ inline Model from_net(const rn_net *net) {
         bool is_wrec = name.find(".w_rec") != std::string::npos;
         m.params.push_back({name, off, info.count, info.lower, info.upper,
                             info.bound_mode == RN_BOUND_CLIP, is_wrec});
-        for (float x : v) m.values.push_back(x);
+        for (float x : v)
+            m.values.push_back(x);
         off += info.count;
     }
     auto find = [&](int layer, const char *kind, const char *pname) -> long {
@@ -103,22 +104,27 @@ inline Model from_net(const rn_net *net) {
 
 inline double f(int act, double z) {
     switch (act) {
-    case RN_ACT_TANH: return std::tanh(z);
-    case RN_ACT_RELU: return z > 0 ? z : 0;
-    case RN_ACT_SIGMOID: return (std::tanh(z) + 1) / 2;
-    case RN_ACT_LRELU: return z >= 0 ? z : 0.01 * z;
-    default: return z;
+    case RN_ACT_TANH:
+        return std::tanh(z);
+    case RN_ACT_RELU:
+        return z > 0 ? z : 0;
+    case RN_ACT_SIGMOID:
+        return (std::tanh(z) + 1) / 2;
+    case RN_ACT_LRELU:
+        return z >= 0 ? z : 0.01 * z;
+    default:
+        return z;
     }
 }
 
 struct Records {
-    std::vector<std::vector<double>> out, x;  // per layer, (B, T, n_out)
+    std::vector<std::vector<double>> out, x; // per layer, (B, T, n_out)
 };
 
 // The forward of SPEC §2 in double. input is (B, T, C_in).
-inline std::vector<double> forward(const Model &m, const std::vector<double> &p, const std::vector<double> &input,
-                                   int B, int T, bool noise, uint64_t seed, uint32_t epoch,
-                                   Records *rec = nullptr) {
+inline std::vector<double> forward(const Model &m, const std::vector<double> &p,
+                                   const std::vector<double> &input, int B, int T, bool noise,
+                                   uint64_t seed, uint32_t epoch, Records *rec = nullptr) {
     std::vector<double> cur = input;
     for (size_t li = 0; li < m.layers.size(); li++) {
         const Layer &L = m.layers[li];
@@ -131,7 +137,8 @@ inline std::vector<double> forward(const Model &m, const std::vector<double> &p,
                 long tau_off = s == 0 ? L.tau : L.tau2;
                 for (int b = 0; b < B; b++)
                     for (int c = 0; c < L.n_out; c++) {
-                        double p_ = std::exp(-m.dt / p[tau_off + c]), q_ = -std::expm1(-m.dt / p[tau_off + c]), y = p[L.init + c];
+                        double p_ = std::exp(-m.dt / p[tau_off + c]),
+                               q_ = -std::expm1(-m.dt / p[tau_off + c]), y = p[L.init + c];
                         for (int t = 0; t < T; t++) {
                             size_t k = ((size_t)b * T + t) * L.n_out + c;
                             y = p_ * y + q_ * u[k];
@@ -144,24 +151,29 @@ inline std::vector<double> forward(const Model &m, const std::vector<double> &p,
             for (int r = 0; r < B * T; r++)
                 for (int j = 0; j < L.n_out; j++) {
                     double s = L.has_bias ? p[L.bias + j] : 0.0;
-                    for (int i = 0; i < L.n_in; i++) s += cur[(size_t)r * L.n_in + i] * p[L.weight + (size_t)i * L.n_out + j];
+                    for (int i = 0; i < L.n_in; i++)
+                        s += cur[(size_t)r * L.n_in + i] * p[L.weight + (size_t)i * L.n_out + j];
                     out[(size_t)r * L.n_out + j] = s;
                 }
         } else {
             int N = L.n_out;
             for (int b = 0; b < B; b++) {
                 std::vector<double> x(N), a(N), xn(N);
-                for (int n = 0; n < N; n++) x[n] = p[L.x0 + n];
+                for (int n = 0; n < N; n++)
+                    x[n] = p[L.x0 + n];
                 for (int t = 0; t < T; t++) {
-                    for (int n = 0; n < N; n++) a[n] = f(L.act, x[n] - p[L.threshold + n]);
+                    for (int n = 0; n < N; n++)
+                        a[n] = f(L.act, x[n] - p[L.threshold + n]);
                     for (int n = 0; n < N; n++) {
                         double r = 0.0;
                         if (L.recurrent)
-                            for (int k = 0; k < N; k++) r += a[k] * p[L.w_rec + (size_t)k * N + n];
+                            for (int k = 0; k < N; k++)
+                                r += a[k] * p[L.w_rec + (size_t)k * N + n];
                         double xi = 0.0;
                         if (noise && L.noise_std > 0)
                             xi = L.noise_std * std::sqrt(m.dt) *
-                                 rn_noise_sample(seed, epoch, (uint32_t)li, (uint32_t)b, (uint64_t)t, (uint32_t)n, (uint32_t)N);
+                                 rn_noise_sample(seed, epoch, (uint32_t)li, (uint32_t)b,
+                                                 (uint64_t)t, (uint32_t)n, (uint32_t)N);
                         double alpha = m.dt / p[L.tau + n];
                         double in = cur[((size_t)b * T + t) * N + n];
                         xn[n] = x[n] + alpha * (-x[n] + in + xi + p[L.bias + n] + r);
@@ -213,11 +225,12 @@ inline double loss(const Model &m, const std::vector<double> &p, const std::vect
         }
         if (pr.w_rec) {
             double s = 0;
-            for (size_t i = 0; i < pr.count; i++) s += p[pr.offset + i] * p[pr.offset + i];
+            for (size_t i = 0; i < pr.count; i++)
+                s += p[pr.offset + i] * p[pr.offset + i];
             l2 += s / pr.count;
         }
     }
     return w.mse * num / den + w.bounds * bounds + w.l2 * l2;
 }
 
-}  // namespace ref
+} // namespace ref

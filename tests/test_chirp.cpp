@@ -25,8 +25,9 @@ TEST(Chirp, TutorialValuesAtChosenIndices) {
         EXPECT_EQ(u[1000 + j], t < 0.05 ? 1.0f : 0.0f) << j;
     }
     int pulses = 0;
-    for (float v : u) pulses += v == 1.0f;
-    EXPECT_EQ(pulses, 50);  // j = 0..49 have t < 0.05
+    for (float v : u)
+        pulses += v == 1.0f;
+    EXPECT_EQ(pulses, 50); // j = 0..49 have t < 0.05
 }
 
 TEST(Chirp, RepeatsAndSettings) {
@@ -45,8 +46,8 @@ TEST(Chirp, RepeatsAndSettings) {
     }
     double t = 700 / 999.0;
     EXPECT_NEAR(y[3000 + 1000 + 700], std::sin(2 * M_PI * t * (t * 20)), 1e-6);
-    EXPECT_EQ(u[1000 + 99], 1.0f);   // t = 99/999 < 0.1
-    EXPECT_EQ(u[1000 + 100], 0.0f);  // t = 100/999 > 0.1
+    EXPECT_EQ(u[1000 + 99], 1.0f);  // t = 99/999 < 0.1
+    EXPECT_EQ(u[1000 + 100], 0.0f); // t = 100/999 > 0.1
 }
 
 TEST(Chirp, BadSettingsAreRejected) {

@@ -39,7 +39,8 @@ TEST_P(FilterGradients, MatchCentralFiniteDifferences) {
     std::string k = std::string("1_") + rn_layer_kind_name(fc.kind) + ".";
     // distinct τ per channel around the case's value, and a non-zero initial level
     std::vector<float> taus = {fc.tau, fc.tau * 1.3f, fc.tau * 0.8f}, init = {0.3f, -0.2f, 0.5f};
-    ASSERT_EQ(rn_net_set_param(net, (k + (fc.kind == RN_LAYER_DOUBLEEXP ? "tau1" : "tau")).c_str(), taus.data(), C, &err),
+    ASSERT_EQ(rn_net_set_param(net, (k + (fc.kind == RN_LAYER_DOUBLEEXP ? "tau1" : "tau")).c_str(),
+                               taus.data(), C, &err),
               RN_OK);
     if (fc.kind == RN_LAYER_DOUBLEEXP) {
         std::vector<float> t2 = {fc.tau2, fc.tau2 * 0.7f, fc.tau2 * 1.2f};
@@ -50,7 +51,8 @@ TEST_P(FilterGradients, MatchCentralFiniteDifferences) {
     rn_trainer *tr = nullptr;
     ASSERT_EQ(rn_backend_create(&be, RN_BACKEND_CPU, &err), RN_OK);
     ASSERT_EQ(rn_trainer_create(&tr, net, be, nullptr, B, T, &err), RN_OK) << err.message;
-    auto input = random_floats((size_t)B * T * 2, seed + 1, -1, 1), target = random_floats((size_t)B * T * 2, seed + 2, -1, 1);
+    auto input = random_floats((size_t)B * T * 2, seed + 1, -1, 1),
+         target = random_floats((size_t)B * T * 2, seed + 2, -1, 1);
     ASSERT_EQ(rn_trainer_set_data(tr, input.data(), target.data(), nullptr, &err), RN_OK);
     rn_loss_parts lp;
     ASSERT_EQ(rn_trainer_compute_gradients(tr, &lp, &err), RN_OK) << err.message;
@@ -91,7 +93,8 @@ std::vector<FilterCase> filter_cases() {
     return v;
 }
 
-INSTANTIATE_TEST_SUITE_P(StagesAndTaus, FilterGradients, ::testing::ValuesIn(filter_cases()), filter_name);
+INSTANTIATE_TEST_SUITE_P(StagesAndTaus, FilterGradients, ::testing::ValuesIn(filter_cases()),
+                         filter_name);
 
 TEST(Filters, BadArgumentsAreRejected) {
     rn_net *net = nullptr;
@@ -108,4 +111,4 @@ TEST(Filters, BadArgumentsAreRejected) {
     rn_net_free(net);
 }
 
-}  // namespace
+} // namespace

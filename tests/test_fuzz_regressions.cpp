@@ -61,7 +61,8 @@ TEST(FuzzRegressions, NpzInputsAreAcceptedWholeOrRefusedWithAMessage) {
         rn_array *arr = nullptr;
         int n = 0;
         rn_error err = {};
-        if (rn_npz_parse((const unsigned char *)b.data(), b.size(), f.c_str(), &arr, &n, &err) == RN_OK)
+        if (rn_npz_parse((const unsigned char *)b.data(), b.size(), f.c_str(), &arr, &n, &err) ==
+            RN_OK)
             rn_arrays_free(arr, n);
         else
             EXPECT_NE(err.message[0], '\0') << f;
@@ -87,4 +88,4 @@ TEST(FuzzRegressions, NetSpecsAreAcceptedOrRefusedWithAMessage) {
     EXPECT_GE(accepted, 4) << "the seed specs are valid networks";
 }
 
-}  // namespace
+} // namespace

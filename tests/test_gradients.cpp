@@ -14,14 +14,14 @@ struct Case {
     int act;
     bool recurrent;
     bool mask;
-    bool stacked;  // a second, non-recurrent rate layer after the first
+    bool stacked; // a second, non-recurrent rate layer after the first
     rn_backend_kind backend;
 };
 
 // gtest would otherwise print the struct's bytes, padding included (valgrind: uninitialised reads).
 void PrintTo(const Case &c, std::ostream *os) {
-    *os << "act " << c.act << (c.recurrent ? " rec" : " ff") << (c.mask ? " mask" : "") << (c.stacked ? " stacked" : "")
-        << (c.backend == RN_BACKEND_CUDA ? " cuda" : " cpu");
+    *os << "act " << c.act << (c.recurrent ? " rec" : " ff") << (c.mask ? " mask" : "")
+        << (c.stacked ? " stacked" : "") << (c.backend == RN_BACKEND_CUDA ? " cuda" : " cpu");
 }
 
 std::string case_name(const ::testing::TestParamInfo<Case> &info) {
@@ -96,9 +96,12 @@ TEST_P(Gradients, MatchCentralFiniteDifferencesOfDoubleForward) {
     std::vector<float> mask;
     if (c.mask) {
         mask = random_floats((size_t)B * T, seed + 3, 0.0f, 1.0f);
-        for (size_t i = 0; i < mask.size(); i += 3) mask[i] = 0.0f;
+        for (size_t i = 0; i < mask.size(); i += 3)
+            mask[i] = 0.0f;
     }
-    ASSERT_EQ(rn_trainer_set_data(tr, input.data(), target.data(), c.mask ? mask.data() : nullptr, &err), RN_OK)
+    ASSERT_EQ(
+        rn_trainer_set_data(tr, input.data(), target.data(), c.mask ? mask.data() : nullptr, &err),
+        RN_OK)
         << err.message;
     rn_loss_parts lp;
     ASSERT_EQ(rn_trainer_compute_gradients(tr, &lp, &err), RN_OK) << err.message;
@@ -142,8 +145,8 @@ TEST_P(Gradients, MatchCentralFiniteDifferencesOfDoubleForward) {
             worst_name = pr.name;
         }
     }
-    std::printf("[ gradcheck ] %s: worst relative error %.3g (%s)\n", case_name({c, 0}).c_str(), worst,
-                worst_name.c_str());
+    std::printf("[ gradcheck ] %s: worst relative error %.3g (%s)\n", case_name({c, 0}).c_str(),
+                worst, worst_name.c_str());
     rn_trainer_free(tr);
     rn_backend_free(be);
     rn_net_free(net);
@@ -153,7 +156,8 @@ std::vector<Case> all_cases() {
     std::vector<Case> v;
     for (rn_backend_kind k : {RN_BACKEND_CPU, RN_BACKEND_CUDA}) {
         for (int act = 0; act < 5; act++)
-            for (int rec = 0; rec < 2; rec++) v.push_back({act, rec == 1, false, false, k});
+            for (int rec = 0; rec < 2; rec++)
+                v.push_back({act, rec == 1, false, false, k});
         v.push_back({RN_ACT_TANH, true, true, false, k});
         v.push_back({RN_ACT_TANH, true, false, true, k});
         v.push_back({RN_ACT_SIGMOID, true, true, true, k});
@@ -163,4 +167,4 @@ std::vector<Case> all_cases() {
 
 INSTANTIATE_TEST_SUITE_P(AllActivations, Gradients, ::testing::ValuesIn(all_cases()), case_name);
 
-}  // namespace
+} // namespace

@@ -172,7 +172,7 @@ int run_python(const TempDir &dir, const std::string &script, const std::string 
 
 #define REQUIRE_NUMPY()                                                                            \
     do {                                                                                           \
-        if (!have_numpy()) GTEST_SKIP() << python() << " with numpy is not available";         \
+        if (!have_numpy()) GTEST_SKIP() << python() << " with numpy is not available";             \
     } while (0)
 
 // =============================================== .npy

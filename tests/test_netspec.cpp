@@ -20,8 +20,9 @@ std::string build_error(const char *spec) {
 TEST(NetSpec, BuildsTheIssueExample) {
     rn_net *net = nullptr;
     rn_error err = {};
-    ASSERT_EQ(rn_net_from_spec(&net, "linear(1,50) rate(50,tanh,rec,noise=0.1) linear(50,1) lowpass(1,tau=0.02)", 1e-3f, 0,
-                               &err),
+    ASSERT_EQ(rn_net_from_spec(
+                  &net, "linear(1,50) rate(50,tanh,rec,noise=0.1) linear(50,1) lowpass(1,tau=0.02)",
+                  1e-3f, 0, &err),
               RN_OK)
         << err.message;
     ASSERT_EQ(rn_net_layer_count(net), 4);
@@ -42,11 +43,13 @@ TEST(NetSpec, BuildsTheIssueExample) {
 TEST(NetSpec, StackedRateLayersAndAllFilters) {
     rn_net *net = nullptr;
     rn_error err = {};
-    ASSERT_EQ(rn_net_from_spec(&net,
-                               "linear(2, 8, bias=false) rate(8, relu, ff, tau=0.05) rate(8, sigmoid) linear(8,3) "
-                               "alpha(3, tau=0.01) doubleexp(3, tau1=0.05, tau2=0.03)",
-                               1e-3f, 0, &err),
-              RN_OK)
+    ASSERT_EQ(
+        rn_net_from_spec(
+            &net,
+            "linear(2, 8, bias=false) rate(8, relu, ff, tau=0.05) rate(8, sigmoid) linear(8,3) "
+            "alpha(3, tau=0.01) doubleexp(3, tau1=0.05, tau2=0.03)",
+            1e-3f, 0, &err),
+        RN_OK)
         << err.message;
     EXPECT_EQ(rn_net_layer_count(net), 6);
     EXPECT_EQ(rn_net_param_index(net, "0_linear.bias"), -1);
@@ -74,7 +77,8 @@ TEST(NetSpec, JsonForm) {
     EXPECT_FALSE(o.recurrent);
     rn_net_free(net);
     EXPECT_EQ(rn_net_from_json(&net, "{\"layers\": [", 1e-3f, 0, &err), RN_ERR_FORMAT);
-    EXPECT_EQ(rn_net_from_json(&net, "{\"layers\": [{\"in\": 3}]}", 1e-3f, 0, &err), RN_ERR_INVALID_ARG);
+    EXPECT_EQ(rn_net_from_json(&net, "{\"layers\": [{\"in\": 3}]}", 1e-3f, 0, &err),
+              RN_ERR_INVALID_ARG);
     EXPECT_NE(std::string(err.message).find("type"), std::string::npos);
 }
 
@@ -103,13 +107,17 @@ TEST(NetSpec, BadSpecsNameTheLayerAndTheProblem) {
 // Found by fuzz_netspec: a JSON size beyond int was converted with undefined behaviour.
 TEST(NetSpec, JsonSizesOutOfRangeAreRefused) {
     for (const char *n : {"1e300", "-3", "2.5", "2147483648"}) {
-        std::string json = std::string(R"({"layers": [{"type": "linear", "in": 1, "out": 5}, {"type": "rate", "n": )") + n + "}]}";
+        std::string json =
+            std::string(
+                R"({"layers": [{"type": "linear", "in": 1, "out": 5}, {"type": "rate", "n": )") +
+            n + "}]}";
         rn_net *net = nullptr;
         rn_error err = {};
         EXPECT_NE(rn_net_from_json(&net, json.c_str(), 1e-3f, 0, &err), RN_OK) << n;
         EXPECT_EQ(net, nullptr);
-        EXPECT_NE(std::string(err.message).find("\"n\" must be a whole number"), std::string::npos) << err.message;
+        EXPECT_NE(std::string(err.message).find("\"n\" must be a whole number"), std::string::npos)
+            << err.message;
     }
 }
 
-}  // namespace
+} // namespace

@@ -33,8 +33,10 @@ double train(SynRun &r, const rn_synapse_options &so, float lr, int epochs) {
     EXPECT_EQ(rn_trainer_create(&r.tr, r.net, r.be, &cfg, 1, T, &err), RN_OK) << err.message;
     EXPECT_EQ(rn_trainer_set_data(r.tr, u.data(), y.data(), nullptr, &err), RN_OK);
     rn_loss_parts lp = {};
-    for (int e = 0; e < epochs; e++) EXPECT_EQ(rn_trainer_epoch(r.tr, &lp, &err), RN_OK) << err.message;
-    EXPECT_EQ(rn_trainer_compute_gradients(r.tr, &lp, &err), RN_OK);  // the loss at the final parameters
+    for (int e = 0; e < epochs; e++)
+        EXPECT_EQ(rn_trainer_epoch(r.tr, &lp, &err), RN_OK) << err.message;
+    EXPECT_EQ(rn_trainer_compute_gradients(r.tr, &lp, &err),
+              RN_OK); // the loss at the final parameters
     EXPECT_EQ(rn_trainer_pull_params(r.tr, &err), RN_OK);
     return lp.mse;
 }
@@ -86,7 +88,8 @@ TEST(SynapseTask, GainOnlyModelStaysAtItsLeastSquaresFloor) {
         sy += s * y[t];
     }
     double g = sy / ss, floor = 0;
-    for (int t = 0; t < T; t++) floor += (g * sv[t] - y[t]) * (g * sv[t] - y[t]) / T;
+    for (int t = 0; t < T; t++)
+        floor += (g * sv[t] - y[t]) * (g * sv[t] - y[t]) / T;
 
     SynRun r;
     rn_error err = {};
@@ -98,10 +101,11 @@ TEST(SynapseTask, GainOnlyModelStaysAtItsLeastSquaresFloor) {
     float w = 1.0f;
     rn_net_set_param(r.net, "1_linear.weight", &w, 1, &err);
     double mse = train(r, so, 3e-3f, 1500);
-    std::printf("[ synapse ] gain only: mse %.4g (least-squares floor %.4g, gain %.4f)\n", mse, floor, g);
+    std::printf("[ synapse ] gain only: mse %.4g (least-squares floor %.4g, gain %.4f)\n", mse,
+                floor, g);
     EXPECT_GE(mse, floor * (1 - 1e-5));
     EXPECT_LE(mse, floor * 1.01) << "the gain should reach its optimum";
     EXPECT_GT(floor, 1e-3) << "a gain alone cannot fit the slower filter";
 }
 
-}  // namespace
+} // namespace

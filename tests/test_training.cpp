@@ -24,7 +24,8 @@ struct Fixture {
 };
 
 // linear(1→N) → rate(N) → linear(N→1) on random data, B trials of T steps.
-void make(Fixture &f, rn_train_config cfg, int N = 6, int B = 2, int T = 40, uint64_t seed = 5, float noise = 0.1f) {
+void make(Fixture &f, rn_train_config cfg, int N = 6, int B = 2, int T = 40, uint64_t seed = 5,
+          float noise = 0.1f) {
     rn_error err = {};
     ASSERT_EQ(rn_net_create(&f.net, 1e-3f, seed, &err), RN_OK);
     rn_rate_options o = rn_rate_options_default(N);
@@ -53,7 +54,7 @@ std::vector<float> grad(const rn_trainer *tr, const rn_net *net, const char *nam
     return v;
 }
 
-const char *kNames[] = {"0_linear.weight", "0_linear.bias", "1_rate.w_rec", "1_rate.tau",
+const char *kNames[] = {"0_linear.weight", "0_linear.bias",    "1_rate.w_rec",    "1_rate.tau",
                         "1_rate.bias",     "1_rate.threshold", "2_linear.weight", "2_linear.bias"};
 
 // Two Adam steps, each compared with jax.example_libraries.optimizers.adam written out in double.
@@ -71,7 +72,8 @@ TEST(Optimizer, AdamMatchesHandComputedSteps) {
             before.push_back(get(f.net, n));
             g.push_back(grad(f.tr, f.net, n));
         }
-        ASSERT_EQ(rn_trainer_epoch(f.tr, &lp, nullptr), RN_OK);  // recomputes the same gradients (same epoch)
+        ASSERT_EQ(rn_trainer_epoch(f.tr, &lp, nullptr),
+                  RN_OK); // recomputes the same gradients (same epoch)
         ASSERT_EQ(rn_trainer_pull_params(f.tr, nullptr), RN_OK);
         for (int k = 0; k < 8; k++) {
             if (m[k].empty()) m[k].assign(g[k].size(), 0.0), v[k].assign(g[k].size(), 0.0);
@@ -79,10 +81,12 @@ TEST(Optimizer, AdamMatchesHandComputedSteps) {
             for (size_t i = 0; i < g[k].size(); i++) {
                 m[k][i] = 0.1 * g[k][i] + 0.9 * m[k][i];
                 v[k][i] = 0.001 * (double)g[k][i] * g[k][i] + 0.999 * v[k][i];
-                double mhat = m[k][i] / (1 - std::pow(0.9, step + 1)), vhat = v[k][i] / (1 - std::pow(0.999, step + 1));
+                double mhat = m[k][i] / (1 - std::pow(0.9, step + 1)),
+                       vhat = v[k][i] / (1 - std::pow(0.999, step + 1));
                 expect[i] = before[k][i] - 1e-2 * mhat / (std::sqrt(vhat) + 1e-8);
             }
-            EXPECT_TRUE(all_close(get(f.net, kNames[k]), expect, 1e-5, 1e-7)) << kNames[k] << " step " << step;
+            EXPECT_TRUE(all_close(get(f.net, kNames[k]), expect, 1e-5, 1e-7))
+                << kNames[k] << " step " << step;
         }
     }
 }
@@ -110,8 +114,10 @@ TEST(Optimizer, SgdStepAndGradientClipping) {
         ASSERT_EQ(rn_trainer_pull_params(f.tr, nullptr), RN_OK);
         for (int k = 0; k < 8; k++) {
             std::vector<double> expect(g[k].size());
-            for (size_t i = 0; i < g[k].size(); i++) expect[i] = before[k][i] - 0.5 * (g[k][i] * scale);
-            EXPECT_TRUE(all_close(get(f.net, kNames[k]), expect, 1e-5, 1e-7)) << kNames[k] << " clip " << clip;
+            for (size_t i = 0; i < g[k].size(); i++)
+                expect[i] = before[k][i] - 0.5 * (g[k][i] * scale);
+            EXPECT_TRUE(all_close(get(f.net, kNames[k]), expect, 1e-5, 1e-7))
+                << kNames[k] << " clip " << clip;
         }
     }
 }
@@ -124,24 +130,31 @@ TEST(Optimizer, FrozenParametersStayBitIdentical) {
     ASSERT_EQ(rn_net_set_trainable(f.net, "1_rate.w_rec", false, nullptr), RN_OK);
     ASSERT_EQ(rn_net_set_trainable(f.net, "1_rate.tau", false, nullptr), RN_OK);
     ASSERT_EQ(rn_trainer_push_params(f.tr, nullptr), RN_OK);
-    auto w0 = get(f.net, "1_rate.w_rec"), t0 = get(f.net, "1_rate.tau"), b0 = get(f.net, "1_rate.bias");
-    for (int e = 0; e < 10; e++) ASSERT_EQ(rn_trainer_epoch(f.tr, nullptr, nullptr), RN_OK);
+    auto w0 = get(f.net, "1_rate.w_rec"), t0 = get(f.net, "1_rate.tau"),
+         b0 = get(f.net, "1_rate.bias");
+    for (int e = 0; e < 10; e++)
+        ASSERT_EQ(rn_trainer_epoch(f.tr, nullptr, nullptr), RN_OK);
     ASSERT_EQ(rn_trainer_pull_params(f.tr, nullptr), RN_OK);
-    auto w1 = get(f.net, "1_rate.w_rec"), t1 = get(f.net, "1_rate.tau"), b1 = get(f.net, "1_rate.bias");
+    auto w1 = get(f.net, "1_rate.w_rec"), t1 = get(f.net, "1_rate.tau"),
+         b1 = get(f.net, "1_rate.bias");
     EXPECT_EQ(0, std::memcmp(w0.data(), w1.data(), w0.size() * 4));
     EXPECT_EQ(0, std::memcmp(t0.data(), t1.data(), t0.size() * 4));
-    EXPECT_NE(0, std::memcmp(b0.data(), b1.data(), b0.size() * 4)) << "a trainable parameter should move";
+    EXPECT_NE(0, std::memcmp(b0.data(), b1.data(), b0.size() * 4))
+        << "a trainable parameter should move";
 }
 
 TEST(Optimizer, ClipBoundsHold) {
     rn_train_config cfg = rn_train_config_default();
-    cfg.lr = 0.05f;  // big steps, so the bounds are hit
+    cfg.lr = 0.05f; // big steps, so the bounds are hit
     Fixture f;
     make(f, cfg);
-    ASSERT_EQ(rn_net_set_bounds(f.net, "1_rate.tau", 0.0195f, 0.0205f, RN_BOUND_CLIP, nullptr), RN_OK);
-    ASSERT_EQ(rn_net_set_bounds(f.net, "2_linear.weight", -0.1f, 0.1f, RN_BOUND_CLIP, nullptr), RN_OK);
+    ASSERT_EQ(rn_net_set_bounds(f.net, "1_rate.tau", 0.0195f, 0.0205f, RN_BOUND_CLIP, nullptr),
+              RN_OK);
+    ASSERT_EQ(rn_net_set_bounds(f.net, "2_linear.weight", -0.1f, 0.1f, RN_BOUND_CLIP, nullptr),
+              RN_OK);
     ASSERT_EQ(rn_trainer_push_params(f.tr, nullptr), RN_OK);
-    for (int e = 0; e < 20; e++) ASSERT_EQ(rn_trainer_epoch(f.tr, nullptr, nullptr), RN_OK);
+    for (int e = 0; e < 20; e++)
+        ASSERT_EQ(rn_trainer_epoch(f.tr, nullptr, nullptr), RN_OK);
     ASSERT_EQ(rn_trainer_pull_params(f.tr, nullptr), RN_OK);
     int at_bound = 0;
     for (float t : get(f.net, "1_rate.tau")) {
@@ -162,12 +175,15 @@ TEST(Training, SameSeedTwiceIsBitIdenticalAfter20Epochs) {
     for (int r = 0; r < 2; r++) {
         Fixture f;
         make(f, rn_train_config_default(), 8, 3, 50, 99, 0.1f);
-        for (int e = 0; e < 20; e++) ASSERT_EQ(rn_trainer_epoch(f.tr, nullptr, nullptr), RN_OK);
+        for (int e = 0; e < 20; e++)
+            ASSERT_EQ(rn_trainer_epoch(f.tr, nullptr, nullptr), RN_OK);
         ASSERT_EQ(rn_trainer_pull_params(f.tr, nullptr), RN_OK);
-        for (const char *n : kNames) runs[r].push_back(get(f.net, n));
+        for (const char *n : kNames)
+            runs[r].push_back(get(f.net, n));
     }
     for (int k = 0; k < 8; k++)
-        EXPECT_EQ(0, std::memcmp(runs[0][k].data(), runs[1][k].data(), runs[0][k].size() * 4)) << kNames[k];
+        EXPECT_EQ(0, std::memcmp(runs[0][k].data(), runs[1][k].data(), runs[0][k].size() * 4))
+            << kNames[k];
 }
 
 TEST(Training, NoiseSeedChangesTheRun) {
@@ -177,7 +193,8 @@ TEST(Training, NoiseSeedChangesTheRun) {
         cfg.noise_seed = (uint64_t)r;
         Fixture f;
         make(f, cfg);
-        for (int e = 0; e < 3; e++) ASSERT_EQ(rn_trainer_epoch(f.tr, nullptr, nullptr), RN_OK);
+        for (int e = 0; e < 3; e++)
+            ASSERT_EQ(rn_trainer_epoch(f.tr, nullptr, nullptr), RN_OK);
         ASSERT_EQ(rn_trainer_pull_params(f.tr, nullptr), RN_OK);
         w[r] = get(f.net, "1_rate.w_rec");
     }
@@ -187,20 +204,22 @@ TEST(Training, NoiseSeedChangesTheRun) {
 TEST(Training, DivergenceStopsAndKeepsTheLastGoodParameters) {
     rn_train_config cfg = rn_train_config_default();
     cfg.optimizer = RN_OPT_SGD;
-    cfg.lr = 1e30f;  // the first step throws the weights to ~1e30; the next loss is not finite
+    cfg.lr = 1e30f; // the first step throws the weights to ~1e30; the next loss is not finite
     Fixture f;
     make(f, cfg, 6, 2, 40, 5, 0.0f);
     rn_error err = {};
     rn_status st = RN_OK;
     int e = 0;
-    for (; e < 10 && st == RN_OK; e++) st = rn_trainer_epoch(f.tr, nullptr, &err);
+    for (; e < 10 && st == RN_OK; e++)
+        st = rn_trainer_epoch(f.tr, nullptr, &err);
     ASSERT_EQ(st, RN_ERR_DIVERGED);
     EXPECT_NE(std::string(err.message).find("not finite"), std::string::npos) << err.message;
     EXPECT_NE(std::string(err.message).find("epoch"), std::string::npos) << err.message;
     int64_t good = rn_trainer_epochs_done(f.tr);
     ASSERT_EQ(rn_trainer_pull_params(f.tr, nullptr), RN_OK);
     for (const char *n : kNames)
-        for (float x : get(f.net, n)) ASSERT_TRUE(std::isfinite(x)) << n;
+        for (float x : get(f.net, n))
+            ASSERT_TRUE(std::isfinite(x)) << n;
     // the parameters are those after the last good epoch: another try diverges again, nothing moves
     auto w = get(f.net, "1_rate.w_rec");
     EXPECT_EQ(rn_trainer_epoch(f.tr, nullptr, &err), RN_ERR_DIVERGED);
@@ -224,13 +243,15 @@ TEST(Training, ShortChirpRunLowersTheLossFivefold) {
     Fixture f;
     make(f, cfg, 16, 1, T, 3, 0.1f);
     // τ must stay well above dt: the tutorial's penalty bound (Adam moves τ by ~lr per epoch)
-    ASSERT_EQ(rn_net_set_bounds(f.net, "1_rate.tau", 0.011f, INFINITY, RN_BOUND_PENALTY, nullptr), RN_OK);
+    ASSERT_EQ(rn_net_set_bounds(f.net, "1_rate.tau", 0.011f, INFINITY, RN_BOUND_PENALTY, nullptr),
+              RN_OK);
     ASSERT_EQ(rn_trainer_push_params(f.tr, nullptr), RN_OK);
     ASSERT_EQ(rn_trainer_set_data(f.tr, u.data(), y.data(), nullptr, nullptr), RN_OK);
     rn_loss_parts first, last;
     rn_error err = {};
     ASSERT_EQ(rn_trainer_epoch(f.tr, &first, &err), RN_OK) << err.message;
-    for (int e = 1; e < 300; e++) ASSERT_EQ(rn_trainer_epoch(f.tr, &last, &err), RN_OK) << err.message;
+    for (int e = 1; e < 300; e++)
+        ASSERT_EQ(rn_trainer_epoch(f.tr, &last, &err), RN_OK) << err.message;
     std::printf("[ training ] mse %.4g -> %.4g over 300 epochs\n", first.mse, last.mse);
     EXPECT_LT(last.mse, first.mse / 5);
 }
@@ -285,18 +306,24 @@ TEST(Trainer, RecordOfRAfterAnEpochIsRefusedUntilAForward) {
     std::vector<float> r1(n), r2(n, NAN), x(n);
     rn_error err = {};
     ASSERT_EQ(rn_trainer_forward(f.tr, nullptr, false, &err), RN_OK) << err.message;
-    ASSERT_EQ(rn_trainer_get_record(f.tr, 1, RN_RECORD_R, r1.data(), n, &err), RN_OK) << err.message;
+    ASSERT_EQ(rn_trainer_get_record(f.tr, 1, RN_RECORD_R, r1.data(), n, &err), RN_OK)
+        << err.message;
     ASSERT_EQ(rn_trainer_epoch(f.tr, nullptr, &err), RN_OK) << err.message;
     EXPECT_EQ(rn_trainer_get_record(f.tr, 1, RN_RECORD_R, r2.data(), n, &err), RN_ERR_INVALID_ARG);
-    EXPECT_NE(std::string(err.message).find("rn_trainer_forward"), std::string::npos) << err.message;
-    EXPECT_EQ(rn_trainer_get_record(f.tr, 1, RN_RECORD_X, x.data(), n, &err), RN_OK) << "x stays readable";
+    EXPECT_NE(std::string(err.message).find("rn_trainer_forward"), std::string::npos)
+        << err.message;
+    EXPECT_EQ(rn_trainer_get_record(f.tr, 1, RN_RECORD_X, x.data(), n, &err), RN_OK)
+        << "x stays readable";
     // the same forward again (the parameters moved, so compare with a fresh forward's r instead)
     ASSERT_EQ(rn_trainer_forward(f.tr, nullptr, false, &err), RN_OK);
-    ASSERT_EQ(rn_trainer_get_record(f.tr, 1, RN_RECORD_R, r2.data(), n, &err), RN_OK) << err.message;
-    for (size_t i = 0; i < n; i++) ASSERT_TRUE(std::isfinite(r2[i])) << i;
+    ASSERT_EQ(rn_trainer_get_record(f.tr, 1, RN_RECORD_R, r2.data(), n, &err), RN_OK)
+        << err.message;
+    for (size_t i = 0; i < n; i++)
+        ASSERT_TRUE(std::isfinite(r2[i])) << i;
     EXPECT_NE(r1, r2) << "the epoch's step moved W_rec, so r changed";
     // a layer kind without records says so
-    EXPECT_EQ(rn_trainer_get_record(f.tr, 0, RN_RECORD_X, x.data(), 2 * 40 * 6, &err), RN_ERR_INVALID_ARG);
+    EXPECT_EQ(rn_trainer_get_record(f.tr, 0, RN_RECORD_X, x.data(), 2 * 40 * 6, &err),
+              RN_ERR_INVALID_ARG);
     EXPECT_NE(std::string(err.message).find("only its output"), std::string::npos) << err.message;
 }
 
@@ -312,7 +339,7 @@ TEST(Backend, CudaWithoutDeviceIsAClearError) {
     rn_backend_free(be);
 }
 
-}  // namespace
+} // namespace
 
 namespace {
 // Stop after 7 epochs, carry the parameters and the optimiser state into a new trainer, run 8 more:
@@ -322,20 +349,24 @@ TEST(Training, OptimizerStateRestoreContinuesBitIdentically) {
     {
         Fixture f;
         make(f, rn_train_config_default(), 6, 2, 40, 21, 0.1f);
-        for (int e = 0; e < 15; e++) ASSERT_EQ(rn_trainer_epoch(f.tr, nullptr, nullptr), RN_OK);
+        for (int e = 0; e < 15; e++)
+            ASSERT_EQ(rn_trainer_epoch(f.tr, nullptr, nullptr), RN_OK);
         ASSERT_EQ(rn_trainer_pull_params(f.tr, nullptr), RN_OK);
-        for (const char *n : kNames) straight.push_back(get(f.net, n));
+        for (const char *n : kNames)
+            straight.push_back(get(f.net, n));
     }
     std::vector<float> m, v, values;
     int64_t done = 0;
     {
         Fixture f;
         make(f, rn_train_config_default(), 6, 2, 40, 21, 0.1f);
-        for (int e = 0; e < 7; e++) ASSERT_EQ(rn_trainer_epoch(f.tr, nullptr, nullptr), RN_OK);
+        for (int e = 0; e < 7; e++)
+            ASSERT_EQ(rn_trainer_epoch(f.tr, nullptr, nullptr), RN_OK);
         size_t P = rn_net_param_total(f.net);
         m.resize(P);
         v.resize(P);
-        ASSERT_EQ(rn_trainer_get_optimizer_state(f.tr, m.data(), v.data(), P, &done, nullptr), RN_OK);
+        ASSERT_EQ(rn_trainer_get_optimizer_state(f.tr, m.data(), v.data(), P, &done, nullptr),
+                  RN_OK);
         EXPECT_EQ(done, 7);
         ASSERT_EQ(rn_trainer_pull_params(f.tr, nullptr), RN_OK);
         for (const char *n : kNames) {
@@ -354,14 +385,20 @@ TEST(Training, OptimizerStateRestoreContinuesBitIdentically) {
         }
         ASSERT_EQ(rn_trainer_push_params(f.tr, nullptr), RN_OK);
         rn_error err = {};
-        ASSERT_EQ(rn_trainer_set_optimizer_state(f.tr, m.data(), v.data(), m.size(), done, &err), RN_OK) << err.message;
-        for (int e = 0; e < 8; e++) ASSERT_EQ(rn_trainer_epoch(f.tr, nullptr, nullptr), RN_OK);
+        ASSERT_EQ(rn_trainer_set_optimizer_state(f.tr, m.data(), v.data(), m.size(), done, &err),
+                  RN_OK)
+            << err.message;
+        for (int e = 0; e < 8; e++)
+            ASSERT_EQ(rn_trainer_epoch(f.tr, nullptr, nullptr), RN_OK);
         ASSERT_EQ(rn_trainer_pull_params(f.tr, nullptr), RN_OK);
-        for (const char *n : kNames) resumed.push_back(get(f.net, n));
+        for (const char *n : kNames)
+            resumed.push_back(get(f.net, n));
         std::vector<float> bad(m.size(), NAN);
-        EXPECT_EQ(rn_trainer_set_optimizer_state(f.tr, bad.data(), v.data(), m.size(), 0, &err), RN_ERR_INVALID_ARG);
+        EXPECT_EQ(rn_trainer_set_optimizer_state(f.tr, bad.data(), v.data(), m.size(), 0, &err),
+                  RN_ERR_INVALID_ARG);
     }
     for (size_t k = 0; k < straight.size(); k++)
-        EXPECT_EQ(0, std::memcmp(straight[k].data(), resumed[k].data(), straight[k].size() * 4)) << kNames[k];
+        EXPECT_EQ(0, std::memcmp(straight[k].data(), resumed[k].data(), straight[k].size() * 4))
+            << kNames[k];
 }
-}  // namespace
+} // namespace

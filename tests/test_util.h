@@ -25,16 +25,21 @@ inline std::vector<float> random_floats(size_t n, uint32_t seed, float lo, float
     std::mt19937 gen(seed);
     std::uniform_real_distribution<float> d(lo, hi);
     std::vector<float> v(n);
-    for (auto &x : v) x = d(gen);
+    for (auto &x : v)
+        x = d(gen);
     return v;
 }
 
-inline std::vector<double> to_double(const std::vector<float> &v) { return std::vector<double>(v.begin(), v.end()); }
+inline std::vector<double> to_double(const std::vector<float> &v) {
+    return std::vector<double>(v.begin(), v.end());
+}
 
 // Element-wise |a − b| <= atol + rtol·|ref| in the negated form (fails on NaN); reports the worst element.
-inline ::testing::AssertionResult all_close(const std::vector<float> &a, const std::vector<double> &ref,
-                                            double rtol, double atol) {
-    if (a.size() != ref.size()) return ::testing::AssertionFailure() << "sizes differ: " << a.size() << " vs " << ref.size();
+inline ::testing::AssertionResult
+all_close(const std::vector<float> &a, const std::vector<double> &ref, double rtol, double atol) {
+    if (a.size() != ref.size())
+        return ::testing::AssertionFailure()
+               << "sizes differ: " << a.size() << " vs " << ref.size();
     double worst = -1;
     size_t wi = 0;
     bool bad = false;
@@ -47,8 +52,9 @@ inline ::testing::AssertionResult all_close(const std::vector<float> &a, const s
         }
     }
     if (bad)
-        return ::testing::AssertionFailure() << "worst element " << wi << ": got " << a[wi] << ", expected " << ref[wi]
-                                             << " (|diff| " << worst << ")";
+        return ::testing::AssertionFailure()
+               << "worst element " << wi << ": got " << a[wi] << ", expected " << ref[wi]
+               << " (|diff| " << worst << ")";
     return ::testing::AssertionSuccess();
 }
 
