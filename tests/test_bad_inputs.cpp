@@ -27,13 +27,6 @@ struct Bad {
     std::string expect; // words the one line must hold
 };
 
-std::string subst(std::string s, const std::string &d) {
-    // (searching on past each replacement: the directory's own name may hold "U/")
-    for (size_t p = 0; (p = s.find("U/", p)) != std::string::npos; p += d.size() + 1)
-        s.replace(p, 2, d + "/");
-    return s;
-}
-
 // Files that are not directories, with their bytes, for "untouched" checks.
 std::vector<std::pair<std::string, std::string>> snapshot(const std::string &dir) {
     std::vector<std::pair<std::string, std::string>> v;
@@ -53,9 +46,11 @@ std::string leftovers(const std::string &dir) { // temporary files a failed writ
 }
 
 TEST(BadInputs, EveryCaseFailsWithOneLineAndLeavesOutputsAlone) {
-    std::string d = temp_dir();
+    TempDir dir;
+    ASSERT_TRUE(dir.ok());
+    const std::string d = dir.path();
     auto npy = [&](const char *name, std::vector<size_t> shape, std::vector<float> v) {
-        write_file(d + "/" + name, npy_bytes(shape, v));
+        write_file(d + "/" + name, npy_f32(shape, v));
     };
     npy("u.npy", {2, 10, 1}, std::vector<float>(20, 0.5f));
     npy("y.npy", {2, 10, 1}, std::vector<float>(20, 0.25f));
@@ -65,7 +60,7 @@ TEST(BadInputs, EveryCaseFailsWithOneLineAndLeavesOutputsAlone) {
     std::vector<float> inf(20, 0.25f);
     inf[7] = INFINITY;
     npy("inf.npy", {2, 10, 1}, inf);
-    std::string good = npy_bytes({2, 10, 1}, std::vector<float>(20, 0.5f));
+    std::string good = npy_f32({2, 10, 1}, std::vector<float>(20, 0.5f));
     // a header length of 65535 in a short file
     std::string huge = good.substr(0, 8) + std::string("\xff\xff", 2) + good.substr(10);
     write_file(d + "/hugeheader.npy", huge);
@@ -128,13 +123,14 @@ TEST(BadInputs, EveryCaseFailsWithOneLineAndLeavesOutputsAlone) {
     EXPECT_NE(r.status, 0);
     EXPECT_NE(r.err.find("afile/sub"), std::string::npos) << r.err;
     std::printf("[ matrix ] %-68s | %s", "--out <path through a file>", r.err.c_str());
-    remove_tree(d);
 }
 
 // A file size limit stands for a full disk: the write fails, is reported naming the file, and the files
 // of the previous run in that directory are left whole (write to a temporary, then rename).
 TEST(Faults, FullDiskFailsCleanlyAndKeepsThePreviousFiles) {
-    std::string d = temp_dir(), run = d + "/run";
+    TempDir dir;
+    ASSERT_TRUE(dir.ok());
+    const std::string d = dir.path(), run = d + "/run";
     ASSERT_EQ(
         run_cli(std::string("train --task chirp --epochs 2 ") + kQuick + " --out " + run, d).status,
         0);
@@ -157,13 +153,14 @@ TEST(Faults, FullDiskFailsCleanlyAndKeepsThePreviousFiles) {
         rn_arrays_free(a, n);
     }
     EXPECT_EQ(before[4], snapshot(run)[4]) << "run.npz (too big to write) must be the previous one";
-    remove_tree(d);
 }
 
 // SIGKILL at random moments of a run that checkpoints every epoch: the checkpoint on disk is always
 // loadable, and resuming from it ends bit-identical to a run never interrupted.
 TEST(Faults, SigkillDuringCheckpointsLeavesALoadableOneAndResumeIsExact) {
-    std::string d = temp_dir();
+    TempDir dir;
+    ASSERT_TRUE(dir.ok());
+    const std::string d = dir.path();
     std::string common = std::string(" --task chirp ") + kQuick + " --seed 5";
     ASSERT_EQ(run_cli("train" + common + " --epochs 40 --out " + d + "/straight", d).status, 0);
     std::string run = d + "/killed";
@@ -204,7 +201,6 @@ TEST(Faults, SigkillDuringCheckpointsLeavesALoadableOneAndResumeIsExact) {
     ASSERT_EQ(r.status, 0) << r.err;
     EXPECT_EQ(read_file(d + "/straight/params.npz"), read_file(run + "/params.npz"));
     EXPECT_EQ(read_file(d + "/straight/loss.csv"), read_file(run + "/loss.csv"));
-    remove_tree(d);
 }
 
 } // namespace

@@ -18,7 +18,9 @@ namespace {
 const char *kQuick = "--hidden 8 --repeats 1 --pulse 0.05 --quiet --backend cpu --lr 1e-3";
 
 TEST(Cli, ShortChirpRunWritesEveryFile) {
-    std::string d = temp_dir();
+    TempDir dir;
+    ASSERT_TRUE(dir.ok());
+    const std::string d = dir.path();
     CliResult r =
         run_cli(std::string("train --task chirp --epochs 5 ") + kQuick + " --out " + d + "/run", d);
     ASSERT_EQ(r.status, 0) << r.err;
@@ -39,7 +41,6 @@ TEST(Cli, ShortChirpRunWritesEveryFile) {
     rn_arrays_free(arr, n);
     std::string csv = read_file(d + "/run/loss.csv");
     EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 6) << csv;
-    remove_tree(d);
 }
 
 struct BadCase {
@@ -48,7 +49,9 @@ struct BadCase {
 };
 
 TEST(Cli, BadFlagsGiveOneClearLineAndNonZeroExit) {
-    std::string d = temp_dir();
+    TempDir dir;
+    ASSERT_TRUE(dir.ok());
+    const std::string d = dir.path();
     const BadCase cases[] = {
         {"train --hidden", "--hidden needs a value"},
         {"train --hidden 0", "--hidden"},
@@ -77,21 +80,22 @@ TEST(Cli, BadFlagsGiveOneClearLineAndNonZeroExit) {
     }
     EXPECT_FALSE(file_exists(d + "/never"))
         << "a failed run must not leave an output directory behind";
-    remove_tree(d);
 }
 
 TEST(Cli, BadDataFilesAreRejectedWithTheirName) {
-    std::string d = temp_dir();
+    TempDir dir;
+    ASSERT_TRUE(dir.ok());
+    const std::string d = dir.path();
     std::vector<float> u(2 * 10 * 1, 0.5f), y(2 * 10 * 1, 0.25f);
-    write_file(d + "/u.npy", npy_bytes({2, 10, 1}, u));
-    write_file(d + "/y.npy", npy_bytes({2, 10, 1}, y));
-    write_file(d + "/y9.npy", npy_bytes({2, 9, 1}, std::vector<float>(18, 0.0f)));
-    write_file(d + "/fortran.npy", npy_bytes({2, 10, 1}, u, "<f4", true));
-    write_file(d + "/int.npy", npy_bytes({2, 10, 1}, u, "<i4"));
+    write_file(d + "/u.npy", npy_f32({2, 10, 1}, u));
+    write_file(d + "/y.npy", npy_f32({2, 10, 1}, y));
+    write_file(d + "/y9.npy", npy_f32({2, 9, 1}, std::vector<float>(18, 0.0f)));
+    write_file(d + "/fortran.npy", npy_f32({2, 10, 1}, u, "<f4", true));
+    write_file(d + "/int.npy", npy_f32({2, 10, 1}, u, "<i4"));
     std::vector<float> bad = u;
     bad[3] = NAN;
-    write_file(d + "/nan.npy", npy_bytes({2, 10, 1}, bad));
-    std::string trunc = npy_bytes({2, 10, 1}, u);
+    write_file(d + "/nan.npy", npy_f32({2, 10, 1}, bad));
+    std::string trunc = npy_f32({2, 10, 1}, u);
     write_file(d + "/trunc.npy", trunc.substr(0, trunc.size() - 8));
     write_file(d + "/magic.npy", "NOTNUMPY" + trunc.substr(8));
     const BadCase cases[] = {
@@ -105,9 +109,7 @@ TEST(Cli, BadDataFilesAreRejectedWithTheirName) {
         {"--input U/u.npy --target U/y.npy --net 'linear(2,4) rate(4) linear(4,1)'", "channels"},
     };
     for (const BadCase &c : cases) {
-        std::string args = c.args;
-        for (size_t p = 0; (p = args.find("U/", p)) != std::string::npos; p += d.size() + 1)
-            args.replace(p, 2, d + "/");
+        std::string args = subst(c.args, d);
         CliResult r = run_cli("train " + args + " --epochs 1 --quiet --out " + d + "/never", d);
         EXPECT_NE(r.status, 0) << c.args;
         EXPECT_NE(r.err.find(c.expect), std::string::npos) << c.args << " -> " << r.err;
@@ -118,12 +120,13 @@ TEST(Cli, BadDataFilesAreRejectedWithTheirName) {
                            d);
     EXPECT_EQ(ok.status, 0) << ok.err;
     EXPECT_FALSE(file_exists(d + "/never"));
-    remove_tree(d);
 }
 
 // 12 epochs straight, versus 5 epochs (checkpoint every 5), then --resume to 12: identical files.
 TEST(Cli, ResumeIsBitIdenticalToAnUninterruptedRun) {
-    std::string d = temp_dir();
+    TempDir dir;
+    ASSERT_TRUE(dir.ok());
+    const std::string d = dir.path();
     std::string common = std::string(" --task chirp ") + kQuick + " --seed 3";
     ASSERT_EQ(run_cli("train" + common + " --epochs 12 --out " + d + "/a", d).status, 0);
     CliResult r =
@@ -134,11 +137,12 @@ TEST(Cli, ResumeIsBitIdenticalToAnUninterruptedRun) {
     ASSERT_EQ(r.status, 0) << r.err;
     EXPECT_EQ(read_file(d + "/a/params.npz"), read_file(d + "/b/params.npz"));
     EXPECT_EQ(read_file(d + "/a/loss.csv"), read_file(d + "/b/loss.csv"));
-    remove_tree(d);
 }
 
 TEST(Cli, SigintWritesALoadableCheckpointAndSaysHowToResume) {
-    std::string d = temp_dir();
+    TempDir dir;
+    ASSERT_TRUE(dir.ok());
+    const std::string d = dir.path();
     std::string cmd =
         std::string(RATENN_CLI_PATH) +
         " train --task chirp --hidden 8 --quiet --backend cpu --epochs 100000 --out " + d +
@@ -169,11 +173,12 @@ TEST(Cli, SigintWritesALoadableCheckpointAndSaysHowToResume) {
     CliResult r = run_cli("train --resume " + d + "/run --epochs 3 --quiet",
                           d);     // past the checkpoint: refused
     if (r.status == 0) SUCCEED(); // (if fewer than 3 were done)
-    remove_tree(d);
 }
 
 TEST(Cli, EvalOnAnotherBatchAndLength) {
-    std::string d = temp_dir();
+    TempDir dir;
+    ASSERT_TRUE(dir.ok());
+    const std::string d = dir.path();
     ASSERT_EQ(
         run_cli(std::string("train --task chirp --epochs 2 ") + kQuick + " --out " + d + "/run", d)
             .status,
@@ -181,7 +186,7 @@ TEST(Cli, EvalOnAnotherBatchAndLength) {
     std::vector<float> u(3 * 77 * 1, 0.0f);
     for (int b = 0; b < 3; b++)
         u[(size_t)b * 77] = 1.0f;
-    write_file(d + "/u.npy", npy_bytes({3, 77, 1}, u));
+    write_file(d + "/u.npy", npy_f32({3, 77, 1}, u));
     CliResult r = run_cli("eval --params " + d + "/run/params.npz --input " + d + "/u.npy --out " +
                               d + "/y.npy --record " + d + "/rec.npz --noise off",
                           d);
@@ -201,11 +206,12 @@ TEST(Cli, EvalOnAnotherBatchAndLength) {
     ASSERT_EQ(rn_npz_read((d + "/rec.npz").c_str(), &arr, &n, nullptr), RN_OK);
     EXPECT_NE(rn_arrays_find(arr, n, "1_rate.x"), nullptr);
     rn_arrays_free(arr, n);
-    remove_tree(d);
 }
 
 TEST(Cli, ConfigRoundTripRepeatsARun) {
-    std::string d = temp_dir();
+    TempDir dir;
+    ASSERT_TRUE(dir.ok());
+    const std::string d = dir.path();
     ASSERT_EQ(run_cli(std::string("train --task chirp --epochs 4 --seed 7 ") + kQuick + " --out " +
                           d + "/a",
                       d)
@@ -223,11 +229,12 @@ TEST(Cli, ConfigRoundTripRepeatsARun) {
     r = run_cli("train --config " + d + "/bad.json --out " + d + "/never", d);
     EXPECT_NE(r.status, 0);
     EXPECT_NE(r.err.find("hidden"), std::string::npos) << r.err;
-    remove_tree(d);
 }
 
 TEST(Cli, SynapseTaskLearnsTauAndParamsReportsPoles) {
-    std::string d = temp_dir();
+    TempDir dir;
+    ASSERT_TRUE(dir.ok());
+    const std::string d = dir.path();
     CliResult r = run_cli(
         "train --task synapse --epochs 1500 --lr 3e-3 --quiet --backend cpu --out " + d + "/syn",
         d);
@@ -246,11 +253,12 @@ TEST(Cli, SynapseTaskLearnsTauAndParamsReportsPoles) {
     std::string txt = read_file(out);
     EXPECT_NE(txt.find("pole 0.99"), std::string::npos) << txt;
     EXPECT_NE(txt.find("0_lowpass.tau"), std::string::npos) << txt;
-    remove_tree(d);
 }
 
 TEST(Cli, ParameterControlFlags) {
-    std::string d = temp_dir();
+    TempDir dir;
+    ASSERT_TRUE(dir.ok());
+    const std::string d = dir.path();
     CliResult r = run_cli(std::string("train --task chirp --epochs 3 ") + kQuick +
                               " --freeze 1_rate.w_rec,1_rate.tau --bound '0<=2_linear.bias<=0.001' "
                               "--bound-mode clip --out " +
@@ -286,7 +294,6 @@ TEST(Cli, ParameterControlFlags) {
     EXPECT_NE(r.err.find("--init"), std::string::npos) << r.err;
     rn_arrays_free(a0, n0);
     rn_arrays_free(a1, n1);
-    remove_tree(d);
 }
 
 // PNG width and height from the IHDR chunk (bytes 16..23, big-endian); {0, 0} if not a PNG.
@@ -306,7 +313,9 @@ TEST(Cli, PlotWritesEveryFigureOfATinyRun) {
         std::system("python3 -c 'import numpy, matplotlib' 2>/dev/null") != 0)
         GTEST_SKIP()
             << "python3 with numpy and matplotlib is not installed (bash .ci/setup installs them)";
-    std::string d = temp_dir();
+    TempDir dir;
+    ASSERT_TRUE(dir.ok());
+    const std::string d = dir.path();
     ASSERT_EQ(
         run_cli(std::string("train --task chirp --epochs 3 ") + kQuick + " --out " + d + "/run", d)
             .status,
@@ -335,13 +344,14 @@ TEST(Cli, PlotWritesEveryFigureOfATinyRun) {
     auto wh = png_size(d + "/syn/plots/tau_per_epoch.png");
     EXPECT_EQ(wh.first, 1200u);
     EXPECT_EQ(wh.second, 400u);
-    remove_tree(d);
 }
 
 // A deliberately unstable run: the CLI stops, names the epoch and the quantity, exits non-zero, and the
 // parameters on disk are the last good ones (finite).
 TEST(Cli, DivergenceStopsAndKeepsTheLastGoodParameters) {
-    std::string d = temp_dir();
+    TempDir dir;
+    ASSERT_TRUE(dir.ok());
+    const std::string d = dir.path();
     CliResult r = run_cli("train --task chirp --hidden 8 --quiet --backend cpu --optimizer sgd "
                           "--lr 1e6 --epochs 50 --out " +
                               d + "/run",
@@ -357,13 +367,14 @@ TEST(Cli, DivergenceStopsAndKeepsTheLastGoodParameters) {
             ASSERT_TRUE(std::isfinite(a[k].data[i])) << a[k].name << "[" << i << "]";
     rn_arrays_free(a, n);
     EXPECT_TRUE(file_exists(d + "/run/loss.csv"));
-    remove_tree(d);
 }
 
 // The comparison machinery, CPU against CPU: the same seed on the same backend must agree exactly, and
 // every quantity is listed (on a GPU machine the same command with --against cuda is the real check).
 TEST(Cli, CompareAgainstItselfReportsZeroDifferences) {
-    std::string d = temp_dir();
+    TempDir dir;
+    ASSERT_TRUE(dir.ok());
+    const std::string d = dir.path();
     std::string cmd = std::string(RATENN_CLI_PATH) +
                       " compare --against cpu --hidden 6 --epochs 2 >" + d + "/out.txt 2>&1";
     ASSERT_EQ(std::system(cmd.c_str()), 0) << read_file(d + "/out.txt");
@@ -386,13 +397,14 @@ TEST(Cli, CompareAgainstItselfReportsZeroDifferences) {
             zeros++;
         }
     EXPECT_GE(zeros, rows + 8); // loss, 7 gradients (x0 frozen), output, 9 parameters
-    remove_tree(d);
 }
 
 // Found in review: a run built from --net X.json could not be evaluated (config.json kept the path);
 // it now keeps the JSON itself, so eval and --resume work even after the file has gone.
 TEST(Cli, NetFromJsonFileSurvivesEvalAndResumeWithoutTheFile) {
-    std::string d = temp_dir();
+    TempDir dir;
+    ASSERT_TRUE(dir.ok());
+    const std::string d = dir.path();
     write_file(
         d + "/net.json",
         R"({"layers": [{"type": "linear", "in": 1, "out": 6}, {"type": "rate", "n": 6, "activation": "tanh",
@@ -407,18 +419,19 @@ TEST(Cli, NetFromJsonFileSurvivesEvalAndResumeWithoutTheFile) {
     r = run_cli("train --resume " + d + "/b --epochs 6 --quiet", d);
     ASSERT_EQ(r.status, 0) << r.err;
     EXPECT_EQ(read_file(d + "/a/params.npz"), read_file(d + "/b/params.npz"));
-    write_file(d + "/u.npy", npy_bytes({1, 40, 1}, std::vector<float>(40, 0.5f)));
+    write_file(d + "/u.npy", npy_f32({1, 40, 1}, std::vector<float>(40, 0.5f)));
     r = run_cli("eval --params " + d + "/a/params.npz --input " + d + "/u.npy --out " + d +
                     "/y.npy --noise off",
                 d);
     EXPECT_EQ(r.status, 0) << r.err;
     EXPECT_TRUE(file_exists(d + "/y.npy"));
-    remove_tree(d);
 }
 
 // eval needs every parameter: a file that lacks one is refused, naming it (not run half-random).
 TEST(Cli, EvalRefusesAParameterFileThatLacksAParameter) {
-    std::string d = temp_dir();
+    TempDir dir;
+    ASSERT_TRUE(dir.ok());
+    const std::string d = dir.path();
     ASSERT_EQ(
         run_cli(std::string("train --task chirp --epochs 1 ") + kQuick + " --out " + d + "/run", d)
             .status,
@@ -430,20 +443,21 @@ TEST(Cli, EvalRefusesAParameterFileThatLacksAParameter) {
               RN_OK); // the last one left out
     std::string missing = a[n - 1].name;
     rn_arrays_free(a, n);
-    write_file(d + "/u.npy", npy_bytes({1, 10, 1}, std::vector<float>(10, 0.0f)));
+    write_file(d + "/u.npy", npy_f32({1, 10, 1}, std::vector<float>(10, 0.0f)));
     CliResult r = run_cli("eval --params " + d + "/run/partial.npz --config " + d +
                               "/run/config.json --input " + d + "/u.npy --out " + d + "/y.npy",
                           d);
     EXPECT_NE(r.status, 0);
     EXPECT_NE(r.err.find("lacks '" + missing + "'"), std::string::npos) << r.err;
     EXPECT_FALSE(file_exists(d + "/y.npy"));
-    remove_tree(d);
 }
 
 // τ per epoch of a filter with more than 16 channels (16 columns are recorded in all), across a resume:
 // no row of zeros, and the same file as a run never interrupted. Also a trailing space in a list.
 TEST(Cli, TauHistoryIsWholeAcrossResumeAndWideFilters) {
-    std::string d = temp_dir();
+    TempDir dir;
+    ASSERT_TRUE(dir.ok());
+    const std::string d = dir.path();
     std::string common = " --task synapse --net 'lowpass(1,tau=0.005) linear(1,20) "
                          "lowpass(20,tau=0.01) linear(20,1)' "
                          "--lr 1e-4 --quiet --backend cpu --freeze '0_lowpass.initial_level '";
@@ -465,7 +479,6 @@ TEST(Cli, TauHistoryIsWholeAcrossResumeAndWideFilters) {
         EXPECT_EQ(line.find(",0,"), std::string::npos) << "a zero τ in: " << line;
     }
     EXPECT_EQ(rows, 9); // epochs 0..8
-    remove_tree(d);
 }
 
 } // namespace
