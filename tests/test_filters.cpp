@@ -111,4 +111,13 @@ TEST(Filters, BadArgumentsAreRejected) {
     rn_net_free(net);
 }
 
+// SPEC §2: p = exp(−dt/τ) and back, for τ from 2·dt to 1 s.
+TEST(Filters, PoleAndTauRoundTrip) {
+    for (double tau : {0.002, 0.037, 0.1, 1.0}) {
+        double pole = rn_tau_to_pole(tau, 0.001);
+        EXPECT_DOUBLE_EQ(pole, std::exp(-0.001 / tau)) << tau;
+        EXPECT_NEAR(rn_pole_to_tau(pole, 0.001), tau, 1e-12 * tau) << tau;
+    }
+}
+
 } // namespace
