@@ -437,6 +437,7 @@ TestArrays sample_arrays() {
     return t;
 }
 
+// got[0..n) holds want's arrays (by name). Has ASSERTs: call it under ASSERT_NO_FATAL_FAILURE.
 void expect_same_arrays(const rn_array *got, int n, TestArrays &want) {
     const rn_array *w = want.get();
     ASSERT_EQ(n, want.count());
@@ -464,7 +465,7 @@ TEST(NpzTest, WriteThenReadBack) {
     rn_array *arr = nullptr;
     int n = 0;
     ASSERT_EQ(rn_npz_read(path.c_str(), &arr, &n, &err), RN_OK) << err.message;
-    expect_same_arrays(arr, n, t);
+    ASSERT_NO_FATAL_FAILURE(expect_same_arrays(arr, n, t));
     EXPECT_STREQ(arr[2].name, "1_rate.tau"); // directory order is kept
     EXPECT_EQ(rn_arrays_find(arr, n, "nope"), nullptr);
     EXPECT_EQ(rn_arrays_find(arr, n, nullptr), nullptr);
@@ -483,7 +484,7 @@ TEST(NpzTest, LongestNameRoundTrips) {
     rn_array *arr = nullptr;
     int n = 0;
     ASSERT_EQ(rn_npz_read(path.c_str(), &arr, &n, &err), RN_OK) << err.message;
-    expect_same_arrays(arr, n, t);
+    ASSERT_NO_FATAL_FAILURE(expect_same_arrays(arr, n, t));
     rn_arrays_free(arr, n);
 }
 
@@ -501,7 +502,7 @@ TEST(NpzTest, Zip64RecordsRoundTrip) {
     rn_array *arr = nullptr;
     int n = 0;
     ASSERT_EQ(rn_npz_read(path.c_str(), &arr, &n, &err), RN_OK) << err.message;
-    expect_same_arrays(arr, n, t);
+    ASSERT_NO_FATAL_FAILURE(expect_same_arrays(arr, n, t));
     rn_arrays_free(arr, n);
 }
 
@@ -647,6 +648,7 @@ save = np.savez_compressed if kind == "compressed" else np.savez
 save(out, a, b=b, c=c, big=big, empty=np.zeros((0, 2), np.float32))
 )PY";
 
+// The arrays kNumpyWrite saved, read back. Has ASSERTs: call it under ASSERT_NO_FATAL_FAILURE.
 void expect_numpy_arrays(const std::string &path) {
     rn_array *arr = nullptr;
     int n = 0;
@@ -684,7 +686,7 @@ TEST(NpzTest, ReadsNumpySavez) {
     TempDir dir;
     ASSERT_TRUE(dir.ok());
     ASSERT_EQ(run_python(dir, kNumpyWrite, dir.file("s.npz") + " stored"), 0);
-    expect_numpy_arrays(dir.file("s.npz"));
+    ASSERT_NO_FATAL_FAILURE(expect_numpy_arrays(dir.file("s.npz")));
 }
 
 TEST(NpzTest, ReadsNumpySavezCompressed) {
@@ -695,7 +697,7 @@ TEST(NpzTest, ReadsNumpySavezCompressed) {
     std::string b = read_file(dir.file("c.npz"));
     ASSERT_GT(b.size(), 10u);
     EXPECT_EQ(b[8], 8); // the first member is deflated
-    expect_numpy_arrays(dir.file("c.npz"));
+    ASSERT_NO_FATAL_FAILURE(expect_numpy_arrays(dir.file("c.npz")));
 
     // damage the compressed stream of "big": reported as corrupt data or a CRC mismatch, naming the
     // member

@@ -1,6 +1,7 @@
 // The --net layer spec (text and JSON): what it builds, and the messages of bad specs.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <string>
 
 #include "ratenn/net.h"
@@ -33,7 +34,7 @@ TEST(NetSpec, BuildsTheIssueExample) {
     EXPECT_EQ(o.n, 50);
     EXPECT_TRUE(o.recurrent);
     EXPECT_FLOAT_EQ(o.noise_std, 0.1f);
-    float tau;
+    float tau = NAN;
     ASSERT_EQ(rn_net_get_param(net, "3_lowpass.tau", &tau, 1, &err), RN_OK);
     EXPECT_FLOAT_EQ(tau, 0.02f);
     EXPECT_GE(rn_net_param_index(net, "3_lowpass.initial_level"), 0);
@@ -55,7 +56,7 @@ TEST(NetSpec, StackedRateLayersAndAllFilters) {
     EXPECT_EQ(rn_net_param_index(net, "0_linear.bias"), -1);
     EXPECT_EQ(rn_net_param_index(net, "1_rate.w_rec"), -1);
     EXPECT_GE(rn_net_param_index(net, "2_rate.w_rec"), 0);
-    float t[3];
+    float t[3] = {NAN, NAN, NAN};
     ASSERT_EQ(rn_net_get_param(net, "5_doubleexp.tau2", t, 3, &err), RN_OK);
     EXPECT_FLOAT_EQ(t[2], 0.03f);
     ASSERT_EQ(rn_net_get_param(net, "1_rate.tau", t, 3, &err), RN_ERR_SHAPE);
@@ -72,7 +73,7 @@ TEST(NetSpec, JsonForm) {
     ASSERT_EQ(rn_net_from_json(&net, doc, 1e-3f, 0, &err), RN_OK) << err.message;
     EXPECT_EQ(rn_net_layer_count(net), 4);
     rn_rate_options o;
-    rn_net_rate_options(net, 1, &o, &err);
+    ASSERT_EQ(rn_net_rate_options(net, 1, &o, &err), RN_OK) << err.message;
     EXPECT_EQ(o.activation, RN_ACT_LRELU);
     EXPECT_FALSE(o.recurrent);
     rn_net_free(net);
