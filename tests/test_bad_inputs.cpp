@@ -23,15 +23,9 @@ namespace {
 const char *kQuick = "--hidden 8 --repeats 1 --quiet --backend cpu --lr 1e-3";
 
 struct Bad {
-    std::string args;    // after "ratenn train"; U/ is the test's directory
-    std::string expect;  // words the one line must hold
+    std::string args;   // after "ratenn train"; U/ is the test's directory
+    std::string expect; // words the one line must hold
 };
-
-std::string subst(std::string s, const std::string &d) {
-    // (searching on past each replacement: the directory's own name may hold "U/")
-    for (size_t p = 0; (p = s.find("U/", p)) != std::string::npos; p += d.size() + 1) s.replace(p, 2, d + "/");
-    return s;
-}
 
 // Files that are not directories, with their bytes, for "untouched" checks.
 std::vector<std::pair<std::string, std::string>> snapshot(const std::string &dir) {
@@ -41,19 +35,22 @@ std::vector<std::pair<std::string, std::string>> snapshot(const std::string &dir
     return v;
 }
 
-std::string leftovers(const std::string &dir) {  // temporary files a failed write left
+std::string leftovers(const std::string &dir) { // temporary files a failed write left
     std::string out;
     FILE *p = popen(("ls -A '" + dir + "' 2>/dev/null | grep '\\.tmp\\.' || true").c_str(), "r");
     char buf[256];
-    while (p && fgets(buf, sizeof buf, p)) out += buf;
+    while (p && fgets(buf, sizeof buf, p))
+        out += buf;
     if (p) pclose(p);
     return out;
 }
 
 TEST(BadInputs, EveryCaseFailsWithOneLineAndLeavesOutputsAlone) {
-    std::string d = temp_dir();
+    TempDir dir;
+    ASSERT_TRUE(dir.ok());
+    const std::string d = dir.path();
     auto npy = [&](const char *name, std::vector<size_t> shape, std::vector<float> v) {
-        write_file(d + "/" + name, npy_bytes(shape, v));
+        write_file(d + "/" + name, npy_f32(shape, v));
     };
     npy("u.npy", {2, 10, 1}, std::vector<float>(20, 0.5f));
     npy("y.npy", {2, 10, 1}, std::vector<float>(20, 0.25f));
@@ -63,7 +60,7 @@ TEST(BadInputs, EveryCaseFailsWithOneLineAndLeavesOutputsAlone) {
     std::vector<float> inf(20, 0.25f);
     inf[7] = INFINITY;
     npy("inf.npy", {2, 10, 1}, inf);
-    std::string good = npy_bytes({2, 10, 1}, std::vector<float>(20, 0.5f));
+    std::string good = npy_f32({2, 10, 1}, std::vector<float>(20, 0.5f));
     // a header length of 65535 in a short file
     std::string huge = good.substr(0, 8) + std::string("\xff\xff", 2) + good.substr(10);
     write_file(d + "/hugeheader.npy", huge);
@@ -72,7 +69,9 @@ TEST(BadInputs, EveryCaseFailsWithOneLineAndLeavesOutputsAlone) {
 
     // An existing run whose files must survive every failure below.
     std::string run = d + "/run";
-    ASSERT_EQ(run_cli(std::string("train --task chirp --epochs 2 ") + kQuick + " --out " + run, d).status, 0);
+    ASSERT_EQ(
+        run_cli(std::string("train --task chirp --epochs 2 ") + kQuick + " --out " + run, d).status,
+        0);
     auto before = snapshot(run);
 
     const Bad cases[] = {
@@ -101,9 +100,11 @@ TEST(BadInputs, EveryCaseFailsWithOneLineAndLeavesOutputsAlone) {
     for (const Bad &c : cases) {
         std::string args = subst(c.args, d);
         // into the existing run's directory: a failure must not touch what is there
-        CliResult r = run_cli("train " + args + " --epochs 1 --quiet --backend cpu --out " + run, d);
+        CliResult r =
+            run_cli("train " + args + " --epochs 1 --quiet --backend cpu --out " + run, d);
         std::string line = r.err;
-        while (!line.empty() && line.back() == '\n') line.pop_back();
+        while (!line.empty() && line.back() == '\n')
+            line.pop_back();
         std::printf("[ matrix ] %-68s | %s\n", c.args.c_str(), line.c_str());
         EXPECT_NE(r.status, 0) << c.args;
         EXPECT_LT(r.status, 128) << c.args << ": killed by a signal";
@@ -117,22 +118,27 @@ TEST(BadInputs, EveryCaseFailsWithOneLineAndLeavesOutputsAlone) {
         EXPECT_FALSE(file_exists(d + "/never")) << c.args;
     }
     // an output directory that cannot be made (a path through a regular file)
-    CliResult r = run_cli(std::string("train --task chirp --epochs 1 ") + kQuick + " --out " + d + "/afile/sub", d);
+    CliResult r = run_cli(
+        std::string("train --task chirp --epochs 1 ") + kQuick + " --out " + d + "/afile/sub", d);
     EXPECT_NE(r.status, 0);
     EXPECT_NE(r.err.find("afile/sub"), std::string::npos) << r.err;
     std::printf("[ matrix ] %-68s | %s", "--out <path through a file>", r.err.c_str());
-    remove_tree(d);
 }
 
 // A file size limit stands for a full disk: the write fails, is reported naming the file, and the files
 // of the previous run in that directory are left whole (write to a temporary, then rename).
 TEST(Faults, FullDiskFailsCleanlyAndKeepsThePreviousFiles) {
-    std::string d = temp_dir(), run = d + "/run";
-    ASSERT_EQ(run_cli(std::string("train --task chirp --epochs 2 ") + kQuick + " --out " + run, d).status, 0);
+    TempDir dir;
+    ASSERT_TRUE(dir.ok());
+    const std::string d = dir.path(), run = d + "/run";
+    ASSERT_EQ(
+        run_cli(std::string("train --task chirp --epochs 2 ") + kQuick + " --out " + run, d).status,
+        0);
     auto before = snapshot(run);
     // 64 KiB: config.json fits, run.npz (input, target, outputs, states of 3000 steps) does not
-    std::string cmd = "ulimit -f 64; " + std::string(RATENN_CLI_PATH) + " train --task chirp --epochs 3 " + kQuick +
-                      " --out " + run + " >/dev/null 2>" + d + "/err.txt";
+    std::string cmd = "ulimit -f 64; " + std::string(RATENN_CLI_PATH) +
+                      " train --task chirp --epochs 3 " + kQuick + " --out " + run +
+                      " >/dev/null 2>" + d + "/err.txt";
     int st = std::system(("sh -c '" + cmd + "'").c_str());
     std::string err = read_file(d + "/err.txt");
     EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) != 0) << "status " << st << ": " << err;
@@ -147,48 +153,54 @@ TEST(Faults, FullDiskFailsCleanlyAndKeepsThePreviousFiles) {
         rn_arrays_free(a, n);
     }
     EXPECT_EQ(before[4], snapshot(run)[4]) << "run.npz (too big to write) must be the previous one";
-    remove_tree(d);
 }
 
 // SIGKILL at random moments of a run that checkpoints every epoch: the checkpoint on disk is always
 // loadable, and resuming from it ends bit-identical to a run never interrupted.
 TEST(Faults, SigkillDuringCheckpointsLeavesALoadableOneAndResumeIsExact) {
-    std::string d = temp_dir();
+    TempDir dir;
+    ASSERT_TRUE(dir.ok());
+    const std::string d = dir.path();
     std::string common = std::string(" --task chirp ") + kQuick + " --seed 5";
     ASSERT_EQ(run_cli("train" + common + " --epochs 40 --out " + d + "/straight", d).status, 0);
     std::string run = d + "/killed";
     int kills = 0;
     for (int round = 0; round < 6; round++) {
-        std::string cmd = std::string(RATENN_CLI_PATH) + " train" + common + " --epochs 40 --checkpoint-every 1 --out " + run;
-        if (file_exists(run + "/checkpoint.npz")) cmd = std::string(RATENN_CLI_PATH) + " train --resume " + run + " --quiet";
+        std::string cmd = std::string(RATENN_CLI_PATH) + " train" + common +
+                          " --epochs 40 --checkpoint-every 1 --out " + run;
+        if (file_exists(run + "/checkpoint.npz"))
+            cmd = std::string(RATENN_CLI_PATH) + " train --resume " + run + " --quiet";
         pid_t pid = fork();
         ASSERT_GE(pid, 0);
         if (pid == 0) {
             execl("/bin/sh", "sh", "-c", (cmd + " >/dev/null 2>&1").c_str(), (char *)nullptr);
             _exit(127);
         }
-        usleep(150000 + 37000 * round);  // a different moment each round
-        kill(pid, SIGKILL);              // kills sh; its child ratenn with it via the process group below
+        usleep(150000 + 37000 * round); // a different moment each round
+        kill(pid, SIGKILL); // kills sh; its child ratenn with it via the process group below
         int status = 0;
         waitpid(pid, &status, 0);
         // (pkill exits 1 when nothing matched: the run may have ended with sh)
-        int rc = std::system(("pkill -KILL -f -- '--out " + run + "' 2>/dev/null; pkill -KILL -f -- '--resume " + run + "' 2>/dev/null").c_str());
+        int rc = std::system(("pkill -KILL -f -- '--out " + run +
+                              "' 2>/dev/null; pkill -KILL -f -- '--resume " + run + "' 2>/dev/null")
+                                 .c_str());
         (void)rc;
         usleep(50000);
         kills++;
         if (file_exists(run + "/checkpoint.npz")) {
             rn_array *a = nullptr;
             int n = 0;
-            ASSERT_EQ(rn_npz_read((run + "/checkpoint.npz").c_str(), &a, &n, nullptr), RN_OK) << "after kill " << kills;
+            ASSERT_EQ(rn_npz_read((run + "/checkpoint.npz").c_str(), &a, &n, nullptr), RN_OK)
+                << "after kill " << kills;
             rn_arrays_free(a, n);
         }
     }
-    ASSERT_TRUE(file_exists(run + "/checkpoint.npz")) << "no checkpoint was written in " << kills << " attempts";
+    ASSERT_TRUE(file_exists(run + "/checkpoint.npz"))
+        << "no checkpoint was written in " << kills << " attempts";
     CliResult r = run_cli("train --resume " + run + " --quiet", d);
     ASSERT_EQ(r.status, 0) << r.err;
     EXPECT_EQ(read_file(d + "/straight/params.npz"), read_file(run + "/params.npz"));
     EXPECT_EQ(read_file(d + "/straight/loss.csv"), read_file(run + "/loss.csv"));
-    remove_tree(d);
 }
 
-}  // namespace
+} // namespace

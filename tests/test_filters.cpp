@@ -31,37 +31,44 @@ TEST_P(FilterGradients, MatchCentralFiniteDifferences) {
     const uint32_t seed = 900u + (uint32_t)fc.kind;
     SCOPED_TRACE("seed " + std::to_string(seed));
     rn_error err = {};
-    rn_net *net = nullptr;
-    ASSERT_EQ(rn_net_create(&net, 1e-3f, seed, &err), RN_OK);
+    TrainerParts parts;
+    ASSERT_EQ(rn_net_create(&parts.net, 1e-3f, seed, &err), RN_OK);
+    rn_net *net = parts.net;
     ASSERT_EQ(rn_net_add_linear(net, 2, C, true, &err), RN_OK);
     ASSERT_EQ(rn_net_add_filter(net, fc.kind, C, fc.tau, fc.tau2, &err), RN_OK) << err.message;
     ASSERT_EQ(rn_net_add_linear(net, C, 2, true, &err), RN_OK);
     std::string k = std::string("1_") + rn_layer_kind_name(fc.kind) + ".";
     // distinct τ per channel around the case's value, and a non-zero initial level
     std::vector<float> taus = {fc.tau, fc.tau * 1.3f, fc.tau * 0.8f}, init = {0.3f, -0.2f, 0.5f};
-    ASSERT_EQ(rn_net_set_param(net, (k + (fc.kind == RN_LAYER_DOUBLEEXP ? "tau1" : "tau")).c_str(), taus.data(), C, &err),
+    ASSERT_EQ(rn_net_set_param(net, (k + (fc.kind == RN_LAYER_DOUBLEEXP ? "tau1" : "tau")).c_str(),
+                               taus.data(), C, &err),
               RN_OK);
     if (fc.kind == RN_LAYER_DOUBLEEXP) {
         std::vector<float> t2 = {fc.tau2, fc.tau2 * 0.7f, fc.tau2 * 1.2f};
         ASSERT_EQ(rn_net_set_param(net, (k + "tau2").c_str(), t2.data(), C, &err), RN_OK);
     }
     ASSERT_EQ(rn_net_set_param(net, (k + "initial_level").c_str(), init.data(), C, &err), RN_OK);
-    rn_backend *be = nullptr;
-    rn_trainer *tr = nullptr;
-    ASSERT_EQ(rn_backend_create(&be, RN_BACKEND_CPU, &err), RN_OK);
-    ASSERT_EQ(rn_trainer_create(&tr, net, be, nullptr, B, T, &err), RN_OK) << err.message;
-    auto input = random_floats((size_t)B * T * 2, seed + 1, -1, 1), target = random_floats((size_t)B * T * 2, seed + 2, -1, 1);
+    ASSERT_EQ(rn_backend_create(&parts.be, RN_BACKEND_CPU, &err), RN_OK);
+    ASSERT_EQ(rn_trainer_create(&parts.tr, net, parts.be, nullptr, B, T, &err), RN_OK)
+        << err.message;
+    rn_trainer *tr = parts.tr;
+    auto input = random_floats((size_t)B * T * 2, seed + 1, -1, 1),
+         target = random_floats((size_t)B * T * 2, seed + 2, -1, 1);
     ASSERT_EQ(rn_trainer_set_data(tr, input.data(), target.data(), nullptr, &err), RN_OK);
     rn_loss_parts lp;
     ASSERT_EQ(rn_trainer_compute_gradients(tr, &lp, &err), RN_OK) << err.message;
 
-    ref::Model m = ref::from_net(net);
+    ref::Model m;
+    ASSERT_TRUE(ref::from_net(net, &m));
     auto in_d = to_double(input), tg_d = to_double(target);
     double L0 = ref::loss(m, m.values, in_d, tg_d, nullptr, B, T, {}, false, 0, 0);
     EXPECT_NEAR(lp.total, L0, 1e-5 * std::fabs(L0));
+    // the outputs against the double forward
+    std::vector<float> y((size_t)B * T * 2, NAN); // NaN: an element the forward misses shows
+    ASSERT_EQ(rn_trainer_forward(tr, y.data(), false, &err), RN_OK) << err.message;
+    EXPECT_TRUE(all_close(y, ref::forward(m, m.values, in_d, B, T, false, 0, 0), 1e-5, 1e-6));
     for (auto &pr : m.params) {
-        std::vector<float> g(pr.count);
-        ASSERT_EQ(rn_trainer_get_grad(tr, pr.name.c_str(), g.data(), g.size(), &err), RN_OK);
+        std::vector<float> g = grad_values(tr, net, pr.name.c_str());
         std::vector<double> fd(pr.count);
         for (size_t i = 0; i < pr.count; i++) {
             std::vector<double> p = m.values;
@@ -76,9 +83,6 @@ TEST_P(FilterGradients, MatchCentralFiniteDifferences) {
         double rel = tensor_rel_err(g, fd);
         EXPECT_LE(rel, 1e-4) << pr.name << " relative error " << rel;
     }
-    rn_trainer_free(tr);
-    rn_backend_free(be);
-    rn_net_free(net);
 }
 
 std::vector<FilterCase> filter_cases() {
@@ -91,7 +95,8 @@ std::vector<FilterCase> filter_cases() {
     return v;
 }
 
-INSTANTIATE_TEST_SUITE_P(StagesAndTaus, FilterGradients, ::testing::ValuesIn(filter_cases()), filter_name);
+INSTANTIATE_TEST_SUITE_P(StagesAndTaus, FilterGradients, ::testing::ValuesIn(filter_cases()),
+                         filter_name);
 
 TEST(Filters, BadArgumentsAreRejected) {
     rn_net *net = nullptr;
@@ -108,4 +113,13 @@ TEST(Filters, BadArgumentsAreRejected) {
     rn_net_free(net);
 }
 
-}  // namespace
+// SPEC §2: p = exp(−dt/τ) and back, for τ from 2·dt to 1 s.
+TEST(Filters, PoleAndTauRoundTrip) {
+    for (double tau : {0.002, 0.037, 0.1, 1.0}) {
+        double pole = rn_tau_to_pole(tau, 0.001);
+        EXPECT_DOUBLE_EQ(pole, std::exp(-0.001 / tau)) << tau;
+        EXPECT_NEAR(rn_pole_to_tau(pole, 0.001), tau, 1e-12 * tau) << tau;
+    }
+}
+
+} // namespace

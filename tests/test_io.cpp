@@ -19,92 +19,16 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
-#include <filesystem>
-#include <fstream>
 #include <limits>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "atomic_file.h"
 #include "npy_format.h"
 #include "ratenn/io.h"
+#include "test_files.h"
 
 namespace {
-
-namespace fs = std::filesystem;
-
-// A fresh directory per test, removed with everything in it.
-class TempDir {
-  public:
-    TempDir() {
-        char tmpl[] = "/tmp/ratenn_io_XXXXXX";
-        const char *p = mkdtemp(tmpl);
-        if (p) path_ = p;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        if (!path_.empty()) fs::remove_all(path_, ec);
-    }
-    bool ok() const { return !path_.empty(); }
-    std::string file(const std::string &name) const { return path_ + "/" + name; }
-    const std::string &path() const { return path_; }
-    // Names of everything in the directory, sorted.
-    std::vector<std::string> listing() const {
-        std::vector<std::string> names;
-        for (const auto &e : fs::directory_iterator(path_))
-            names.push_back(e.path().filename().string());
-        std::sort(names.begin(), names.end());
-        return names;
-    }
-
-  private:
-    std::string path_;
-};
-
-void write_bytes(const std::string &path, const std::string &bytes) {
-    std::ofstream f(path, std::ios::binary);
-    f.write(bytes.data(), (std::streamsize)bytes.size());
-}
-
-std::string read_bytes(const std::string &path) {
-    std::ifstream f(path, std::ios::binary);
-    std::stringstream ss;
-    ss << f.rdbuf();
-    return ss.str();
-}
-
-std::string f32_bytes(const std::vector<float> &v) {
-    return std::string((const char *)v.data(), v.size() * 4);
-}
-std::string f64_bytes(const std::vector<double> &v) {
-    return std::string((const char *)v.data(), v.size() * 8);
-}
-
-// A .npy from a header dictionary text: padded with spaces and '\n' so the data is 64-byte aligned.
-std::string npy_bytes(const std::string &dict, const std::string &data, int major = 1) {
-    size_t pre = major == 1 ? 10 : 12;
-    std::string h = dict;
-    while ((pre + h.size() + 1) % 64)
-        h += ' ';
-    h += '\n';
-    std::string out("\x93NUMPY", 6);
-    out += (char)major;
-    out += (char)0;
-    uint32_t n = (uint32_t)h.size();
-    out += (char)(n & 0xff);
-    out += (char)((n >> 8) & 0xff);
-    if (major != 1) {
-        out += (char)((n >> 16) & 0xff);
-        out += (char)(n >> 24);
-    }
-    return out + h + data;
-}
-
-std::string dict_text(const std::string &descr, const std::string &shape,
-                      const char *fortran = "False") {
-    return "{'descr': '" + descr + "', 'fortran_order': " + fortran + ", 'shape': " + shape + ", }";
-}
 
 bool is_zeroed(const rn_array &a) {
     rn_array zero;
@@ -135,7 +59,7 @@ void expect_read_fails(const std::string &path, rn_status status, const std::str
 // message.
 void expect_malformed(const TempDir &dir, const std::string &bytes, const std::string &word) {
     std::string path = dir.file("u.npy");
-    write_bytes(path, bytes);
+    write_file(path, bytes);
     SCOPED_TRACE(bytes.substr(0, std::min<size_t>(bytes.size(), 100)));
     expect_read_fails(path, RN_ERR_FORMAT, word);
 }
@@ -163,16 +87,16 @@ bool have_numpy() {
 // Runs a Python script (written to dir) with the given arguments; returns its exit status.
 int run_python(const TempDir &dir, const std::string &script, const std::string &args) {
     std::string py = dir.file("script.py");
-    write_bytes(py, script);
+    write_file(py, script);
     std::string cmd = python() + " " + py + " " + args + " >" + dir.file("py.log") + " 2>&1";
     int rc = system(cmd.c_str());
-    if (rc != 0) ADD_FAILURE() << "python said:\n" << read_bytes(dir.file("py.log"));
+    if (rc != 0) ADD_FAILURE() << "python said:\n" << read_file(dir.file("py.log"));
     return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
 }
 
 #define REQUIRE_NUMPY()                                                                            \
     do {                                                                                           \
-        if (!have_numpy()) GTEST_SKIP() << python() << " with numpy is not available";         \
+        if (!have_numpy()) GTEST_SKIP() << python() << " with numpy is not available";             \
     } while (0)
 
 // =============================================== .npy
@@ -223,7 +147,7 @@ TEST(NpyTest, HeaderIsLaidOutAsNumpyDoes) {
     std::vector<float> v = ramp(6, 1, 0);
     std::string path = dir.file("h.npy");
     ASSERT_EQ(rn_npy_write(path.c_str(), v.data(), 2, shape, nullptr), RN_OK);
-    std::string b = read_bytes(path);
+    std::string b = read_file(path);
     ASSERT_GE(b.size(), 10u);
     EXPECT_EQ(b.substr(0, 6), std::string("\x93NUMPY", 6));
     EXPECT_EQ(b[6], 1);
@@ -244,7 +168,7 @@ TEST(NpyTest, ReadsFloat64AsFloat32) {
     ASSERT_TRUE(dir.ok());
     std::vector<double> v = {1.5, -2.25, 1e-3, 3.0e38, -0.0, 123456.789};
     std::string path = dir.file("d.npy");
-    write_bytes(path, npy_bytes(dict_text("<f8", "(3, 2)"), f64_bytes(v)));
+    write_file(path, npy_bytes(npy_dict("<f8", "(3, 2)"), f64_bytes(v)));
     rn_array a = {};
     rn_error err = {};
     ASSERT_EQ(rn_npy_read(path.c_str(), &a, &err), RN_OK) << err.message;
@@ -264,7 +188,7 @@ TEST(NpyTest, ReadsFormatVersions2And3) {
     for (int major : {2, 3}) {
         std::vector<float> v = ramp(4, -0.5f, 1);
         std::string path = dir.file("v.npy");
-        write_bytes(path, npy_bytes(dict_text("<f4", "(4,)"), f32_bytes(v), major));
+        write_file(path, npy_bytes(npy_dict("<f4", "(4,)"), f32_bytes(v), major));
         rn_array a = {};
         rn_error err = {};
         ASSERT_EQ(rn_npy_read(path.c_str(), &a, &err), RN_OK)
@@ -291,7 +215,7 @@ TEST(NpyTest, ReadsOtherValidHeaderSpellings) {
     };
     for (const char *d : dicts) {
         std::string path = dir.file("s.npy");
-        write_bytes(path, npy_bytes(d, f32_bytes(v)));
+        write_file(path, npy_bytes(d, f32_bytes(v)));
         rn_array a = {};
         rn_error err = {};
         EXPECT_EQ(rn_npy_read(path.c_str(), &a, &err), RN_OK) << d << ": " << err.message;
@@ -304,14 +228,14 @@ TEST(NpyTest, ScalarAndOneDimensionalShapes) {
     TempDir dir;
     ASSERT_TRUE(dir.ok());
     std::string path = dir.file("s.npy");
-    write_bytes(path, npy_bytes(dict_text("<f4", "()"), f32_bytes({4.5f})));
+    write_file(path, npy_bytes(npy_dict("<f4", "()"), f32_bytes({4.5f})));
     rn_array a = {};
     ASSERT_EQ(rn_npy_read(path.c_str(), &a, nullptr), RN_OK);
     EXPECT_EQ(a.ndim, 0);
     EXPECT_EQ(a.count, 1u);
     EXPECT_EQ(a.data[0], 4.5f);
     rn_array_free(&a);
-    write_bytes(path, npy_bytes(dict_text("<f4", "(5,)"), f32_bytes(ramp(5, 1, 0))));
+    write_file(path, npy_bytes(npy_dict("<f4", "(5,)"), f32_bytes(ramp(5, 1, 0))));
     ASSERT_EQ(rn_npy_read(path.c_str(), &a, nullptr), RN_OK);
     EXPECT_EQ(a.ndim, 1);
     EXPECT_EQ(a.shape[0], 5u);
@@ -343,7 +267,7 @@ TEST(NpyTest, WriteRejectsBadArguments) {
 TEST(NpyMalformed, BadMagic) {
     TempDir dir;
     ASSERT_TRUE(dir.ok());
-    std::string b = npy_bytes(dict_text("<f4", "(1,)"), f32_bytes({1}));
+    std::string b = npy_bytes(npy_dict("<f4", "(1,)"), f32_bytes({1}));
     b[1] = 'X';
     expect_malformed(dir, b, "magic");
     expect_malformed(dir, "", "magic");          // empty file
@@ -353,7 +277,7 @@ TEST(NpyMalformed, BadMagic) {
 TEST(NpyMalformed, UnsupportedVersion) {
     TempDir dir;
     ASSERT_TRUE(dir.ok());
-    std::string b = npy_bytes(dict_text("<f4", "(1,)"), f32_bytes({1}));
+    std::string b = npy_bytes(npy_dict("<f4", "(1,)"), f32_bytes({1}));
     b[6] = 4;
     expect_malformed(dir, b, "version 4.0");
     b[6] = 1;
@@ -364,12 +288,12 @@ TEST(NpyMalformed, UnsupportedVersion) {
 TEST(NpyMalformed, WrongDtype) {
     TempDir dir;
     ASSERT_TRUE(dir.ok());
-    expect_malformed(dir, npy_bytes(dict_text("<i4", "(1,)"), f32_bytes({1})),
+    expect_malformed(dir, npy_bytes(npy_dict("<i4", "(1,)"), f32_bytes({1})),
                      "dtype '<i4' is not supported (expected float32 '<f4' or float64 '<f8')");
-    expect_malformed(dir, npy_bytes(dict_text(">f4", "(1,)"), f32_bytes({1})),
+    expect_malformed(dir, npy_bytes(npy_dict(">f4", "(1,)"), f32_bytes({1})),
                      "dtype '>f4' is not supported");
-    expect_malformed(dir, npy_bytes(dict_text("|f4", "(1,)"), f32_bytes({1})), "dtype '|f4'");
-    expect_malformed(dir, npy_bytes(dict_text("<f2", "(2,)"), f32_bytes({1})), "dtype '<f2'");
+    expect_malformed(dir, npy_bytes(npy_dict("|f4", "(1,)"), f32_bytes({1})), "dtype '|f4'");
+    expect_malformed(dir, npy_bytes(npy_dict("<f2", "(2,)"), f32_bytes({1})), "dtype '<f2'");
     // a structured dtype is a list, not a string
     expect_malformed(dir,
                      npy_bytes("{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (1,), }",
@@ -380,7 +304,7 @@ TEST(NpyMalformed, WrongDtype) {
 TEST(NpyMalformed, FortranOrder) {
     TempDir dir;
     ASSERT_TRUE(dir.ok());
-    expect_malformed(dir, npy_bytes(dict_text("<f4", "(2, 2)", "True"), f32_bytes({1, 2, 3, 4})),
+    expect_malformed(dir, npy_bytes(npy_dict("<f4", "(2, 2)", "True"), f32_bytes({1, 2, 3, 4})),
                      "Fortran order");
     std::string path = dir.file("u.npy");
     rn_array a = {};
@@ -393,28 +317,28 @@ TEST(NpyMalformed, TruncatedData) {
     TempDir dir;
     ASSERT_TRUE(dir.ok());
     // (2, 3) float32 needs 24 bytes; 20 are there
-    expect_malformed(dir, npy_bytes(dict_text("<f4", "(2, 3)"), f32_bytes(ramp(5, 1, 0))),
+    expect_malformed(dir, npy_bytes(npy_dict("<f4", "(2, 3)"), f32_bytes(ramp(5, 1, 0))),
                      "needs 24 bytes, the file has 20");
-    expect_malformed(dir, npy_bytes(dict_text("<f8", "(2, 3)"), f32_bytes(ramp(6, 1, 0))),
+    expect_malformed(dir, npy_bytes(npy_dict("<f8", "(2, 3)"), f32_bytes(ramp(6, 1, 0))),
                      "needs 48 bytes, the file has 24");
-    expect_malformed(dir, npy_bytes(dict_text("<f4", "()"), ""), "truncated");
+    expect_malformed(dir, npy_bytes(npy_dict("<f4", "()"), ""), "truncated");
 }
 
 TEST(NpyMalformed, TrailingBytes) {
     TempDir dir;
     ASSERT_TRUE(dir.ok());
-    expect_malformed(dir, npy_bytes(dict_text("<f4", "(2,)"), f32_bytes({1, 2}) + "x"), "trailing");
-    expect_malformed(dir, npy_bytes(dict_text("<f4", "(0,)"), f32_bytes({1})), "4 trailing bytes");
+    expect_malformed(dir, npy_bytes(npy_dict("<f4", "(2,)"), f32_bytes({1, 2}) + "x"), "trailing");
+    expect_malformed(dir, npy_bytes(npy_dict("<f4", "(0,)"), f32_bytes({1})), "4 trailing bytes");
 }
 
 TEST(NpyMalformed, HeaderLengthBeyondFile) {
     TempDir dir;
     ASSERT_TRUE(dir.ok());
-    std::string b = npy_bytes(dict_text("<f4", "(1,)"), f32_bytes({1}));
+    std::string b = npy_bytes(npy_dict("<f4", "(1,)"), f32_bytes({1}));
     b[8] = (char)0xff;
     b[9] = (char)0x7f;
     expect_malformed(dir, b, "header length 32767 runs past the end");
-    std::string v2 = npy_bytes(dict_text("<f4", "(1,)"), f32_bytes({1}), 2);
+    std::string v2 = npy_bytes(npy_dict("<f4", "(1,)"), f32_bytes({1}), 2);
     v2[11] = 0x10;
     expect_malformed(dir, v2, "runs past the end");
 }
@@ -458,17 +382,16 @@ TEST(NpyMalformed, GarbageDict) {
         expect_malformed(dir, npy_bytes(c.dict, one), c.word);
     // bytes after the dictionary that are not blanks (numpy rejects NULs too)
     expect_malformed(dir,
-                     npy_bytes(std::string(dict_text("<f4", "(1,)")) + std::string(1, '\0'), one),
+                     npy_bytes(std::string(npy_dict("<f4", "(1,)")) + std::string(1, '\0'), one),
                      "after the header dictionary");
 }
 
 TEST(NpyMalformed, HugeShapeOverflows) {
     TempDir dir;
     ASSERT_TRUE(dir.ok());
-    expect_malformed(dir, npy_bytes(dict_text("<f4", "(4294967296, 4294967296)"), ""), "overflows");
-    expect_malformed(dir, npy_bytes(dict_text("<f4", "(99999999999999999999999,)"), ""), "integer");
-    expect_malformed(dir,
-                     npy_bytes(dict_text("<f4", "(1, 1, 1, 1, 1, 1, 1, 1, 1)"), f32_bytes({1})),
+    expect_malformed(dir, npy_bytes(npy_dict("<f4", "(4294967296, 4294967296)"), ""), "overflows");
+    expect_malformed(dir, npy_bytes(npy_dict("<f4", "(99999999999999999999999,)"), ""), "integer");
+    expect_malformed(dir, npy_bytes(npy_dict("<f4", "(1, 1, 1, 1, 1, 1, 1, 1, 1)"), f32_bytes({1})),
                      "more than 8 dimensions");
 }
 
@@ -514,6 +437,7 @@ TestArrays sample_arrays() {
     return t;
 }
 
+// got[0..n) holds want's arrays (by name). Has ASSERTs: call it under ASSERT_NO_FATAL_FAILURE.
 void expect_same_arrays(const rn_array *got, int n, TestArrays &want) {
     const rn_array *w = want.get();
     ASSERT_EQ(n, want.count());
@@ -541,7 +465,7 @@ TEST(NpzTest, WriteThenReadBack) {
     rn_array *arr = nullptr;
     int n = 0;
     ASSERT_EQ(rn_npz_read(path.c_str(), &arr, &n, &err), RN_OK) << err.message;
-    expect_same_arrays(arr, n, t);
+    ASSERT_NO_FATAL_FAILURE(expect_same_arrays(arr, n, t));
     EXPECT_STREQ(arr[2].name, "1_rate.tau"); // directory order is kept
     EXPECT_EQ(rn_arrays_find(arr, n, "nope"), nullptr);
     EXPECT_EQ(rn_arrays_find(arr, n, nullptr), nullptr);
@@ -560,7 +484,7 @@ TEST(NpzTest, LongestNameRoundTrips) {
     rn_array *arr = nullptr;
     int n = 0;
     ASSERT_EQ(rn_npz_read(path.c_str(), &arr, &n, &err), RN_OK) << err.message;
-    expect_same_arrays(arr, n, t);
+    ASSERT_NO_FATAL_FAILURE(expect_same_arrays(arr, n, t));
     rn_arrays_free(arr, n);
 }
 
@@ -571,14 +495,14 @@ TEST(NpzTest, Zip64RecordsRoundTrip) {
     std::string path = dir.file("z.npz");
     rn_error err = {};
     ASSERT_EQ(rn_npz_write_ex(path.c_str(), t.get(), t.count(), 1, &err), RN_OK) << err.message;
-    std::string b = read_bytes(path);
+    std::string b = read_file(path);
     EXPECT_TRUE(contains(b, std::string("PK\x06\x06", 4))); // the ZIP64 end record is there
     EXPECT_EQ(b.substr(18, 8),
               std::string(8, '\xff')); // the first local header defers to its ZIP64 field
     rn_array *arr = nullptr;
     int n = 0;
     ASSERT_EQ(rn_npz_read(path.c_str(), &arr, &n, &err), RN_OK) << err.message;
-    expect_same_arrays(arr, n, t);
+    ASSERT_NO_FATAL_FAILURE(expect_same_arrays(arr, n, t));
     rn_arrays_free(arr, n);
 }
 
@@ -587,7 +511,7 @@ TEST(NpzTest, EmptyArchive) {
     ASSERT_TRUE(dir.ok());
     std::string path = dir.file("e.npz");
     ASSERT_EQ(rn_npz_write(path.c_str(), nullptr, 0, nullptr), RN_OK);
-    EXPECT_EQ(read_bytes(path).size(), 22u);
+    EXPECT_EQ(read_file(path).size(), 22u);
     rn_array *arr = nullptr;
     int n = -1;
     ASSERT_EQ(rn_npz_read(path.c_str(), &arr, &n, nullptr), RN_OK);
@@ -599,7 +523,7 @@ TEST(NpzTest, WriteRejectsBadArraysAndKeepsTheOldFile) {
     TempDir dir;
     ASSERT_TRUE(dir.ok());
     std::string path = dir.file("p.npz");
-    write_bytes(path, "old contents");
+    write_file(path, "old contents");
     struct Case {
         const char *what, *word;
         rn_status status;
@@ -622,7 +546,7 @@ TEST(NpzTest, WriteRejectsBadArraysAndKeepsTheOldFile) {
         EXPECT_EQ(rn_npz_write(path.c_str(), a.data(), (int)a.size(), &err), c.status) << c.what;
         EXPECT_TRUE(contains(err.message, path)) << err.message;
         EXPECT_TRUE(contains(err.message, c.word)) << c.what << ": " << err.message;
-        EXPECT_EQ(read_bytes(path), "old contents");
+        EXPECT_EQ(read_file(path), "old contents");
         EXPECT_EQ(dir.listing(), std::vector<std::string>{"p.npz"});
     }
 }
@@ -648,7 +572,7 @@ TEST(NpzTest, DamagedArchivesAreRejected) {
     t.data[0] = {1, 2, 12345.0f, 4};
     std::string good = dir.file("good.npz");
     ASSERT_EQ(rn_npz_write(good.c_str(), t.get(), t.count(), nullptr), RN_OK);
-    const std::string bytes = read_bytes(good);
+    const std::string bytes = read_file(good);
     std::string path = dir.file("bad.npz");
 
     std::string crc = bytes;
@@ -656,16 +580,16 @@ TEST(NpzTest, DamagedArchivesAreRejected) {
     size_t at = crc.find(std::string((const char *)&marker, 4));
     ASSERT_NE(at, std::string::npos);
     crc[at] ^= 1;
-    write_bytes(path, crc);
+    write_file(path, crc);
     expect_npz_fails(path, RN_ERR_FORMAT, "bad.npz:a.npy: CRC-32 mismatch");
 
-    write_bytes(path, bytes.substr(0, bytes.size() / 2));
+    write_file(path, bytes.substr(0, bytes.size() / 2));
     expect_npz_fails(path, RN_ERR_FORMAT, "end-of-central-directory");
-    write_bytes(path, bytes.substr(0, bytes.size() - 1));
+    write_file(path, bytes.substr(0, bytes.size() - 1));
     expect_npz_fails(path, RN_ERR_FORMAT, "end-of-central-directory");
-    write_bytes(path, bytes + "junk");
+    write_file(path, bytes + "junk");
     expect_npz_fails(path, RN_ERR_FORMAT, "end-of-central-directory");
-    write_bytes(path, "");
+    write_file(path, "");
     expect_npz_fails(path, RN_ERR_FORMAT, "zip");
 
     // a central directory entry that points at the wrong place
@@ -673,7 +597,7 @@ TEST(NpzTest, DamagedArchivesAreRejected) {
     size_t cd = off.rfind(std::string("PK\x01\x02", 4));
     ASSERT_NE(cd, std::string::npos);
     off[cd + 42] ^= 4;
-    write_bytes(path, off);
+    write_file(path, off);
     expect_npz_fails(path, RN_ERR_FORMAT, "bad.npz:b.npy: local file header");
 
     // a stored member whose sizes disagree (compressed size 4 bytes short; the CRC would still
@@ -683,25 +607,25 @@ TEST(NpzTest, DamagedArchivesAreRejected) {
     memcpy(&csize, &sz[cd + 20], 4);
     csize -= 4;
     memcpy(&sz[cd + 20], &csize, 4);
-    write_bytes(path, sz);
+    write_file(path, sz);
     expect_npz_fails(path, RN_ERR_FORMAT, "bad.npz:b.npy: stored member has compressed size");
     // ... or 4 bytes long: past the start of the central directory
     csize += 8;
     memcpy(&sz[cd + 20], &csize, 4);
-    write_bytes(path, sz);
+    write_file(path, sz);
     expect_npz_fails(path, RN_ERR_FORMAT, "bad.npz:b.npy: member data");
 
     // two members of the same name
     std::string dup = bytes;
     for (size_t k = dup.find("b.npy"); k != std::string::npos; k = dup.find("b.npy", k + 1))
         dup[k] = 'a';
-    write_bytes(path, dup);
+    write_file(path, dup);
     expect_npz_fails(path, RN_ERR_FORMAT, "a second member for the array 'a'");
 
     // an unknown compression method
     std::string m = bytes;
     m[cd + 10] = 12;
-    write_bytes(path, m);
+    write_file(path, m);
     expect_npz_fails(path, RN_ERR_FORMAT, "compression method 12");
 
     // a .npy (not a zip) and a missing file
@@ -724,6 +648,7 @@ save = np.savez_compressed if kind == "compressed" else np.savez
 save(out, a, b=b, c=c, big=big, empty=np.zeros((0, 2), np.float32))
 )PY";
 
+// The arrays kNumpyWrite saved, read back. Has ASSERTs: call it under ASSERT_NO_FATAL_FAILURE.
 void expect_numpy_arrays(const std::string &path) {
     rn_array *arr = nullptr;
     int n = 0;
@@ -761,7 +686,7 @@ TEST(NpzTest, ReadsNumpySavez) {
     TempDir dir;
     ASSERT_TRUE(dir.ok());
     ASSERT_EQ(run_python(dir, kNumpyWrite, dir.file("s.npz") + " stored"), 0);
-    expect_numpy_arrays(dir.file("s.npz"));
+    ASSERT_NO_FATAL_FAILURE(expect_numpy_arrays(dir.file("s.npz")));
 }
 
 TEST(NpzTest, ReadsNumpySavezCompressed) {
@@ -769,17 +694,17 @@ TEST(NpzTest, ReadsNumpySavezCompressed) {
     TempDir dir;
     ASSERT_TRUE(dir.ok());
     ASSERT_EQ(run_python(dir, kNumpyWrite, dir.file("c.npz") + " compressed"), 0);
-    std::string b = read_bytes(dir.file("c.npz"));
+    std::string b = read_file(dir.file("c.npz"));
     ASSERT_GT(b.size(), 10u);
     EXPECT_EQ(b[8], 8); // the first member is deflated
-    expect_numpy_arrays(dir.file("c.npz"));
+    ASSERT_NO_FATAL_FAILURE(expect_numpy_arrays(dir.file("c.npz")));
 
     // damage the compressed stream of "big": reported as corrupt data or a CRC mismatch, naming the
     // member
     size_t at = b.find("big.npy");
     ASSERT_NE(at, std::string::npos);
     b[at + 7 + 20 + 40] ^= 0x55;
-    write_bytes(dir.file("bad.npz"), b);
+    write_file(dir.file("bad.npz"), b);
     expect_npz_fails(dir.file("bad.npz"), RN_ERR_FORMAT, "bad.npz:big.npy");
 }
 
@@ -856,7 +781,7 @@ TEST(AtomicFile, AbortKeepsTheOldContents) {
     TempDir dir;
     ASSERT_TRUE(dir.ok());
     std::string path = dir.file("f.txt");
-    write_bytes(path, "old contents\n");
+    write_file(path, "old contents\n");
     rn_atomic_file f;
     ASSERT_EQ(rn_atomic_open(&f, path.c_str(), nullptr), RN_OK);
     ASSERT_NE(f.fp, nullptr);
@@ -864,7 +789,7 @@ TEST(AtomicFile, AbortKeepsTheOldContents) {
     fputs("half of the new contents", f.fp);
     rn_atomic_abort(&f); // an error mid-way
     EXPECT_EQ(f.fp, nullptr);
-    EXPECT_EQ(read_bytes(path), "old contents\n");
+    EXPECT_EQ(read_file(path), "old contents\n");
     EXPECT_EQ(dir.listing(), std::vector<std::string>{"f.txt"});
     rn_atomic_abort(&f); // idempotent
 }
@@ -873,7 +798,7 @@ TEST(AtomicFile, CommitReplacesKeepingTheMode) {
     TempDir dir;
     ASSERT_TRUE(dir.ok());
     std::string path = dir.file("f.txt");
-    write_bytes(path, "old contents\n");
+    write_file(path, "old contents\n");
     ASSERT_EQ(chmod(path.c_str(), 0600), 0);
     rn_atomic_file f;
     ASSERT_EQ(rn_atomic_open(&f, path.c_str(), nullptr), RN_OK);
@@ -881,13 +806,13 @@ TEST(AtomicFile, CommitReplacesKeepingTheMode) {
     rn_error err = {};
     ASSERT_EQ(rn_atomic_commit(&f, &err), RN_OK) << err.message;
     EXPECT_EQ(f.fp, nullptr);
-    EXPECT_EQ(read_bytes(path), "new contents\n");
+    EXPECT_EQ(read_file(path), "new contents\n");
     EXPECT_EQ(dir.listing(), std::vector<std::string>{"f.txt"});
     struct stat sb;
     ASSERT_EQ(stat(path.c_str(), &sb), 0);
     EXPECT_EQ(sb.st_mode & 0777, 0600u);
     rn_atomic_abort(&f); // harmless after a commit
-    EXPECT_EQ(read_bytes(path), "new contents\n");
+    EXPECT_EQ(read_file(path), "new contents\n");
     // a new file gets rw-r--r--
     std::string fresh = dir.file("g.txt");
     ASSERT_EQ(rn_atomic_open(&f, fresh.c_str(), nullptr), RN_OK);
@@ -940,7 +865,7 @@ TEST(AtomicFile, WriteErrorKeepsTheOldFile) {
     TempDir dir;
     ASSERT_TRUE(dir.ok());
     std::string path = dir.file("big.npy");
-    write_bytes(path, "old contents\n");
+    write_file(path, "old contents\n");
     std::vector<float> v(1 << 20, 1.0f);
     size_t shape[1] = {v.size()};
     TestArrays t;
@@ -959,7 +884,7 @@ TEST(AtomicFile, WriteErrorKeepsTheOldFile) {
     EXPECT_EQ(npz_st, RN_ERR_IO);
     EXPECT_TRUE(contains(npz_err.message, path)) << npz_err.message;
     EXPECT_TRUE(contains(npz_err.message, strerror(EFBIG))) << npz_err.message;
-    EXPECT_EQ(read_bytes(path), "old contents\n");
+    EXPECT_EQ(read_file(path), "old contents\n");
     EXPECT_EQ(dir.listing(), std::vector<std::string>{"big.npy"});
 }
 

@@ -1,6 +1,7 @@
 // The --net layer spec (text and JSON): what it builds, and the messages of bad specs.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <string>
 
 #include "ratenn/net.h"
@@ -20,8 +21,9 @@ std::string build_error(const char *spec) {
 TEST(NetSpec, BuildsTheIssueExample) {
     rn_net *net = nullptr;
     rn_error err = {};
-    ASSERT_EQ(rn_net_from_spec(&net, "linear(1,50) rate(50,tanh,rec,noise=0.1) linear(50,1) lowpass(1,tau=0.02)", 1e-3f, 0,
-                               &err),
+    ASSERT_EQ(rn_net_from_spec(
+                  &net, "linear(1,50) rate(50,tanh,rec,noise=0.1) linear(50,1) lowpass(1,tau=0.02)",
+                  1e-3f, 0, &err),
               RN_OK)
         << err.message;
     ASSERT_EQ(rn_net_layer_count(net), 4);
@@ -32,7 +34,7 @@ TEST(NetSpec, BuildsTheIssueExample) {
     EXPECT_EQ(o.n, 50);
     EXPECT_TRUE(o.recurrent);
     EXPECT_FLOAT_EQ(o.noise_std, 0.1f);
-    float tau;
+    float tau = NAN;
     ASSERT_EQ(rn_net_get_param(net, "3_lowpass.tau", &tau, 1, &err), RN_OK);
     EXPECT_FLOAT_EQ(tau, 0.02f);
     EXPECT_GE(rn_net_param_index(net, "3_lowpass.initial_level"), 0);
@@ -42,17 +44,19 @@ TEST(NetSpec, BuildsTheIssueExample) {
 TEST(NetSpec, StackedRateLayersAndAllFilters) {
     rn_net *net = nullptr;
     rn_error err = {};
-    ASSERT_EQ(rn_net_from_spec(&net,
-                               "linear(2, 8, bias=false) rate(8, relu, ff, tau=0.05) rate(8, sigmoid) linear(8,3) "
-                               "alpha(3, tau=0.01) doubleexp(3, tau1=0.05, tau2=0.03)",
-                               1e-3f, 0, &err),
-              RN_OK)
+    ASSERT_EQ(
+        rn_net_from_spec(
+            &net,
+            "linear(2, 8, bias=false) rate(8, relu, ff, tau=0.05) rate(8, sigmoid) linear(8,3) "
+            "alpha(3, tau=0.01) doubleexp(3, tau1=0.05, tau2=0.03)",
+            1e-3f, 0, &err),
+        RN_OK)
         << err.message;
     EXPECT_EQ(rn_net_layer_count(net), 6);
     EXPECT_EQ(rn_net_param_index(net, "0_linear.bias"), -1);
     EXPECT_EQ(rn_net_param_index(net, "1_rate.w_rec"), -1);
     EXPECT_GE(rn_net_param_index(net, "2_rate.w_rec"), 0);
-    float t[3];
+    float t[3] = {NAN, NAN, NAN};
     ASSERT_EQ(rn_net_get_param(net, "5_doubleexp.tau2", t, 3, &err), RN_OK);
     EXPECT_FLOAT_EQ(t[2], 0.03f);
     ASSERT_EQ(rn_net_get_param(net, "1_rate.tau", t, 3, &err), RN_ERR_SHAPE);
@@ -69,12 +73,13 @@ TEST(NetSpec, JsonForm) {
     ASSERT_EQ(rn_net_from_json(&net, doc, 1e-3f, 0, &err), RN_OK) << err.message;
     EXPECT_EQ(rn_net_layer_count(net), 4);
     rn_rate_options o;
-    rn_net_rate_options(net, 1, &o, &err);
+    ASSERT_EQ(rn_net_rate_options(net, 1, &o, &err), RN_OK) << err.message;
     EXPECT_EQ(o.activation, RN_ACT_LRELU);
     EXPECT_FALSE(o.recurrent);
     rn_net_free(net);
     EXPECT_EQ(rn_net_from_json(&net, "{\"layers\": [", 1e-3f, 0, &err), RN_ERR_FORMAT);
-    EXPECT_EQ(rn_net_from_json(&net, "{\"layers\": [{\"in\": 3}]}", 1e-3f, 0, &err), RN_ERR_INVALID_ARG);
+    EXPECT_EQ(rn_net_from_json(&net, "{\"layers\": [{\"in\": 3}]}", 1e-3f, 0, &err),
+              RN_ERR_INVALID_ARG);
     EXPECT_NE(std::string(err.message).find("type"), std::string::npos);
 }
 
@@ -103,13 +108,17 @@ TEST(NetSpec, BadSpecsNameTheLayerAndTheProblem) {
 // Found by fuzz_netspec: a JSON size beyond int was converted with undefined behaviour.
 TEST(NetSpec, JsonSizesOutOfRangeAreRefused) {
     for (const char *n : {"1e300", "-3", "2.5", "2147483648"}) {
-        std::string json = std::string(R"({"layers": [{"type": "linear", "in": 1, "out": 5}, {"type": "rate", "n": )") + n + "}]}";
+        std::string json =
+            std::string(
+                R"({"layers": [{"type": "linear", "in": 1, "out": 5}, {"type": "rate", "n": )") +
+            n + "}]}";
         rn_net *net = nullptr;
         rn_error err = {};
         EXPECT_NE(rn_net_from_json(&net, json.c_str(), 1e-3f, 0, &err), RN_OK) << n;
         EXPECT_EQ(net, nullptr);
-        EXPECT_NE(std::string(err.message).find("\"n\" must be a whole number"), std::string::npos) << err.message;
+        EXPECT_NE(std::string(err.message).find("\"n\" must be a whole number"), std::string::npos)
+            << err.message;
     }
 }
 
-}  // namespace
+} // namespace
