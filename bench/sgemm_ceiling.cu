@@ -24,7 +24,8 @@ static int time_gemm(cublasHandle_t h, int n, cublasMath_t mode, double *tflops)
     CHECK(cudaMalloc(&b, bytes));
     CHECK(cudaMalloc(&c, bytes));
     std::vector<float> host((size_t)n * n);
-    for (size_t i = 0; i < host.size(); i++) host[i] = (float)((i * 2654435761u) % 1000) / 1000.0f - 0.5f;
+    for (size_t i = 0; i < host.size(); i++)
+        host[i] = (float)((i * 2654435761u) % 1000) / 1000.0f - 0.5f;
     CHECK(cudaMemcpy(a, host.data(), bytes, cudaMemcpyHostToDevice));
     CHECK(cudaMemcpy(b, host.data(), bytes, cudaMemcpyHostToDevice));
     CHECK(cublasSetMathMode(h, mode));
@@ -62,12 +63,13 @@ int main() {
     CHECK(cudaGetDeviceProperties(&p, 0));
     cublasHandle_t h;
     CHECK(cublasCreate(&h));
-    std::printf("cuBLAS SGEMM ceiling on %s (median of 20, CUDA events)\n%6s %12s %12s\n", p.name, "n",
-                "FP32 TFLOP/s", "TF32 TFLOP/s");
+    std::printf("cuBLAS SGEMM ceiling on %s (median of 20, CUDA events)\n%6s %12s %12s\n", p.name,
+                "n", "FP32 TFLOP/s", "TF32 TFLOP/s");
     double best = 0;
     for (int n : {1024, 4096, 8192}) {
         double f32 = 0, tf32 = 0;
-        if (time_gemm(h, n, CUBLAS_DEFAULT_MATH, &f32) || time_gemm(h, n, CUBLAS_TF32_TENSOR_OP_MATH, &tf32))
+        if (time_gemm(h, n, CUBLAS_DEFAULT_MATH, &f32) ||
+            time_gemm(h, n, CUBLAS_TF32_TENSOR_OP_MATH, &tf32))
             return 1;
         std::printf("%6d %12.1f %12.1f\n", n, f32, tf32);
         best = std::max(best, f32);

@@ -26,7 +26,8 @@ int main(void) {
     rn_backend *be;
     rn_trainer *tr;
     rn_train_config cfg = rn_train_config_default(); /* Adam 1e-4, loss weights 1, 10, 1 */
-    if (rn_backend_create(&be, RN_BACKEND_AUTO, &err) || rn_trainer_create(&tr, net, be, &cfg, 1, T, &err) ||
+    if (rn_backend_create(&be, RN_BACKEND_AUTO, &err) ||
+        rn_trainer_create(&tr, net, be, &cfg, 1, T, &err) ||
         rn_trainer_set_data(tr, u, y, NULL, &err)) {
         fprintf(stderr, "%s\n", err.message);
         return 1;

@@ -52,7 +52,8 @@ extern "C" rn_status rn_cuda_filter_param_grads(rn_backend *be, float *dtau, flo
                                                 const float *tau, int batch, int channels,
                                                 float dt) {
     if (channels <= 0) return RN_OK;
-    filter_param_grads_kernel<<<rn_blocks(be, (size_t)channels), rn_threads(be), 0, rn_stream(be)>>>(
-        dtau, dinit, acc_dp, acc_dinit, tau, batch, channels, dt);
+    filter_param_grads_kernel<<<rn_blocks(be, (size_t)channels), rn_threads(be), 0,
+                                rn_stream(be)>>>(dtau, dinit, acc_dp, acc_dinit, tau, batch,
+                                                 channels, dt);
     return rn_launched(be, "filter_param_grads");
 }

@@ -20,7 +20,8 @@ extern "C" rn_status rn_cuda_bias_add(rn_backend *be, float *y, const float *bia
                                       int cols) {
     size_t total = (size_t)rows * cols;
     if (total == 0) return RN_OK;
-    bias_add_kernel<<<rn_blocks(be, total), rn_threads(be), 0, rn_stream(be)>>>(y, bias, total, cols);
+    bias_add_kernel<<<rn_blocks(be, total), rn_threads(be), 0, rn_stream(be)>>>(y, bias, total,
+                                                                                cols);
     return rn_launched(be, "bias_add");
 }
 

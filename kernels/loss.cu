@@ -83,14 +83,14 @@ extern "C" rn_status rn_cuda_mse(rn_backend *be, double *mse, float *dy, const f
         msum = denom;
     }
     unsigned g = reduce_blocks(be, total);
-    mse_kernel<<<g, rn_threads(be), 0, stream>>>(partials, dy, y, target, mask, total, channels, msum,
-                                             (double)rows, weight);
+    mse_kernel<<<g, rn_threads(be), 0, stream>>>(partials, dy, y, target, mask, total, channels,
+                                                 msum, (double)rows, weight);
     if (mask) {
         scale_scalar_kernel<<<1, 1, 0, stream>>>(denom, channels);
         rn_finish_sum_kernel<<<1, rn_threads(be), 0, stream>>>(mse, partials, (int)g, denom, 0);
     } else {
         divide_add_kernel<<<1, rn_threads(be), 0, stream>>>(mse, partials, (int)g,
-                                                        (double)rows * channels);
+                                                            (double)rows * channels);
     }
     return rn_launched(be, "mse");
 }
@@ -113,7 +113,7 @@ extern "C" rn_status rn_cuda_l2(rn_backend *be, double *cost, float *grad, const
     double *partials = rn_ctx(be)->partials;
     unsigned g = reduce_blocks(be, n);
     l2_kernel<<<g, rn_threads(be), 0, stream>>>(partials, grad, w, n,
-                                            (float)(2.0 * weight / (double)n));
+                                                (float)(2.0 * weight / (double)n));
     divide_add_kernel<<<1, rn_threads(be), 0, stream>>>(cost, partials, (int)g, (double)n);
     return rn_launched(be, "l2");
 }

@@ -59,7 +59,8 @@ extern "C" rn_status rn_cuda_adam(rn_backend *be, float *p, float *m, float *v, 
                                   const uint8_t *mask, const double *scalars, size_t n,
                                   const rn_optim_step *s) {
     if (n == 0) return RN_OK;
-    adam_kernel<<<rn_blocks(be, n), rn_threads(be), 0, rn_stream(be)>>>(p, m, v, g, mask, scalars, n, *s);
+    adam_kernel<<<rn_blocks(be, n), rn_threads(be), 0, rn_stream(be)>>>(p, m, v, g, mask, scalars,
+                                                                        n, *s);
     return rn_launched(be, "adam");
 }
 

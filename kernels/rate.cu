@@ -88,8 +88,8 @@ extern "C" rn_status rn_cuda_rate_init(rn_backend *be, float *x_init, float *a_i
                                        int batch, int n) {
     size_t total = (size_t)batch * n;
     if (total == 0) return RN_OK;
-    rate_init_kernel<<<rn_blocks(be, total), rn_threads(be), 0, rn_stream(be)>>>(x_init, a_init, x0, theta,
-                                                                         activation, batch, n);
+    rate_init_kernel<<<rn_blocks(be, total), rn_threads(be), 0, rn_stream(be)>>>(
+        x_init, a_init, x0, theta, activation, batch, n);
     return rn_launched(be, "rate_init");
 }
 
@@ -143,7 +143,7 @@ extern "C" rn_status rn_cuda_shift_rows(rn_backend *be, float *dst, const float 
                                         const float *first, int batch, int steps, int n) {
     size_t total = (size_t)batch * steps * n;
     if (total == 0) return RN_OK;
-    shift_rows_kernel<<<rn_blocks(be, total), rn_threads(be), 0, rn_stream(be)>>>(dst, src, first, batch,
-                                                                          steps, n);
+    shift_rows_kernel<<<rn_blocks(be, total), rn_threads(be), 0, rn_stream(be)>>>(dst, src, first,
+                                                                                  batch, steps, n);
     return rn_launched(be, "shift_rows");
 }

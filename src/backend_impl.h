@@ -197,7 +197,7 @@ struct rn_backend {
     char description[160];
     rn_error err;                    /* the last failure of an op, copied out by the trainer */
     size_t bytes_in_use, peak_bytes; /* backend memory held (the backend's own, fixed, included) */
-    rn_backend_allocation *allocs;       /* live allocations made through rn_backend_alloc */
+    rn_backend_allocation *allocs;   /* live allocations made through rn_backend_alloc */
     int n_allocs, cap_allocs;
 };
 

@@ -41,7 +41,8 @@ void rn_net_free(rn_net *net) {
 
 /* Initialisation draws: Philox keyed by the network seed, counter (element, param index, stream 0x1217). */
 static void init_words(const rn_net *net, int param, size_t element, uint32_t w[4]) {
-    uint32_t ctr[4] = {(uint32_t)element, (uint32_t)((uint64_t)element >> 32), (uint32_t)param, 0x1217u};
+    uint32_t ctr[4] = {(uint32_t)element, (uint32_t)((uint64_t)element >> 32), (uint32_t)param,
+                       0x1217u};
     uint32_t key[2] = {(uint32_t)net->seed, (uint32_t)(net->seed >> 32)};
     rn_philox4x32_10(ctr, key, w);
 }
@@ -60,8 +61,8 @@ static float init_normal(const rn_net *net, int param, size_t i, float std) {
 }
 
 /* Appends a tensor to the table, grows the block, and returns its index (or -1 on failure). */
-static int add_param(rn_net *net, int layer, const char *kind, const char *pname, rn_param_role role,
-                     int ndim, size_t d0, size_t d1, rn_error *err) {
+static int add_param(rn_net *net, int layer, const char *kind, const char *pname,
+                     rn_param_role role, int ndim, size_t d0, size_t d1, rn_error *err) {
     if (net->n_params >= RN_MAX_PARAMS) {
         rn_fail(err, RN_ERR_INVALID_ARG, "too many parameters (at most %d)", RN_MAX_PARAMS);
         return -1;
@@ -101,12 +102,18 @@ static int add_param(rn_net *net, int layer, const char *kind, const char *pname
 
 const char *rn_layer_kind_name(rn_layer_kind kind) {
     switch (kind) {
-    case RN_LAYER_LINEAR: return "linear";
-    case RN_LAYER_RATE: return "rate";
-    case RN_LAYER_LOWPASS: return "lowpass";
-    case RN_LAYER_ALPHA: return "alpha";
-    case RN_LAYER_DOUBLEEXP: return "doubleexp";
-    case RN_LAYER_KIND_COUNT: break;
+    case RN_LAYER_LINEAR:
+        return "linear";
+    case RN_LAYER_RATE:
+        return "rate";
+    case RN_LAYER_LOWPASS:
+        return "lowpass";
+    case RN_LAYER_ALPHA:
+        return "alpha";
+    case RN_LAYER_DOUBLEEXP:
+        return "doubleexp";
+    case RN_LAYER_KIND_COUNT:
+        break;
     }
     return "unknown";
 }
@@ -130,8 +137,8 @@ static rn_status check_chain(const rn_net *net, int n_in, const char *kind, rn_e
         if (prev->n_out != n_in)
             return rn_fail(err, RN_ERR_SHAPE,
                            "layer %d (%s) takes %d inputs but layer %d (%s) gives %d outputs",
-                           net->n_layers, kind, n_in, net->n_layers - 1, rn_layer_kind_name(prev->kind),
-                           prev->n_out);
+                           net->n_layers, kind, n_in, net->n_layers - 1,
+                           rn_layer_kind_name(prev->kind), prev->n_out);
     }
     return RN_OK;
 }
@@ -142,8 +149,9 @@ static rn_status check_chain(const rn_net *net, int n_in, const char *kind, rn_e
 rn_status rn_net_add_linear(rn_net *net, int n_in, int n_out, bool has_bias, rn_error *err) {
     if (!net) return rn_fail(err, RN_ERR_INVALID_ARG, "rn_net_add_linear: net is NULL");
     if (n_in <= 0 || n_out <= 0 || n_in > RN_MAX_WIDTH || n_out > RN_MAX_WIDTH)
-        return rn_fail(err, RN_ERR_INVALID_ARG, "linear layer sizes must be in 1..%d (got %d -> %d)",
-                       RN_MAX_WIDTH, n_in, n_out);
+        return rn_fail(err, RN_ERR_INVALID_ARG,
+                       "linear layer sizes must be in 1..%d (got %d -> %d)", RN_MAX_WIDTH, n_in,
+                       n_out);
     rn_status st = check_chain(net, n_in, "linear", err);
     if (st != RN_OK) return st;
     int li = net->n_layers;
@@ -189,7 +197,8 @@ rn_status rn_net_add_rate(rn_net *net, const rn_rate_options *o, rn_error *err) 
     if (!(o->tau > 0.0f) || !isfinite(o->tau))
         return rn_fail(err, RN_ERR_INVALID_ARG, "tau must be finite and > 0 (got %g)", o->tau);
     if (net->n_layers >= 256)
-        return rn_fail(err, RN_ERR_INVALID_ARG, "a rate layer's index must be < 256 (noise layout)");
+        return rn_fail(err, RN_ERR_INVALID_ARG,
+                       "a rate layer's index must be < 256 (noise layout)");
     rn_status st = check_chain(net, o->n, "rate", err);
     if (st != RN_OK) return st;
     int li = net->n_layers;
@@ -232,15 +241,17 @@ rn_status rn_net_add_filter(rn_net *net, rn_layer_kind kind, int channels, float
                             rn_error *err) {
     if (!net) return rn_fail(err, RN_ERR_INVALID_ARG, "rn_net_add_filter: net is NULL");
     if (!rn_is_filter(kind))
-        return rn_fail(err, RN_ERR_INVALID_ARG, "layer kind %d is not a filter (lowpass, alpha, doubleexp)",
-                       (int)kind);
+        return rn_fail(err, RN_ERR_INVALID_ARG,
+                       "layer kind %d is not a filter (lowpass, alpha, doubleexp)", (int)kind);
     const char *name = rn_layer_kind_name(kind);
     if (channels <= 0 || channels > RN_MAX_WIDTH)
         return rn_fail(err, RN_ERR_INVALID_ARG, "%s layer channels must be in 1..%d (got %d)", name,
                        RN_MAX_WIDTH, channels);
-    if (!(tau > 0.0f) || !isfinite(tau) || (kind == RN_LAYER_DOUBLEEXP && (!(tau2 > 0.0f) || !isfinite(tau2))))
-        return rn_fail(err, RN_ERR_INVALID_ARG, "%s layer: tau must be finite and > 0 (got %g%s%g)", name, tau,
-                       kind == RN_LAYER_DOUBLEEXP ? ", " : "", kind == RN_LAYER_DOUBLEEXP ? tau2 : 0.0);
+    if (!(tau > 0.0f) || !isfinite(tau) ||
+        (kind == RN_LAYER_DOUBLEEXP && (!(tau2 > 0.0f) || !isfinite(tau2))))
+        return rn_fail(err, RN_ERR_INVALID_ARG, "%s layer: tau must be finite and > 0 (got %g%s%g)",
+                       name, tau, kind == RN_LAYER_DOUBLEEXP ? ", " : "",
+                       kind == RN_LAYER_DOUBLEEXP ? tau2 : 0.0);
     rn_status st = check_chain(net, channels, name, err);
     if (st != RN_OK) return st;
     int li = net->n_layers;
@@ -249,9 +260,12 @@ rn_status rn_net_add_filter(rn_net *net, rn_layer_kind kind, int channels, float
     size_t saved_total = net->total;
     size_t n = (size_t)channels;
     bool two = kind == RN_LAYER_DOUBLEEXP;
-    if ((L.p_tau = add_param(net, li, name, two ? "tau1" : "tau", RN_P_TAU, 1, n, 0, err)) < 0) goto fail;
-    if (two && (L.p_tau2 = add_param(net, li, name, "tau2", RN_P_TAU2, 1, n, 0, err)) < 0) goto fail;
-    if ((L.p_init = add_param(net, li, name, "initial_level", RN_P_INIT, 1, n, 0, err)) < 0) goto fail;
+    if ((L.p_tau = add_param(net, li, name, two ? "tau1" : "tau", RN_P_TAU, 1, n, 0, err)) < 0)
+        goto fail;
+    if (two && (L.p_tau2 = add_param(net, li, name, "tau2", RN_P_TAU2, 1, n, 0, err)) < 0)
+        goto fail;
+    if ((L.p_init = add_param(net, li, name, "initial_level", RN_P_INIT, 1, n, 0, err)) < 0)
+        goto fail;
     for (size_t i = 0; i < n; i++) {
         net->values[net->params[L.p_tau].offset + i] = tau;
         if (two) net->values[net->params[L.p_tau2].offset + i] = tau2;
@@ -265,13 +279,21 @@ fail:
     return err ? err->status : RN_ERR_NO_MEMORY;
 }
 
-float rn_net_dt(const rn_net *net) { return net->dt; }
-int rn_net_layer_count(const rn_net *net) { return net->n_layers; }
-rn_layer_kind rn_net_layer_kind(const rn_net *net, int layer) { return net->layers[layer].kind; }
+float rn_net_dt(const rn_net *net) {
+    return net->dt;
+}
+int rn_net_layer_count(const rn_net *net) {
+    return net->n_layers;
+}
+rn_layer_kind rn_net_layer_kind(const rn_net *net, int layer) {
+    return net->layers[layer].kind;
+}
 int rn_net_layer_width(const rn_net *net, int layer) {
     return net && layer >= 0 && layer < net->n_layers ? net->layers[layer].n_out : 0;
 }
-int rn_net_input_size(const rn_net *net) { return net->n_layers ? net->layers[0].n_in : 0; }
+int rn_net_input_size(const rn_net *net) {
+    return net->n_layers ? net->layers[0].n_in : 0;
+}
 int rn_net_output_size(const rn_net *net) {
     return net->n_layers ? net->layers[net->n_layers - 1].n_out : 0;
 }
@@ -293,8 +315,12 @@ rn_status rn_net_set_noise(rn_net *net, int layer, float noise_std, rn_error *er
     return rn_ok(err);
 }
 
-int rn_net_param_count(const rn_net *net) { return net->n_params; }
-size_t rn_net_param_total(const rn_net *net) { return net->total; }
+int rn_net_param_count(const rn_net *net) {
+    return net->n_params;
+}
+size_t rn_net_param_total(const rn_net *net) {
+    return net->total;
+}
 
 rn_status rn_net_param_info(const rn_net *net, int index, rn_param_info *info, rn_error *err) {
     if (!net || !info || index < 0 || index >= net->n_params)
@@ -334,8 +360,8 @@ rn_status rn_net_get_param(const rn_net *net, const char *name, float *values, s
     const rn_param *p = rn_net_param_by_name(net, name, err);
     if (!p) return RN_ERR_NOT_FOUND;
     if (count != p->count)
-        return rn_fail(err, RN_ERR_SHAPE, "parameter '%s' has %zu elements, not %zu", name, p->count,
-                       count);
+        return rn_fail(err, RN_ERR_SHAPE, "parameter '%s' has %zu elements, not %zu", name,
+                       p->count, count);
     memcpy(values, net->values + p->offset, count * sizeof(float));
     return rn_ok(err);
 }
@@ -345,15 +371,16 @@ rn_status rn_net_set_param(rn_net *net, const char *name, const float *values, s
     const rn_param *p = rn_net_param_by_name(net, name, err);
     if (!p) return RN_ERR_NOT_FOUND;
     if (count != p->count)
-        return rn_fail(err, RN_ERR_SHAPE, "parameter '%s' has %zu elements, not %zu", name, p->count,
-                       count);
+        return rn_fail(err, RN_ERR_SHAPE, "parameter '%s' has %zu elements, not %zu", name,
+                       p->count, count);
     for (size_t i = 0; i < count; i++) {
         if (!isfinite(values[i]))
-            return rn_fail(err, RN_ERR_INVALID_ARG, "parameter '%s': element %zu is not finite", name,
-                           i);
+            return rn_fail(err, RN_ERR_INVALID_ARG, "parameter '%s': element %zu is not finite",
+                           name, i);
         if ((p->role == RN_P_TAU || p->role == RN_P_TAU2) && !(values[i] > 0.0f))
-            return rn_fail(err, RN_ERR_INVALID_ARG, "parameter '%s': element %zu is %g; tau must be > 0",
-                           name, i, values[i]);
+            return rn_fail(err, RN_ERR_INVALID_ARG,
+                           "parameter '%s': element %zu is %g; tau must be > 0", name, i,
+                           values[i]);
     }
     memcpy(net->values + p->offset, values, count * sizeof(float));
     return rn_ok(err);
@@ -361,7 +388,8 @@ rn_status rn_net_set_param(rn_net *net, const char *name, const float *values, s
 
 rn_status rn_net_set_trainable(rn_net *net, const char *name, bool trainable, rn_error *err) {
     int i = rn_net_param_index(net, name);
-    if (i < 0) return rn_fail(err, RN_ERR_NOT_FOUND, "unknown parameter '%s'", name ? name : "(null)");
+    if (i < 0)
+        return rn_fail(err, RN_ERR_NOT_FOUND, "unknown parameter '%s'", name ? name : "(null)");
     net->params[i].trainable = trainable;
     return rn_ok(err);
 }
@@ -369,10 +397,11 @@ rn_status rn_net_set_trainable(rn_net *net, const char *name, bool trainable, rn
 rn_status rn_net_set_bounds(rn_net *net, const char *name, float lower, float upper,
                             rn_bound_mode mode, rn_error *err) {
     int i = rn_net_param_index(net, name);
-    if (i < 0) return rn_fail(err, RN_ERR_NOT_FOUND, "unknown parameter '%s'", name ? name : "(null)");
+    if (i < 0)
+        return rn_fail(err, RN_ERR_NOT_FOUND, "unknown parameter '%s'", name ? name : "(null)");
     if (isnan(lower) || isnan(upper) || !(lower <= upper))
-        return rn_fail(err, RN_ERR_INVALID_ARG, "bounds of '%s': need lower <= upper (got %g, %g)", name,
-                       lower, upper);
+        return rn_fail(err, RN_ERR_INVALID_ARG, "bounds of '%s': need lower <= upper (got %g, %g)",
+                       name, lower, upper);
     if (mode != RN_BOUND_PENALTY && mode != RN_BOUND_CLIP)
         return rn_fail(err, RN_ERR_INVALID_ARG, "bounds of '%s': unknown mode %d", name, (int)mode);
     net->params[i].lower = lower;

@@ -8,7 +8,9 @@
 #define RN_MAX_PARAMS (RN_MAX_LAYERS * 5)
 
 /* Filter layers: how many first-order stages, and whether the second reuses the first τ. */
-static inline int rn_filter_stages(rn_layer_kind kind) { return kind == RN_LAYER_LOWPASS ? 1 : 2; }
+static inline int rn_filter_stages(rn_layer_kind kind) {
+    return kind == RN_LAYER_LOWPASS ? 1 : 2;
+}
 static inline bool rn_is_filter(rn_layer_kind kind) {
     return kind == RN_LAYER_LOWPASS || kind == RN_LAYER_ALPHA || kind == RN_LAYER_DOUBLEEXP;
 }
@@ -22,8 +24,8 @@ typedef enum rn_param_role {
     RN_P_TAU,
     RN_P_THRESHOLD,
     RN_P_X0,
-    RN_P_TAU2,  /* doubleexp's second stage */
-    RN_P_INIT,  /* a filter's initial_level */
+    RN_P_TAU2, /* doubleexp's second stage */
+    RN_P_INIT, /* a filter's initial_level */
 } rn_param_role;
 
 typedef struct rn_param {

@@ -17,13 +17,14 @@
 typedef struct layer_text {
     char kind[TOKEN_LEN];
     int n_args;
-    char key[MAX_ARGS][TOKEN_LEN];   /* "" for a positional argument */
+    char key[MAX_ARGS][TOKEN_LEN]; /* "" for a positional argument */
     char value[MAX_ARGS][TOKEN_LEN];
-    char text[256];                  /* the layer as written, for messages */
+    char text[256]; /* the layer as written, for messages */
 } layer_text;
 
 static const char *skip_space(const char *s) {
-    while (*s && isspace((unsigned char)*s)) s++;
+    while (*s && isspace((unsigned char)*s))
+        s++;
     return s;
 }
 
@@ -42,10 +43,13 @@ static rn_status parse_layer(const char **ps, int index, layer_text *L, rn_error
     const char *s = skip_space(*ps), *start = s;
     memset(L, 0, sizeof *L);
     s = read_token(s, L->kind);
-    if (!s) return rn_fail(err, RN_ERR_INVALID_ARG, "layer %d: expected a layer name at '%.20s'", index, start);
+    if (!s)
+        return rn_fail(err, RN_ERR_INVALID_ARG, "layer %d: expected a layer name at '%.20s'", index,
+                       start);
     s = skip_space(s);
     if (*s != '(')
-        return rn_fail(err, RN_ERR_INVALID_ARG, "layer %d '%s': expected '(' after the layer name", index, L->kind);
+        return rn_fail(err, RN_ERR_INVALID_ARG, "layer %d '%s': expected '(' after the layer name",
+                       index, L->kind);
     s++;
     for (;;) {
         s = skip_space(s);
@@ -54,18 +58,21 @@ static rn_status parse_layer(const char **ps, int index, layer_text *L, rn_error
             break;
         }
         if (L->n_args >= MAX_ARGS)
-            return rn_fail(err, RN_ERR_INVALID_ARG, "layer %d '%s': too many arguments", index, L->kind);
+            return rn_fail(err, RN_ERR_INVALID_ARG, "layer %d '%s': too many arguments", index,
+                           L->kind);
         char tok[TOKEN_LEN];
         const char *t = read_token(s, tok);
         if (!t)
-            return rn_fail(err, RN_ERR_INVALID_ARG, "layer %d '%s': bad argument at '%.20s'", index, L->kind, s);
+            return rn_fail(err, RN_ERR_INVALID_ARG, "layer %d '%s': bad argument at '%.20s'", index,
+                           L->kind, s);
         s = skip_space(t);
         if (*s == '=') {
             strcpy(L->key[L->n_args], tok);
             s = skip_space(s + 1);
             t = read_token(s, L->value[L->n_args]);
             if (!t)
-                return rn_fail(err, RN_ERR_INVALID_ARG, "layer %d '%s': '%s=' needs a value", index, L->kind, tok);
+                return rn_fail(err, RN_ERR_INVALID_ARG, "layer %d '%s': '%s=' needs a value", index,
+                               L->kind, tok);
             s = skip_space(t);
         } else {
             strcpy(L->value[L->n_args], tok);
@@ -79,8 +86,8 @@ static rn_status parse_layer(const char **ps, int index, layer_text *L, rn_error
             s++;
             break;
         }
-        return rn_fail(err, RN_ERR_INVALID_ARG, "layer %d '%s': expected ',' or ')' at '%.20s'", index, L->kind,
-                       *s ? s : "end of spec");
+        return rn_fail(err, RN_ERR_INVALID_ARG, "layer %d '%s': expected ',' or ')' at '%.20s'",
+                       index, L->kind, *s ? s : "end of spec");
     }
     snprintf(L->text, sizeof L->text, "%.*s", (int)(s - start), start);
     *ps = s;
@@ -104,9 +111,12 @@ static bool parse_float(const char *s, float *v) {
 }
 
 static bool parse_bool(const char *s, bool *v) {
-    if (!strcmp(s, "true") || !strcmp(s, "1") || !strcmp(s, "yes")) *v = true;
-    else if (!strcmp(s, "false") || !strcmp(s, "0") || !strcmp(s, "no")) *v = false;
-    else return false;
+    if (!strcmp(s, "true") || !strcmp(s, "1") || !strcmp(s, "yes"))
+        *v = true;
+    else if (!strcmp(s, "false") || !strcmp(s, "0") || !strcmp(s, "no"))
+        *v = false;
+    else
+        return false;
     return true;
 }
 
@@ -127,10 +137,13 @@ static rn_status add_layer(rn_net *net, int index, const layer_text *L, rn_error
         for (int i = 0; i < L->n_args; i++) {
             if (!L->key[i][0]) {
                 if (nd >= 2 || !parse_int(L->value[i], &dims[nd]))
-                    BAD("layer %d '%s': '%s' is not a size from 1 to 1048576 (expected linear(n_in, n_out))", index, where, L->value[i]);
+                    BAD("layer %d '%s': '%s' is not a size from 1 to 1048576 (expected "
+                        "linear(n_in, n_out))",
+                        index, where, L->value[i]);
                 nd++;
             } else if (!strcmp(L->key[i], "bias")) {
-                if (!parse_bool(L->value[i], &bias)) BAD("layer %d '%s': bias must be true or false", index, where);
+                if (!parse_bool(L->value[i], &bias))
+                    BAD("layer %d '%s': bias must be true or false", index, where);
             } else {
                 BAD("layer %d '%s': unknown option '%s'", index, where, L->key[i]);
             }
@@ -145,7 +158,8 @@ static rn_status add_layer(rn_net *net, int index, const layer_text *L, rn_error
             const char *k = L->key[i], *v = L->value[i];
             int a;
             if (!k[0] && !have_n) {
-                if (!parse_int(v, &o.n)) BAD("layer %d '%s': '%s' is not a size from 1 to 1048576", index, where, v);
+                if (!parse_int(v, &o.n))
+                    BAD("layer %d '%s': '%s' is not a size from 1 to 1048576", index, where, v);
                 have_n = true;
             } else if (!k[0] && (a = activation_code(v)) >= 0) {
                 o.activation = (rn_activation)a;
@@ -157,7 +171,8 @@ static rn_status add_layer(rn_net *net, int index, const layer_text *L, rn_error
                 if (!parse_float(v, &o.noise_std) || o.noise_std < 0)
                     BAD("layer %d '%s': noise must be a number >= 0", index, where);
             } else if (!strcmp(k, "tau")) {
-                if (!parse_float(v, &o.tau) || !(o.tau > 0)) BAD("layer %d '%s': tau must be finite and > 0", index, where);
+                if (!parse_float(v, &o.tau) || !(o.tau > 0))
+                    BAD("layer %d '%s': tau must be finite and > 0", index, where);
             } else if (!strcmp(k, "activation") && (a = activation_code(v)) >= 0) {
                 o.activation = (rn_activation)a;
             } else {
@@ -168,32 +183,46 @@ static rn_status add_layer(rn_net *net, int index, const layer_text *L, rn_error
         return rn_net_add_rate(net, &o, err);
     }
     rn_layer_kind kind;
-    if (!strcmp(L->kind, "lowpass")) kind = RN_LAYER_LOWPASS;
-    else if (!strcmp(L->kind, "alpha")) kind = RN_LAYER_ALPHA;
-    else if (!strcmp(L->kind, "doubleexp")) kind = RN_LAYER_DOUBLEEXP;
-    else BAD("layer %d: unknown layer '%s' (linear, rate, lowpass, alpha, doubleexp)", index, L->kind);
+    if (!strcmp(L->kind, "lowpass"))
+        kind = RN_LAYER_LOWPASS;
+    else if (!strcmp(L->kind, "alpha"))
+        kind = RN_LAYER_ALPHA;
+    else if (!strcmp(L->kind, "doubleexp"))
+        kind = RN_LAYER_DOUBLEEXP;
+    else
+        BAD("layer %d: unknown layer '%s' (linear, rate, lowpass, alpha, doubleexp)", index,
+            L->kind);
     int channels = 0, n_pos = 0;
     float tau = NAN, tau2 = NAN;
     for (int i = 0; i < L->n_args; i++) {
         const char *k = L->key[i], *v = L->value[i];
         float *dst = NULL;
         if (!k[0] && n_pos == 0) {
-            if (!parse_int(v, &channels)) BAD("layer %d '%s': '%s' is not a channel count", index, where, v);
+            if (!parse_int(v, &channels))
+                BAD("layer %d '%s': '%s' is not a channel count", index, where, v);
             n_pos++;
             continue;
         }
-        if (!k[0] && n_pos == 1) dst = &tau;
-        else if (!k[0] && n_pos == 2 && kind == RN_LAYER_DOUBLEEXP) dst = &tau2;
-        else if (!strcmp(k, kind == RN_LAYER_DOUBLEEXP ? "tau1" : "tau")) dst = &tau;
-        else if (kind == RN_LAYER_DOUBLEEXP && !strcmp(k, "tau2")) dst = &tau2;
-        else BAD("layer %d '%s': unknown option '%s%s%s'", index, where, k, k[0] ? "=" : "", v);
+        if (!k[0] && n_pos == 1)
+            dst = &tau;
+        else if (!k[0] && n_pos == 2 && kind == RN_LAYER_DOUBLEEXP)
+            dst = &tau2;
+        else if (!strcmp(k, kind == RN_LAYER_DOUBLEEXP ? "tau1" : "tau"))
+            dst = &tau;
+        else if (kind == RN_LAYER_DOUBLEEXP && !strcmp(k, "tau2"))
+            dst = &tau2;
+        else
+            BAD("layer %d '%s': unknown option '%s%s%s'", index, where, k, k[0] ? "=" : "", v);
         if (!k[0]) n_pos++;
-        if (!parse_float(v, dst) || !(*dst > 0)) BAD("layer %d '%s': %s must be finite and > 0", index, where, k[0] ? k : "tau");
+        if (!parse_float(v, dst) || !(*dst > 0))
+            BAD("layer %d '%s': %s must be finite and > 0", index, where, k[0] ? k : "tau");
     }
     if (channels == 0) BAD("layer %d '%s': expected %s(channels, ...)", index, where, L->kind);
     if (isnan(tau) || (kind == RN_LAYER_DOUBLEEXP && isnan(tau2)))
-        BAD("layer %d '%s': give %s", index, where, kind == RN_LAYER_DOUBLEEXP ? "tau1= and tau2=" : "tau=");
-    return rn_net_add_filter(net, kind, channels, tau, kind == RN_LAYER_DOUBLEEXP ? tau2 : 0.0f, err);
+        BAD("layer %d '%s': give %s", index, where,
+            kind == RN_LAYER_DOUBLEEXP ? "tau1= and tau2=" : "tau=");
+    return rn_net_add_filter(net, kind, channels, tau, kind == RN_LAYER_DOUBLEEXP ? tau2 : 0.0f,
+                             err);
 }
 
 rn_status rn_net_from_spec(rn_net **out, const char *spec, float dt, uint64_t seed, rn_error *err) {
@@ -206,13 +235,14 @@ rn_status rn_net_from_spec(rn_net **out, const char *spec, float dt, uint64_t se
     int index = 0;
     layer_text L;
     while (*(s = skip_space(s))) {
-        if ((st = parse_layer(&s, index, &L, err)) != RN_OK || (st = add_layer(net, index, &L, err)) != RN_OK) {
+        if ((st = parse_layer(&s, index, &L, err)) != RN_OK ||
+            (st = add_layer(net, index, &L, err)) != RN_OK) {
             rn_net_free(net);
             return st;
         }
         index++;
         s = skip_space(s);
-        if (*s == ',' ) s++; /* a comma between layers is allowed too */
+        if (*s == ',') s++; /* a comma between layers is allowed too */
     }
     if (index == 0) {
         rn_net_free(net);
@@ -235,31 +265,41 @@ static rn_status json_layer(const cJSON *obj, int index, layer_text *L, rn_error
     for (int k = 0; k < 4; k++) {
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, sizes[k]);
         if (!v) continue;
-        if (!cJSON_IsNumber(v)) return rn_fail(err, RN_ERR_INVALID_ARG, "JSON: layer %d: \"%s\" must be a number", index, sizes[k]);
+        if (!cJSON_IsNumber(v))
+            return rn_fail(err, RN_ERR_INVALID_ARG, "JSON: layer %d: \"%s\" must be a number",
+                           index, sizes[k]);
         double d = v->valuedouble; /* a size: whole and in int range before any conversion */
         if (!(d >= 0.0 && d <= 2147483647.0) || d != floor(d))
-            return rn_fail(err, RN_ERR_INVALID_ARG,
-                           "JSON: layer %d: \"%s\" must be a whole number from 0 to 2147483647, not %g",
-                           index, sizes[k], d);
+            return rn_fail(
+                err, RN_ERR_INVALID_ARG,
+                "JSON: layer %d: \"%s\" must be a whole number from 0 to 2147483647, not %g", index,
+                sizes[k], d);
         snprintf(L->value[L->n_args++], TOKEN_LEN, "%d", (int)d);
     }
     const cJSON *item;
     cJSON_ArrayForEach(item, obj) {
         const char *k = item->string;
         bool is_size = false;
-        for (int j = 0; j < 4; j++) is_size |= !strcmp(k, sizes[j]);
+        for (int j = 0; j < 4; j++)
+            is_size |= !strcmp(k, sizes[j]);
         if (is_size || !strcmp(k, "type")) continue;
         if (L->n_args >= MAX_ARGS || strlen(k) >= TOKEN_LEN)
-            return rn_fail(err, RN_ERR_INVALID_ARG, "JSON: layer %d: too many or too long keys", index);
+            return rn_fail(err, RN_ERR_INVALID_ARG, "JSON: layer %d: too many or too long keys",
+                           index);
         if (!strcmp(k, "recurrent")) {
             snprintf(L->value[L->n_args++], TOKEN_LEN, "%s", cJSON_IsTrue(item) ? "rec" : "ff");
             continue;
         }
         strcpy(L->key[L->n_args], k);
-        if (cJSON_IsNumber(item)) snprintf(L->value[L->n_args], TOKEN_LEN, "%.9g", item->valuedouble);
-        else if (cJSON_IsBool(item)) strcpy(L->value[L->n_args], cJSON_IsTrue(item) ? "true" : "false");
-        else if (cJSON_IsString(item) && strlen(item->valuestring) < TOKEN_LEN) strcpy(L->value[L->n_args], item->valuestring);
-        else return rn_fail(err, RN_ERR_INVALID_ARG, "JSON: layer %d: \"%s\" has an unsupported value", index, k);
+        if (cJSON_IsNumber(item))
+            snprintf(L->value[L->n_args], TOKEN_LEN, "%.9g", item->valuedouble);
+        else if (cJSON_IsBool(item))
+            strcpy(L->value[L->n_args], cJSON_IsTrue(item) ? "true" : "false");
+        else if (cJSON_IsString(item) && strlen(item->valuestring) < TOKEN_LEN)
+            strcpy(L->value[L->n_args], item->valuestring);
+        else
+            return rn_fail(err, RN_ERR_INVALID_ARG,
+                           "JSON: layer %d: \"%s\" has an unsupported value", index, k);
         L->n_args++;
     }
     return RN_OK;
@@ -269,12 +309,15 @@ rn_status rn_net_from_json(rn_net **out, const char *json, float dt, uint64_t se
     if (!out || !json) return rn_fail(err, RN_ERR_INVALID_ARG, "JSON: no document given");
     *out = NULL;
     cJSON *doc = cJSON_Parse(json);
-    if (!doc) return rn_fail(err, RN_ERR_FORMAT, "JSON: not valid JSON near '%.20s'", cJSON_GetErrorPtr() ? cJSON_GetErrorPtr() : "");
+    if (!doc)
+        return rn_fail(err, RN_ERR_FORMAT, "JSON: not valid JSON near '%.20s'",
+                       cJSON_GetErrorPtr() ? cJSON_GetErrorPtr() : "");
     const cJSON *layers = cJSON_GetObjectItemCaseSensitive(doc, "layers");
     rn_status st;
     rn_net *net = NULL;
     if (!cJSON_IsArray(layers) || cJSON_GetArraySize(layers) == 0) {
-        st = rn_fail(err, RN_ERR_INVALID_ARG, "JSON: expected {\"layers\": [ ... ]} with at least one layer");
+        st = rn_fail(err, RN_ERR_INVALID_ARG,
+                     "JSON: expected {\"layers\": [ ... ]} with at least one layer");
         goto done;
     }
     if ((st = rn_net_create(&net, dt, seed, err)) != RN_OK) goto done;
@@ -282,7 +325,9 @@ rn_status rn_net_from_json(rn_net **out, const char *json, float dt, uint64_t se
     const cJSON *obj;
     cJSON_ArrayForEach(obj, layers) {
         layer_text L;
-        if ((st = json_layer(obj, index, &L, err)) != RN_OK || (st = add_layer(net, index, &L, err)) != RN_OK) goto done;
+        if ((st = json_layer(obj, index, &L, err)) != RN_OK ||
+            (st = add_layer(net, index, &L, err)) != RN_OK)
+            goto done;
         index++;
     }
     *out = net;

@@ -16,17 +16,20 @@ rn_chirp_options rn_chirp_options_default(void) {
     return o;
 }
 
-static rn_status validate(const rn_chirp_options *o, long long *chirp_n, long long *pad_n, rn_error *err) {
+static rn_status validate(const rn_chirp_options *o, long long *chirp_n, long long *pad_n,
+                          rn_error *err) {
     if (!o) return rn_fail(err, RN_ERR_INVALID_ARG, "chirp: options are NULL");
     if (!(o->dt > 0) || !isfinite(o->dt))
         return rn_fail(err, RN_ERR_INVALID_ARG, "chirp: dt must be finite and > 0 (got %g)", o->dt);
     if (o->num_repeats < 1)
-        return rn_fail(err, RN_ERR_INVALID_ARG, "chirp: repeats must be >= 1 (got %d)", o->num_repeats);
+        return rn_fail(err, RN_ERR_INVALID_ARG, "chirp: repeats must be >= 1 (got %d)",
+                       o->num_repeats);
     if (!(o->chirp_duration > 0) || !isfinite(o->chirp_duration))
         return rn_fail(err, RN_ERR_INVALID_ARG, "chirp: chirp duration must be > 0 (got %g)",
                        o->chirp_duration);
     if (!(o->padding_duration >= 0) || !isfinite(o->padding_duration))
-        return rn_fail(err, RN_ERR_INVALID_ARG, "chirp: padding must be >= 0 (got %g)", o->padding_duration);
+        return rn_fail(err, RN_ERR_INVALID_ARG, "chirp: padding must be >= 0 (got %g)",
+                       o->padding_duration);
     if (!(o->pulse_duration >= 0) || !isfinite(o->pulse_duration))
         return rn_fail(err, RN_ERR_INVALID_ARG, "chirp: pulse duration must be >= 0 (got %g)",
                        o->pulse_duration);
@@ -35,9 +38,10 @@ static rn_status validate(const rn_chirp_options *o, long long *chirp_n, long lo
     double c = round(o->chirp_duration / o->dt), p = round(o->padding_duration / o->dt);
     double total = (c + 2 * p) * o->num_repeats;
     if (c < 2 || !(total <= INT_MAX))
-        return rn_fail(err, RN_ERR_INVALID_ARG,
-                       "chirp: %g steps per trial is out of range (need 2 chirp samples, at most %d steps)",
-                       total, INT_MAX);
+        return rn_fail(
+            err, RN_ERR_INVALID_ARG,
+            "chirp: %g steps per trial is out of range (need 2 chirp samples, at most %d steps)",
+            total, INT_MAX);
     *chirp_n = (long long)c;
     *pad_n = (long long)p;
     return RN_OK;

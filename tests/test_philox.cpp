@@ -28,7 +28,8 @@ TEST(Philox, Random123KnownAnswers) {
     for (const Kat &k : kKats) {
         uint32_t out[4];
         rn_philox4x32_10_block(k.ctr, k.key, out);
-        for (int i = 0; i < 4; i++) EXPECT_EQ(out[i], k.out[i]) << "word " << i << " of ctr " << std::hex << k.ctr[0];
+        for (int i = 0; i < 4; i++)
+            EXPECT_EQ(out[i], k.out[i]) << "word " << i << " of ctr " << std::hex << k.ctr[0];
     }
 }
 
@@ -38,7 +39,8 @@ TEST(Philox, CurandSeed1234FirstWords) {
     const uint32_t expected[4] = {546353992u, 3665621163u, 1140953199u, 3419031310u};
     uint32_t out[4];
     rn_philox4x32_10_block(ctr, key, out);
-    for (int i = 0; i < 4; i++) EXPECT_EQ(out[i], expected[i]) << "word " << i;
+    for (int i = 0; i < 4; i++)
+        EXPECT_EQ(out[i], expected[i]) << "word " << i;
 }
 
 TEST(Noise, PureFunctionOfItsCoordinates) {
@@ -59,7 +61,8 @@ TEST(Noise, StandardNormalMoments) {
     int beyond3 = 0;
     const int n = 200000;
     for (int i = 0; i < n; i++) {
-        double x = rn_noise_sample(1, 0, 1, (uint32_t)(i % 7), (uint64_t)(i / 700), (uint32_t)(i % 100), 100);
+        double x = rn_noise_sample(1, 0, 1, (uint32_t)(i % 7), (uint64_t)(i / 700),
+                                   (uint32_t)(i % 100), 100);
         ASSERT_TRUE(std::isfinite(x));
         s += x;
         s2 += x * x;
@@ -76,20 +79,23 @@ TEST(Noise, FourNeuronsShareOneBlockInCurandOrder) {
     const uint64_t seed = 0x123456789abcull;
     const uint32_t epoch = 9, layer = 1, trial = 4, N = 10;
     const uint64_t step = 33;
-    uint64_t block = step * ((N + 3) / 4) + 1;  // neurons 4..7
+    uint64_t block = step * ((N + 3) / 4) + 1; // neurons 4..7
     uint32_t ctr[4] = {(uint32_t)block, (uint32_t)(block >> 32), (layer << 24) | trial, epoch};
     uint32_t key[2] = {(uint32_t)seed, (uint32_t)(seed >> 32)};
     uint32_t w[4];
     rn_philox4x32_10_block(ctr, key, w);
     // Box-Muller with cuRAND's constants, in double here: agree to float rounding.
     auto bm = [](uint32_t x, uint32_t y, bool cosine) {
-        double u = x * 2.3283064e-10 + 2.3283064e-10 / 2, v = y * (2.3283064e-10 * 6.2831855) + (2.3283064e-10 * 6.2831855) / 2;
+        double u = x * 2.3283064e-10 + 2.3283064e-10 / 2,
+               v = y * (2.3283064e-10 * 6.2831855) + (2.3283064e-10 * 6.2831855) / 2;
         double s = std::sqrt(-2 * std::log(u));
         return cosine ? s * std::cos(v) : s * std::sin(v);
     };
-    double ref[4] = {bm(w[0], w[1], false), bm(w[0], w[1], true), bm(w[2], w[3], false), bm(w[2], w[3], true)};
+    double ref[4] = {bm(w[0], w[1], false), bm(w[0], w[1], true), bm(w[2], w[3], false),
+                     bm(w[2], w[3], true)};
     for (int k = 0; k < 4; k++)
-        EXPECT_NEAR(rn_noise_sample(seed, epoch, layer, trial, step, 4 + k, N), ref[k], 1e-5 * (1 + std::fabs(ref[k])));
+        EXPECT_NEAR(rn_noise_sample(seed, epoch, layer, trial, step, 4 + k, N), ref[k],
+                    1e-5 * (1 + std::fabs(ref[k])));
 }
 
-}  // namespace
+} // namespace

@@ -53,11 +53,11 @@ rn_rate_options rn_rate_options_default(int n);
 
 /* A parameter's description, as rn_net_param_info returns it. */
 typedef struct rn_param_info {
-    const char *name;   /* "1_rate.tau"; valid while the network lives */
-    int layer;          /* index of its layer */
-    size_t count;       /* number of elements */
-    int ndim;           /* 1 or 2 */
-    size_t shape[2];    /* (n_in, n_out) for a weight, (n) for a vector */
+    const char *name; /* "1_rate.tau"; valid while the network lives */
+    int layer;        /* index of its layer */
+    size_t count;     /* number of elements */
+    int ndim;         /* 1 or 2 */
+    size_t shape[2];  /* (n_in, n_out) for a weight, (n) for a vector */
     bool trainable;
     float lower, upper; /* -INFINITY / +INFINITY when unbounded */
     rn_bound_mode bound_mode;
@@ -94,14 +94,16 @@ int rn_net_layer_count(const rn_net *net);
 rn_layer_kind rn_net_layer_kind(const rn_net *net, int layer);
 int rn_net_input_size(const rn_net *net);  /* channels in; 0 for an empty network */
 int rn_net_output_size(const rn_net *net); /* channels out */
-int rn_net_layer_width(const rn_net *net, int layer); /* a layer's output channels; 0 if no such layer */
+int rn_net_layer_width(const rn_net *net,
+                       int layer); /* a layer's output channels; 0 if no such layer */
 /* Settings of a rate layer (returns RN_ERR_INVALID_ARG if `layer` is not one). */
-rn_status rn_net_rate_options(const rn_net *net, int layer, rn_rate_options *options, rn_error *err);
+rn_status rn_net_rate_options(const rn_net *net, int layer, rn_rate_options *options,
+                              rn_error *err);
 /* Changes a rate layer's noise σ (>= 0). */
 rn_status rn_net_set_noise(rn_net *net, int layer, float noise_std, rn_error *err);
 
-int rn_net_param_count(const rn_net *net);                 /* number of named tensors */
-size_t rn_net_param_total(const rn_net *net);              /* number of scalars in all of them */
+int rn_net_param_count(const rn_net *net);    /* number of named tensors */
+size_t rn_net_param_total(const rn_net *net); /* number of scalars in all of them */
 rn_status rn_net_param_info(const rn_net *net, int index, rn_param_info *info, rn_error *err);
 int rn_net_param_index(const rn_net *net, const char *name); /* -1 if unknown */
 

@@ -40,8 +40,8 @@ typedef struct rn_synapse_options {
 
 rn_synapse_options rn_synapse_options_default(void);
 rn_status rn_synapse_steps(const rn_synapse_options *options, int *steps, rn_error *err);
-rn_status rn_synapse_generate(const rn_synapse_options *options, float *input, float *target, int steps,
-                              rn_error *err);
+rn_status rn_synapse_generate(const rn_synapse_options *options, float *input, float *target,
+                              int steps, rn_error *err);
 
 /* Pole ↔ time constant of a ZOH stage: p = exp(−dt/τ), τ = −dt / ln(p). */
 double rn_tau_to_pole(double tau, double dt);

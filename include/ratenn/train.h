@@ -20,10 +20,10 @@ typedef enum rn_optimizer { RN_OPT_ADAM = 0, RN_OPT_SGD = 1 } rn_optimizer;
 
 typedef struct rn_train_config {
     rn_optimizer optimizer;
-    float lr;            /* learning rate (default 1e-4) */
-    float b1, b2, eps;   /* Adam (0.9, 0.999, 1e-8) */
-    float clip_norm;     /* global gradient-norm clipping; 0 = off (default) */
-    float w_mse;         /* loss weights (SPEC §3): 1, 10, 1 as the tutorial */
+    float lr;          /* learning rate (default 1e-4) */
+    float b1, b2, eps; /* Adam (0.9, 0.999, 1e-8) */
+    float clip_norm;   /* global gradient-norm clipping; 0 = off (default) */
+    float w_mse;       /* loss weights (SPEC §3): 1, 10, 1 as the tutorial */
     float w_bounds;
     float w_l2;
     uint64_t noise_seed; /* seed of the rate layers' noise ξ (SPEC §6) */
@@ -90,10 +90,10 @@ rn_status rn_trainer_push_params(rn_trainer *trainer, rn_error *err);
  * network's parameter order, rn_net_param_total elements each; zeros for SGD) and the number of epochs
  * done (which is also the noise epoch of the next one). Restoring it with the same parameters continues a
  * run bit for bit. */
-rn_status rn_trainer_get_optimizer_state(const rn_trainer *trainer, float *m, float *v, size_t count,
-                                         int64_t *epochs_done, rn_error *err);
-rn_status rn_trainer_set_optimizer_state(rn_trainer *trainer, const float *m, const float *v, size_t count,
-                                         int64_t epochs_done, rn_error *err);
+rn_status rn_trainer_get_optimizer_state(const rn_trainer *trainer, float *m, float *v,
+                                         size_t count, int64_t *epochs_done, rn_error *err);
+rn_status rn_trainer_set_optimizer_state(rn_trainer *trainer, const float *m, const float *v,
+                                         size_t count, int64_t epochs_done, rn_error *err);
 
 int64_t rn_trainer_epochs_done(const rn_trainer *trainer);
 size_t rn_trainer_memory_bytes(const rn_trainer *trainer); /* the backend arena's size */

@@ -19,10 +19,8 @@ int cli_params(int argc, char **argv) {
     int max_rows = 16;
     cli_flag flags[] = {
         {"--name", CLI_STRING, &name, "NAME", "show only this parameter, every element", false},
-        {"--dt", CLI_DOUBLE, &dt, "SECONDS",
-         "time step for the poles p = exp(-dt/tau)", false},
-        {"--rows", CLI_INT, &max_rows, "K", "channels listed per time constant",
-         false},
+        {"--dt", CLI_DOUBLE, &dt, "SECONDS", "time step for the poles p = exp(-dt/tau)", false},
+        {"--rows", CLI_INT, &max_rows, "K", "channels listed per time constant", false},
     };
     const int n_flags = (int)(sizeof flags / sizeof flags[0]);
     if (argc < 3 || argv[2][0] == '-') {

@@ -5,16 +5,26 @@
 
 const char *rn_status_string(rn_status status) {
     switch (status) {
-    case RN_OK: return "ok";
-    case RN_ERR_INVALID_ARG: return "invalid argument";
-    case RN_ERR_SHAPE: return "shape mismatch";
-    case RN_ERR_NOT_FOUND: return "not found";
-    case RN_ERR_IO: return "i/o error";
-    case RN_ERR_FORMAT: return "malformed file";
-    case RN_ERR_NO_MEMORY: return "out of memory";
-    case RN_ERR_DEVICE: return "device error";
-    case RN_ERR_DIVERGED: return "diverged";
-    case RN_ERR_UNSUPPORTED: return "unsupported";
+    case RN_OK:
+        return "ok";
+    case RN_ERR_INVALID_ARG:
+        return "invalid argument";
+    case RN_ERR_SHAPE:
+        return "shape mismatch";
+    case RN_ERR_NOT_FOUND:
+        return "not found";
+    case RN_ERR_IO:
+        return "i/o error";
+    case RN_ERR_FORMAT:
+        return "malformed file";
+    case RN_ERR_NO_MEMORY:
+        return "out of memory";
+    case RN_ERR_DEVICE:
+        return "device error";
+    case RN_ERR_DIVERGED:
+        return "diverged";
+    case RN_ERR_UNSUPPORTED:
+        return "unsupported";
     }
     return "unknown status";
 }

@@ -31,4 +31,3 @@ rn_status rn_ok(rn_error *err);
 }
 #endif
 #endif
-

@@ -40,7 +40,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     char msg[512], strings[4096];
     bool help = false;
     cli_parse_flags(flags, n_flags, argc, argv, 2, &help, msg, sizeof msg);
-    for (int k = 0; k < n_flags; k++) flags[k].seen = false;
+    for (int k = 0; k < n_flags; k++)
+        flags[k].seen = false;
     const char *const ignored[] = {"net_effective", NULL};
     cli_apply_config_text(flags, n_flags, buf, "fuzz.json", ignored, strings, sizeof strings, msg,
                           sizeof msg);

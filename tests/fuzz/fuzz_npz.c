@@ -11,7 +11,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (rn_npz_parse(data, size, "fuzz.npz", &arrays, &count, &err) == RN_OK) {
         volatile float sink = 0.0f;
         for (int k = 0; k < count; k++)
-            for (size_t i = 0; i < arrays[k].count; i++) sink += arrays[k].data[i];
+            for (size_t i = 0; i < arrays[k].count; i++)
+                sink += arrays[k].data[i];
         (void)sink;
         rn_arrays_free(arrays, count);
     }

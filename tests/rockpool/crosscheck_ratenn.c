@@ -68,7 +68,8 @@ int main(int argc, char **argv) {
     float *u = read_f32(dir, "input.f32", (size_t)T), *y = read_f32(dir, "target.f32", (size_t)T);
     float *out = malloc((size_t)T * sizeof(float));
     rn_loss_parts lp;
-    if (rn_backend_create(&be, RN_BACKEND_CPU, &err) || rn_trainer_create(&tr, net, be, &cfg, 1, T, &err) ||
+    if (rn_backend_create(&be, RN_BACKEND_CPU, &err) ||
+        rn_trainer_create(&tr, net, be, &cfg, 1, T, &err) ||
         rn_trainer_set_data(tr, u, y, NULL, &err) || rn_trainer_compute_gradients(tr, &lp, &err) ||
         rn_trainer_forward(tr, out, false, &err)) {
         fprintf(stderr, "%s\n", err.message);
