@@ -190,15 +190,15 @@ if want test; then
       step "${name}_no_api_errors" "$lim" "compute-sanitizer --tool memcheck --report-api-errors no --error-exitcode 3 $* 2>&1 | tail -25"
     fi
   }
-  memcheck memcheck_ops 180 "build-gpu/ratenn_tests --gtest_filter='CudaOps*'"
+  memcheck memcheck_ops 240 "build-gpu/ratenn_tests --gtest_filter='CudaOps*'"
   MC=$STATE/mc
   mkdir -p "$MC"
   "$PY" -c "import numpy as np; t=np.arange(300); u=np.zeros((2,300,1),np.float32); u[:,:20]=1; \
 np.save('$MC/u.npy',u); np.save('$MC/y.npy',np.ascontiguousarray(np.broadcast_to(np.sin(t*t/3e4)[None,:,None],(2,300,1)),np.float32))"
   # 3 epochs: the first runs directly, the second records the graph, the third replays it
   memcheck memcheck_train_graph 180 "build-gpu/ratenn train --input $MC/u.npy --target $MC/y.npy --hidden 32 --epochs 3 --backend cuda --quiet --out $MC/run"
-  step racecheck 150 "compute-sanitizer --tool racecheck --error-exitcode 3 build-gpu/ratenn_tests \
-    --gtest_filter='CudaOps.LossTermsAndGradients:CudaOps.BiasAddAndBiasGrad:CudaOps.OptimiserStepsClipGuardAndBounds' 2>&1 | tail -8"
+  step racecheck 180 "compute-sanitizer --tool racecheck --error-exitcode 3 build-gpu/ratenn_tests \
+    --gtest_filter='CudaOps.Mse:CudaOps.Bounds:CudaOps.L2:CudaOps.BiasAdd:CudaOps.BiasGrad:CudaOps.SumSquares:CudaOps.Adam:CudaOps.Sgd:CudaOps.ClipBounds:CudaOps.FilterParamGrads' 2>&1 | tail -8"
   step compare 120 "build-gpu/ratenn compare --hidden 50 --batch 4 --epochs 20"
   step same_seed_twice 120 "for r in a b; do build-gpu/ratenn train --task chirp --backend cuda --epochs 30 --batch 4 --quiet --seed 3 --out $STATE/seed_\$r || exit 1; done; \
     cmp $STATE/seed_a/params.npz $STATE/seed_b/params.npz && cmp $STATE/seed_a/loss.csv $STATE/seed_b/loss.csv && echo 'two GPU runs from seed 3: params.npz and loss.csv byte-identical'"

@@ -67,7 +67,8 @@ typedef struct rn_backend_ops {
     rn_status (*zero)(rn_backend *be, void *dst, size_t bytes);           /* bytes = 0 */
 
     /* ---- products ---- */
-    /* c = alpha · op(a) · op(b) + beta · c, c is (m, n), op(a) is (m, k). */
+    /* c = alpha · op(a) · op(b) + beta · c, c is (m, n), op(a) is (m, k). With beta = 0, c is
+     * not read (it may hold anything, NaN included). */
     rn_status (*gemm)(rn_backend *be, bool trans_a, bool trans_b, int m, int n, int k, float alpha,
                       const float *a, int lda, const float *b, int ldb, float beta, float *c,
                       int ldc);
