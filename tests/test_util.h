@@ -119,9 +119,10 @@ inline ::testing::AssertionResult same_bits(const std::vector<float> &a,
     return ::testing::AssertionSuccess();
 }
 
-// A parameter's values, read through the public API. The vector is NaN-filled before the call, so an
-// element the call leaves unwritten shows; a failed call is a test failure and gives an empty vector.
-inline std::vector<float> param_values(const rn_net *net, const char *name) {
+// A parameter-sized vector filled by `get` (NaN-filled first, so an element the call leaves
+// unwritten shows); a failed call is a test failure and gives an empty vector.
+template <typename Get>
+std::vector<float> param_sized(const rn_net *net, const char *name, const char *what, Get get) {
     rn_error err = {};
     rn_param_info info;
     int index = rn_net_param_index(net, name);
@@ -130,28 +131,25 @@ inline std::vector<float> param_values(const rn_net *net, const char *name) {
         return {};
     }
     std::vector<float> v(info.count, NAN);
-    if (rn_net_get_param(net, name, v.data(), v.size(), &err) != RN_OK) {
-        ADD_FAILURE() << "rn_net_get_param " << name << ": " << err.message;
+    if (get(v, &err) != RN_OK) {
+        ADD_FAILURE() << what << " " << name << ": " << err.message;
         return {};
     }
     return v;
 }
 
-// A parameter's gradient from the trainer's last backward, the same way as param_values.
+// A parameter's values, read through the public API.
+inline std::vector<float> param_values(const rn_net *net, const char *name) {
+    return param_sized(net, name, "rn_net_get_param", [&](std::vector<float> &v, rn_error *err) {
+        return rn_net_get_param(net, name, v.data(), v.size(), err);
+    });
+}
+
+// A parameter's gradient from the trainer's last backward.
 inline std::vector<float> grad_values(const rn_trainer *tr, const rn_net *net, const char *name) {
-    rn_error err = {};
-    rn_param_info info;
-    int index = rn_net_param_index(net, name);
-    if (index < 0 || rn_net_param_info(net, index, &info, &err) != RN_OK) {
-        ADD_FAILURE() << "no parameter '" << name << "' " << err.message;
-        return {};
-    }
-    std::vector<float> v(info.count, NAN);
-    if (rn_trainer_get_grad(tr, name, v.data(), v.size(), &err) != RN_OK) {
-        ADD_FAILURE() << "rn_trainer_get_grad " << name << ": " << err.message;
-        return {};
-    }
-    return v;
+    return param_sized(net, name, "rn_trainer_get_grad", [&](std::vector<float> &v, rn_error *err) {
+        return rn_trainer_get_grad(tr, name, v.data(), v.size(), err);
+    });
 }
 
 // Skips a GPU test where no CUDA device is usable. With RATENN_REQUIRE_CUDA=1 in the environment

@@ -27,6 +27,10 @@ typedef struct cli_flag {
 int cli_parse_flags(cli_flag *flags, int n_flags, int argc, char **argv, int first, bool *help,
                     char *errbuf, size_t errlen);
 void cli_print_flags(const cli_flag *flags, int n_flags);
+/* A subcommand's flags from argv[first..): returns -1 to go on, 0 after printing `usage` and the
+ * flags for --help, or 2 after one line "ratenn CMD: ..." on a bad flag. */
+int cli_parse_command(const char *cmd, const char *usage, cli_flag *flags, int n_flags, int argc,
+                      char **argv, int first);
 /* Writes every flag's value as a JSON object (keys without "--"); `extra` is inserted as more
  * members. */
 void cli_write_config(FILE *fp, const cli_flag *flags, int n_flags, const char *extra);

@@ -121,6 +121,20 @@ void cli_print_flags(const cli_flag *flags, int n_flags) {
     }
 }
 
+int cli_parse_command(const char *cmd, const char *usage, cli_flag *flags, int n_flags, int argc,
+                      char **argv, int first) {
+    bool help = false;
+    char msg[1024];
+    if (cli_parse_flags(flags, n_flags, argc, argv, first, &help, msg, sizeof msg)) {
+        fprintf(stderr, "ratenn %s: %s\n", cmd, msg);
+        return 2;
+    }
+    if (!help) return -1;
+    printf("%s\nflags:\n", usage);
+    cli_print_flags(flags, n_flags);
+    return 0;
+}
+
 /* ---- config files: every flag's value as JSON, keyed by the flag's name without "--" ---- */
 #include <cjson/cJSON.h>
 

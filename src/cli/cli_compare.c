@@ -65,21 +65,14 @@ int cli_compare(int argc, char **argv) {
          false},
     };
     const int n_flags = (int)(sizeof flags / sizeof flags[0]);
-    bool help;
-    char msg[512];
-    if (cli_parse_flags(flags, n_flags, argc, argv, 2, &help, msg, sizeof msg)) {
-        fprintf(stderr, "ratenn compare: %s\n", msg);
-        return 2;
-    }
-    if (help) {
-        printf("usage: ratenn compare [flags]\n\nTrains the chirp network on the CPU and the GPU "
-               "from one seed and\n"
-               "prints ||gpu - cpu|| / ||cpu|| for the loss, outputs, every gradient, and the "
-               "parameters after K\n"
-               "epochs, with the time ratio.\n\nflags:\n");
-        cli_print_flags(flags, n_flags);
-        return 0;
-    }
+    int parsed =
+        cli_parse_command("compare",
+                          "usage: ratenn compare [flags]\n\nTrains the chirp network on the "
+                          "CPU and the GPU from one seed and\nprints ||gpu - cpu|| / ||cpu|| "
+                          "for the loss, outputs, every gradient, and the parameters after "
+                          "K\nepochs, with the time ratio.\n",
+                          flags, n_flags, argc, argv, 2);
+    if (parsed >= 0) return parsed;
     if (hidden < 1 || batch < 1 || epochs < 0 || repeats < 1 || !(noise >= 0) || seed < 0) {
         fprintf(stderr, "ratenn compare: sizes must be >= 1, epochs, noise and seed >= 0\n");
         return 2;

@@ -53,20 +53,13 @@ int cli_eval(int argc, char **argv) {
         {"--backend", CLI_STRING, &backend, "KIND", "auto, cpu or cuda", false},
     };
     const int n_flags = (int)(sizeof flags / sizeof flags[0]);
-    bool help;
-    char msg[512];
-    if (cli_parse_flags(flags, n_flags, argc, argv, 2, &help, msg, sizeof msg)) {
-        fprintf(stderr, "ratenn eval: %s\n", msg);
-        return 2;
-    }
-    if (help) {
-        printf("usage: ratenn eval --params DIR/params.npz --input U.npy --out Y.npy [--record "
-               "S.npz] [--noise off]\n\n"
-               "Runs a trained network forward. The architecture comes from the run's "
-               "config.json.\n\nflags:\n");
-        cli_print_flags(flags, n_flags);
-        return 0;
-    }
+    int parsed =
+        cli_parse_command("eval",
+                          "usage: ratenn eval --params DIR/params.npz --input U.npy --out Y.npy "
+                          "[--record S.npz] [--noise off]\n\nRuns a trained network forward. "
+                          "The architecture comes from the run's config.json.\n",
+                          flags, n_flags, argc, argv, 2);
+    if (parsed >= 0) return parsed;
     if (!params || !input || !out) {
         fprintf(stderr, "ratenn eval: --params, --input and --out are required\n");
         return 2;

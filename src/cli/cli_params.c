@@ -23,25 +23,21 @@ int cli_params(int argc, char **argv) {
         {"--rows", CLI_INT, &max_rows, "K", "channels listed per time constant", false},
     };
     const int n_flags = (int)(sizeof flags / sizeof flags[0]);
+    static const char usage[] =
+        "usage: ratenn params FILE.npz [--name NAME] [--dt S]\n\nPrints each parameter's shape, "
+        "mean, std, min and max; for every time constant (tau, tau1, tau2)\nits channels' τ and "
+        "pole p = exp(-dt/τ) (and back, τ = -dt/ln p).\n";
     if (argc < 3 || argv[2][0] == '-') {
         if (argc >= 3 && (!strcmp(argv[2], "--help") || !strcmp(argv[2], "-h"))) {
-            printf("usage: ratenn params FILE.npz [--name NAME] [--dt S]\n\nPrints each "
-                   "parameter's shape, mean, std,"
-                   " min and max; for every time constant (tau, tau1, tau2)\nits channels' τ and "
-                   "pole p = exp(-dt/τ)"
-                   " (and back, τ = -dt/ln p).\n\nflags:\n");
+            printf("%s\nflags:\n", usage);
             cli_print_flags(flags, n_flags);
             return 0;
         }
         fprintf(stderr, "ratenn params: give a .npz file (see ratenn params --help)\n");
         return 2;
     }
-    bool help;
-    char msg[512];
-    if (cli_parse_flags(flags, n_flags, argc, argv, 3, &help, msg, sizeof msg)) {
-        fprintf(stderr, "ratenn params: %s\n", msg);
-        return 2;
-    }
+    int parsed = cli_parse_command("params", usage, flags, n_flags, argc, argv, 3);
+    if (parsed >= 0) return parsed;
     if (!(dt > 0) || max_rows < 0) {
         fprintf(stderr, "ratenn params: --dt must be > 0 and --rows >= 0\n");
         return 2;
