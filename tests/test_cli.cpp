@@ -330,10 +330,6 @@ TEST(Cli, ParameterControlFlags) {
                               d + "/f",
                           d);
     ASSERT_EQ(r.status, 0) << r.err;
-    rn_array *a0 = nullptr, *a1 = nullptr;
-    int n0 = 0, n1 = 0;
-    ASSERT_EQ(rn_npz_read((d + "/f/params_initial.npz").c_str(), &a0, &n0, nullptr), RN_OK);
-    ASSERT_EQ(rn_npz_read((d + "/f/params.npz").c_str(), &a1, &n1, nullptr), RN_OK);
     for (const char *frozen : {"1_rate.w_rec", "1_rate.tau"}) {
         std::vector<float> before = npz_array(d + "/f/params_initial.npz", frozen);
         EXPECT_FALSE(before.empty()) << frozen;
