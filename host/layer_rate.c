@@ -35,7 +35,15 @@ static rn_rate_step rate_step(const rn_trainer *tr, int li, bool noise) {
     s.epoch = tr->noise_epoch;
     s.layer = (uint32_t)li;
     s.t = 0;
+    s.steps = tr->T;
     return s;
+}
+
+/* The backend's whole-sequence entries take this layer (else the step entries drive it). */
+static bool use_seq(const rn_trainer *tr, int li) {
+    const rn_backend_ops *o = tr->be->ops;
+    const rn_layer *L = &tr->net->layers[li];
+    return o->rate_seq_fits && o->rate_seq_fits(tr->be, tr->B, L->n_out, L->p_w_rec >= 0);
 }
 
 static rn_status rate_forward(rn_trainer *tr, int li, const float *in, bool noise, rn_error *err) {
@@ -52,6 +60,12 @@ static rn_status rate_forward(rn_trainer *tr, int li, const float *in, bool nois
     rn_rate_step s = rate_step(tr, li, noise);
     RN_OP(o->rate_init(be, lb->rate.x_init, lb->rate.a_init, rn_param_ptr(tr, tr->p, L->p_x0),
                        theta, s.activation, tr->B, N));
+    if (use_seq(tr, li)) {
+        RN_OP(o->rate_forward_seq(be, x, lb->out, r, lb->rate.x_init, lb->rate.a_init, in, w, tau,
+                                  bias, theta, &s, 0, T));
+        lb->rate.r_reused = false;
+        return RN_OK;
+    }
     for (int t = 0; t < T; t++) {
         const float *a_prev = t > 0 ? lb->out + (size_t)(t - 1) * N : lb->rate.a_init;
         const float *x_prev = t > 0 ? x + (size_t)(t - 1) * N : lb->rate.x_init;
@@ -89,21 +103,27 @@ static rn_status rate_backward(rn_trainer *tr, int li, const float *in, const fl
     RN_OP(o->fill(be, lb->rate.acc_tau, 0.0f, bn));
     RN_OP(o->fill(be, lb->rate.acc_bias, 0.0f, bn));
     RN_OP(o->fill(be, lb->rate.acc_theta, 0.0f, bn));
-    for (int t = T - 1; t >= 0; t--) {
-        const float *d = NULL;
-        if (w && t < T - 1) {
-            /* d_t = e_{t+1} · W_recᵀ */
-            RN_OP(o->gemm(be, false, true, B, N, N, 1.0f, e + (size_t)(t + 1) * N, s.ld, w, N, 0.0f,
-                          dscr, N));
-            d = dscr;
+    if (use_seq(tr, li)) {
+        RN_OP(o->rate_backward_seq(be, lam, e, lb->rate.acc_tau, lb->rate.acc_bias,
+                                   lb->rate.acc_theta, dscr, dout, lb->rate.x, lb->out,
+                                   lb->rate.x_init, w, tau, theta, &s, 0, T));
+    } else {
+        for (int t = T - 1; t >= 0; t--) {
+            const float *d = NULL;
+            if (w && t < T - 1) {
+                /* d_t = e_{t+1} · W_recᵀ */
+                RN_OP(o->gemm(be, false, true, B, N, N, 1.0f, e + (size_t)(t + 1) * N, s.ld, w, N,
+                              0.0f, dscr, N));
+                d = dscr;
+            }
+            s.t = t;
+            s.ld_prev = t > 0 ? s.ld : N;
+            const float *x_prev = t > 0 ? lb->rate.x + (size_t)(t - 1) * N : lb->rate.x_init;
+            RN_OP(o->rate_backward_step(be, lam, e + (size_t)t * N, lb->rate.acc_tau,
+                                        lb->rate.acc_bias, lb->rate.acc_theta, dout + (size_t)t * N,
+                                        d, lb->rate.x + (size_t)t * N, lb->out + (size_t)t * N,
+                                        x_prev, tau, theta, &s));
         }
-        s.t = t;
-        s.ld_prev = t > 0 ? s.ld : N;
-        const float *x_prev = t > 0 ? lb->rate.x + (size_t)(t - 1) * N : lb->rate.x_init;
-        RN_OP(o->rate_backward_step(be, lam, e + (size_t)t * N, lb->rate.acc_tau, lb->rate.acc_bias,
-                                    lb->rate.acc_theta, dout + (size_t)t * N, d,
-                                    lb->rate.x + (size_t)t * N, lb->out + (size_t)t * N, x_prev,
-                                    tau, theta, &s));
     }
     const float *d = NULL;
     if (w) {

@@ -39,7 +39,8 @@ typedef struct rn_rate_step {
     uint64_t seed;
     const uint32_t *epoch; /* backend memory: the noise epoch, read when the step runs */
     uint32_t layer;
-    int64_t t; /* the step */
+    int64_t t; /* the step (the step entries) */
+    int steps; /* T (the whole-sequence entries: the adjoint's last step has no d) */
 } rn_rate_step;
 
 /* Optimiser scalars of one step. bc1 = 1 − b1^(i+1), bc2 = 1 − b2^(i+1). */
@@ -114,6 +115,27 @@ typedef struct rn_backend_ops {
                                   float *dx0, const float *acc_tau, const float *acc_bias,
                                   const float *acc_theta, const float *lam, const float *tau,
                                   int batch, int n);
+    /* ---- the rate layer's time loop in one call (optional: where rate_seq is NULL, or
+     * rate_seq_fits says no for a layer, the trainer drives the step entries above; the numbers
+     * are the same either way: bit-identical on the CPU) ---- */
+    /* Whether the whole-sequence entries take a layer of n neurons (w: recurrent) on `batch` trials. */
+    bool (*rate_seq_fits)(rn_backend *be, int batch, int n, bool recurrent);
+    /* Steps [t0, t1) of the forward, each as rate_forward_step with, when w is not NULL,
+     *   r_t = a_{t−1} · w  (=, the recurrent input; a_{−1} = a_init, x_{−1} = x_init)
+     * x, out, r, in are (B, T, N) with row stride s->ld; x_init, a_init are (B, N). x, out, r =. */
+    rn_status (*rate_forward_seq)(rn_backend *be, float *x, float *out, float *r,
+                                  const float *x_init, const float *a_init, const float *in,
+                                  const float *w, const float *tau, const float *bias,
+                                  const float *theta, const rn_rate_step *s, int t0, int t1);
+    /* Steps [t0, t1) of the adjoint, newest first, each as rate_backward_step with
+     *   d_t = e_{t+1} · wᵀ  (into dscr (B, N); none at t = s->steps − 1 or without w)
+     * lam holds λ_{t1} on entry and λ_{t0} on return; e rows [t0, t1) =, and e_{t1} is read when
+     * t1 < T; the accumulators +=. x, a (= f(x − θ)), g: (B, T, N) stride s->ld; x_init (B, N). */
+    rn_status (*rate_backward_seq)(rn_backend *be, float *lam, float *e, float *acc_tau,
+                                   float *acc_bias, float *acc_theta, float *dscr, const float *g,
+                                   const float *x, const float *a, const float *x_init,
+                                   const float *w, const float *tau, const float *theta,
+                                   const rn_rate_step *s, int t0, int t1);
     /* dst[b, 0, :] = first[b, :]; dst[b, t, :] = src[b, t − 1, :] for t >= 1  (=) */
     rn_status (*shift_rows)(rn_backend *be, float *dst, const float *src, const float *first,
                             int batch, int steps, int n);

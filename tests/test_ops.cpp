@@ -1112,10 +1112,16 @@ std::vector<std::pair<std::string, bool>> optional_entries(const rn_backend_ops 
             OPH_ENTRY(graph_free),    OPH_ENTRY(timer_begin), OPH_ENTRY(timer_end),
             OPH_ENTRY(set_block_size)};
 }
+// The whole-sequence entries: a backend has all three or none (tests/test_rate_seq.cpp checks them
+// against the step entries).
+std::vector<std::pair<std::string, bool>> seq_entries(const rn_backend_ops *o) {
+    return {OPH_ENTRY(rate_seq_fits), OPH_ENTRY(rate_forward_seq), OPH_ENTRY(rate_backward_seq)};
+}
 #undef OPH_ENTRY
 
 // The CPU fills every required entry and none of the optional groups (it has no graphs, its clock
-// is the host's, it has no block size): the harness's CudaOps sweeps rely on that split.
+// is the host's, it has no block size): the harness's CudaOps sweeps rely on that split. It has
+// the whole-sequence entries.
 TEST(OpsCpu, EveryRequiredEntryAndNoOptionalOne) {
     rn_backend *cpu = nullptr;
     rn_error err = {};
@@ -1124,6 +1130,8 @@ TEST(OpsCpu, EveryRequiredEntryAndNoOptionalOne) {
         EXPECT_TRUE(e.second) << e.first << " is required";
     for (const auto &e : optional_entries(cpu->ops))
         EXPECT_FALSE(e.second) << e.first << ": the CPU backend has none";
+    for (const auto &e : seq_entries(cpu->ops))
+        EXPECT_TRUE(e.second) << e.first << ": the CPU backend has the whole-sequence entries";
     rn_backend_free(cpu);
 }
 
@@ -1142,6 +1150,10 @@ TEST(CudaOps, EveryEntryAndBlockSizesChecked) {
         EXPECT_TRUE(e.second) << e.first << " is required";
     for (const auto &e : optional_entries(gpu->ops))
         EXPECT_TRUE(e.second) << e.first << ": the CUDA backend has it";
+    const auto seq = seq_entries(gpu->ops);
+    for (const auto &e : seq)
+        EXPECT_EQ(e.second, seq[0].second)
+            << e.first << ": all three whole-sequence entries or none";
     if (gpu->ops->set_block_size) {
         oph::BlockSizeRestore restore{gpu};
         for (int bs : {32, 64, 128, 256, 512, 1024})

@@ -6,6 +6,7 @@
 #include "cpu_ops.h"
 #include "error.h"
 #include "host_memory.h"
+#include "small_gemm.h"
 
 static rn_status cpu_alloc(rn_backend *be, void **ptr, size_t bytes) {
     *ptr = NULL;
@@ -41,9 +42,21 @@ static rn_status cpu_fill(rn_backend *be, float *dst, float value, size_t n) {
     return RN_OK;
 }
 
+/* Small products (the per-step recurrent ones) without BLAS, in the order the whole-sequence
+ * entries use too (small_gemm.h); the large ones (over all B·T rows) through CBLAS. */
 static rn_status cpu_gemm(rn_backend *be, bool trans_a, bool trans_b, int m, int n, int k,
                           float alpha, const float *a, int lda, const float *b, int ldb, float beta,
                           float *c, int ldc) {
+    if (rn_small_gemm_fits(trans_a, n, k)) {
+        if (!trans_b) {
+            rn_small_gemm(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        } else {
+            float bt[RN_SMALL_GEMM_MAX * RN_SMALL_GEMM_MAX];
+            rn_small_transpose(n, k, b, ldb, bt);
+            rn_small_gemm(m, n, k, alpha, a, lda, bt, n, beta, c, ldc);
+        }
+        return RN_OK;
+    }
     cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
                 trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     return RN_OK;
@@ -64,6 +77,9 @@ static const rn_backend_ops cpu_ops = {
     .rate_backward_step = rn_cpu_rate_backward_step,
     .rate_backward_init = rn_cpu_rate_backward_init,
     .rate_param_grads = rn_cpu_rate_param_grads,
+    .rate_seq_fits = rn_cpu_rate_seq_fits,
+    .rate_forward_seq = rn_cpu_rate_forward_seq,
+    .rate_backward_seq = rn_cpu_rate_backward_seq,
     .shift_rows = rn_cpu_shift_rows,
     .filter_forward = rn_cpu_filter_forward,
     .filter_backward = rn_cpu_filter_backward,

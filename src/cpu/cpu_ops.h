@@ -11,6 +11,25 @@ rn_status rn_cpu_bias_grad(rn_backend *be, float *dbias, const float *g, int row
 
 rn_status rn_cpu_rate_init(rn_backend *be, float *x_init, float *a_init, const float *x0,
                            const float *theta, int activation, int batch, int n);
+/* One trial's row of rate_forward_step / rate_backward_step (the pointers as there): the step
+ * entries loop over trials, the whole-sequence entries over steps, with the same arithmetic. */
+void rn_cpu_rate_forward_row(int b, float *x, float *out, const float *x_prev, const float *in,
+                             const float *rec, const float *tau, const float *bias,
+                             const float *theta, const rn_rate_step *s);
+void rn_cpu_rate_backward_row(int b, float *lam, float *e, float *acc_tau, float *acc_bias,
+                              float *acc_theta, const float *g, const float *d, const float *x,
+                              const float *a, const float *x_prev, const float *tau,
+                              const float *theta, const rn_rate_step *s);
+bool rn_cpu_rate_seq_fits(rn_backend *be, int batch, int n, bool recurrent);
+rn_status rn_cpu_rate_forward_seq(rn_backend *be, float *x, float *out, float *r,
+                                  const float *x_init, const float *a_init, const float *in,
+                                  const float *w, const float *tau, const float *bias,
+                                  const float *theta, const rn_rate_step *s, int t0, int t1);
+rn_status rn_cpu_rate_backward_seq(rn_backend *be, float *lam, float *e, float *acc_tau,
+                                   float *acc_bias, float *acc_theta, float *dscr, const float *g,
+                                   const float *x, const float *a, const float *x_init,
+                                   const float *w, const float *tau, const float *theta,
+                                   const rn_rate_step *s, int t0, int t1);
 rn_status rn_cpu_rate_forward_step(rn_backend *be, float *x, float *out, const float *x_prev,
                                    const float *in, const float *rec, const float *tau,
                                    const float *bias, const float *theta, const rn_rate_step *s);

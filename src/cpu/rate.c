@@ -15,14 +15,12 @@ rn_status rn_cpu_rate_init(rn_backend *be, float *x_init, float *a_init, const f
 }
 
 /* One Philox block per four neurons, as the CUDA kernel: the same words, so the same normals. */
-rn_status rn_cpu_rate_forward_step(rn_backend *be, float *x, float *out, const float *x_prev,
-                                   const float *in, const float *rec, const float *tau,
-                                   const float *bias, const float *theta, const rn_rate_step *s) {
+void rn_cpu_rate_forward_row(int b, float *x, float *out, const float *x_prev, const float *in,
+                             const float *rec, const float *tau, const float *bias,
+                             const float *theta, const rn_rate_step *s) {
     const int quads = (s->n + 3) / 4;
     const uint32_t key[2] = {(uint32_t)s->seed, (uint32_t)(s->seed >> 32)};
-    const long long total = (long long)s->batch * quads;
-    for (long long k = 0; k < total; k++) {
-        const int b = (int)(k / quads), q = (int)(k % quads);
+    for (int q = 0; q < quads; q++) {
         float z[4] = {0.0f, 0.0f, 0.0f, 0.0f};
         if (s->noise_scale != 0.0f) {
             uint32_t ctr[4], w[4];
@@ -36,7 +34,23 @@ rn_status rn_cpu_rate_forward_step(rn_backend *be, float *x, float *out, const f
                                  s->noise_scale * z[lane], x, out, x_prev, in, rec, tau, bias,
                                  theta);
     }
+}
+
+rn_status rn_cpu_rate_forward_step(rn_backend *be, float *x, float *out, const float *x_prev,
+                                   const float *in, const float *rec, const float *tau,
+                                   const float *bias, const float *theta, const rn_rate_step *s) {
+    for (int b = 0; b < s->batch; b++)
+        rn_cpu_rate_forward_row(b, x, out, x_prev, in, rec, tau, bias, theta, s);
     return RN_OK;
+}
+
+void rn_cpu_rate_backward_row(int b, float *lam, float *e, float *acc_tau, float *acc_bias,
+                              float *acc_theta, const float *g, const float *d, const float *x,
+                              const float *a, const float *x_prev, const float *tau,
+                              const float *theta, const rn_rate_step *s) {
+    for (int i = 0; i < s->n; i++)
+        rn_rate_backward_elem(b, i, s->n, s->ld, s->ld_prev, s->activation, s->dt, lam, e, acc_tau,
+                              acc_bias, acc_theta, g, d, x, a, x_prev, tau, theta);
 }
 
 rn_status rn_cpu_rate_backward_step(rn_backend *be, float *lam, float *e, float *acc_tau,
@@ -44,11 +58,9 @@ rn_status rn_cpu_rate_backward_step(rn_backend *be, float *lam, float *e, float 
                                     const float *d, const float *x, const float *a,
                                     const float *x_prev, const float *tau, const float *theta,
                                     const rn_rate_step *s) {
-    const long long total = (long long)s->batch * s->n;
-    for (long long k = 0; k < total; k++)
-        rn_rate_backward_elem((int)(k / s->n), (int)(k % s->n), s->n, s->ld, s->ld_prev,
-                              s->activation, s->dt, lam, e, acc_tau, acc_bias, acc_theta, g, d, x,
-                              a, x_prev, tau, theta);
+    for (int b = 0; b < s->batch; b++)
+        rn_cpu_rate_backward_row(b, lam, e, acc_tau, acc_bias, acc_theta, g, d, x, a, x_prev, tau,
+                                 theta, s);
     return RN_OK;
 }
 
