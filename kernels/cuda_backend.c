@@ -50,23 +50,22 @@ static void cuda_free(rn_backend *be, void *ptr) {
         cudaGetLastError(); /* leave no error for the next op */
 }
 
-static rn_status cuda_upload(rn_backend *be, void *dst, const void *src, size_t bytes) {
+/* A copy that returns when the host buffer may be reused (upload) or read (download). */
+static rn_status copy_sync(rn_backend *be, void *dst, const void *src, size_t bytes,
+                           enum cudaMemcpyKind kind, const char *what) {
     if (!bytes) return RN_OK;
     rn_cuda_ctx *c = ctx_of(be);
-    /* Synchronous with respect to the host buffer: the caller may reuse src on return. */
-    rn_status st = rn_cuda_check(
-        be, cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, c->stream), "upload");
+    rn_status st = rn_cuda_check(be, cudaMemcpyAsync(dst, src, bytes, kind, c->stream), what);
     if (st != RN_OK) return st;
-    return rn_cuda_check(be, cudaStreamSynchronize(c->stream), "upload (sync)");
+    return rn_cuda_check(be, cudaStreamSynchronize(c->stream), what);
+}
+
+static rn_status cuda_upload(rn_backend *be, void *dst, const void *src, size_t bytes) {
+    return copy_sync(be, dst, src, bytes, cudaMemcpyHostToDevice, "upload");
 }
 
 static rn_status cuda_download(rn_backend *be, void *dst, const void *src, size_t bytes) {
-    if (!bytes) return RN_OK;
-    rn_cuda_ctx *c = ctx_of(be);
-    rn_status st = rn_cuda_check(
-        be, cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, c->stream), "download");
-    if (st != RN_OK) return st;
-    return rn_cuda_check(be, cudaStreamSynchronize(c->stream), "download (sync)");
+    return copy_sync(be, dst, src, bytes, cudaMemcpyDeviceToHost, "download");
 }
 
 static rn_status cuda_zero(rn_backend *be, void *dst, size_t bytes) {

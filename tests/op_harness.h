@@ -489,13 +489,7 @@ class Sweep {
     }
     // junk for double accumulators: positive, as the loss scalars are, so that the relative
     // tolerance of the sum is that of the increment
-    std::vector<double> positive_junk(size_t n) {
-        std::uniform_real_distribution<double> d(0.25, 1.25);
-        std::vector<double> v(n);
-        for (double &x : v)
-            x = d(gen_);
-        return v;
-    }
+    std::vector<double> positive_junk(size_t n) { return uniform(n, 0.25, 1.25); }
     std::vector<double> bytes(size_t n) {
         std::uniform_int_distribution<int> d(0, 255);
         std::vector<double> v(n);

@@ -5,7 +5,6 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <cstring>
 #include <string>
 #include <vector>
 
@@ -23,19 +22,6 @@ std::string describe(const Case &c) {
     return "B " + std::to_string(c.B) + " T " + std::to_string(c.T) + " N " + std::to_string(c.N) +
            " activation " + std::to_string(c.act) + (c.noise ? " noise" : " no noise") +
            (c.recurrent ? " recurrent" : " feed-forward");
-}
-
-bool bits_equal(const std::vector<float> &a, const std::vector<float> &b) {
-    return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
-}
-
-// The first element where two tensors differ in bits, for the failure message.
-std::string first_difference(const std::vector<float> &a, const std::vector<float> &b) {
-    for (size_t i = 0; i < a.size() && i < b.size(); i++)
-        if (std::memcmp(&a[i], &b[i], sizeof(float)) != 0)
-            return "element " + std::to_string(i) + ": " + std::to_string(a[i]) + " vs " +
-                   std::to_string(b[i]);
-    return "sizes " + std::to_string(a.size()) + " vs " + std::to_string(b.size());
 }
 
 class RateSeqCpu : public ::testing::Test {
@@ -108,10 +94,10 @@ class RateSeqCpu : public ::testing::Test {
                                           a_init.data(), in.data(), wp, tau.data(), bias.data(),
                                           theta.data(), &s, range.first, range.second),
                       RN_OK);
-        EXPECT_TRUE(bits_equal(x1, x2)) << "x: " << first_difference(x1, x2);
-        EXPECT_TRUE(bits_equal(out1, out2)) << "out: " << first_difference(out1, out2);
+        EXPECT_TRUE(same_bits(x1, x2)) << "x";
+        EXPECT_TRUE(same_bits(out1, out2)) << "out";
         if (wp) {
-            EXPECT_TRUE(bits_equal(r1, r2)) << "r: " << first_difference(r1, r2);
+            EXPECT_TRUE(same_bits(r1, r2)) << "r";
         }
 
         // adjoint, step by step, from the same λ and junk-filled accumulators (+=)
@@ -144,9 +130,9 @@ class RateSeqCpu : public ::testing::Test {
                                            g.data(), x1.data(), out1.data(), x_init.data(), wp,
                                            tau.data(), theta.data(), &s, range.first, range.second),
                       RN_OK);
-        EXPECT_TRUE(bits_equal(lam1, lam2)) << "lambda: " << first_difference(lam1, lam2);
-        EXPECT_TRUE(bits_equal(e1, e2)) << "e: " << first_difference(e1, e2);
-        EXPECT_TRUE(bits_equal(acc1, acc2)) << "accumulators: " << first_difference(acc1, acc2);
+        EXPECT_TRUE(same_bits(lam1, lam2)) << "lambda";
+        EXPECT_TRUE(same_bits(e1, e2)) << "e";
+        EXPECT_TRUE(same_bits(acc1, acc2)) << "accumulators";
     }
 };
 
