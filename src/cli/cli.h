@@ -79,8 +79,6 @@ int cli_init_params(rn_net *net, const char *npz_path, const char *flag, bool re
 
 /* ---- files (cli_files.c): each prints one line and returns 1 on failure ---- */
 int cli_write_params(const char *path, const rn_net *net);
-int cli_write_loss_csv(const char *path, const rn_loss_parts *hist, long long n);
-int cli_read_loss_csv(const char *path, rn_loss_parts *hist, long long n);
 int cli_write_checkpoint(const char *path, const rn_net *net, rn_trainer *tr);
 int cli_read_checkpoint(const char *path, rn_net *net, rn_trainer *tr, long long *epochs_done);
 

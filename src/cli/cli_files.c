@@ -49,52 +49,6 @@ int cli_write_params(const char *path, const rn_net *net) {
     return rc;
 }
 
-int cli_write_loss_csv(const char *path, const rn_loss_parts *hist, long long n) {
-    rn_atomic_file f;
-    rn_error err = {0};
-    if (rn_atomic_open(&f, path, &err) != RN_OK) {
-        fprintf(stderr, "ratenn: %s\n", err.message);
-        return 1;
-    }
-    fprintf(f.fp, "epoch,loss,mse,bounds,l2,grad_norm\n");
-    for (long long i = 0; i < n; i++)
-        fprintf(f.fp, "%lld,%.17g,%.17g,%.17g,%.17g,%.17g\n", i, hist[i].total, hist[i].mse,
-                hist[i].bounds, hist[i].l2, hist[i].grad_norm);
-    if (rn_atomic_commit(&f, &err) != RN_OK) {
-        fprintf(stderr, "ratenn: %s\n", err.message);
-        return 1;
-    }
-    return 0;
-}
-
-int cli_read_loss_csv(const char *path, rn_loss_parts *hist, long long n) {
-    FILE *fp = fopen(path, "r");
-    if (!fp) {
-        fprintf(stderr, "ratenn: --resume: cannot open %s\n", path);
-        return 1;
-    }
-    char line[1024];
-    long long i = 0;
-    int rc = 0;
-    if (!fgets(line, sizeof line, fp)) rc = 1;
-    while (!rc && i < n && fgets(line, sizeof line, fp)) {
-        long long e;
-        rn_loss_parts *h = &hist[i];
-        if (sscanf(line, "%lld,%lf,%lf,%lf,%lf,%lf", &e, &h->total, &h->mse, &h->bounds, &h->l2,
-                   &h->grad_norm) != 6 ||
-            e != i)
-            rc = 1;
-        i++;
-    }
-    fclose(fp);
-    if (rc || i != n) {
-        fprintf(stderr, "ratenn: --resume: %s does not hold the %lld epochs the checkpoint says\n",
-                path, n);
-        return 1;
-    }
-    return 0;
-}
-
 /* checkpoint.npz: the parameters by name, "adam.m/<name>", "adam.v/<name>", and "epochs_done" as
  * two float32 words (high = e >> 20, low = e & 0xFFFFF; exact up to 2^44 epochs). */
 int cli_write_checkpoint(const char *path, const rn_net *net, rn_trainer *tr) {
