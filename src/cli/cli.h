@@ -79,6 +79,9 @@ int cli_init_params(rn_net *net, const char *npz_path, const char *flag, bool re
 
 /* ---- files (cli_files.c): each prints one line and returns 1 on failure ---- */
 int cli_write_params(const char *path, const rn_net *net);
+/* Whether the two paths name one file: the same inode when both exist, else the same directory and
+ * name (so an output is never written onto an input, under any spelling). */
+bool cli_same_file(const char *a, const char *b);
 int cli_write_checkpoint(const char *path, const rn_net *net, rn_trainer *tr);
 int cli_read_checkpoint(const char *path, rn_net *net, rn_trainer *tr, long long *epochs_done);
 

@@ -1,10 +1,14 @@
 /* The CLI's files: parameters as .npz, the loss history as CSV, and checkpoints. Every file is
  * written to a temporary name and renamed (rn_atomic_*), so an interrupted write never leaves a
  * broken file. */
+#define _XOPEN_SOURCE 700 /* realpath */
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <sys/stat.h>
 
 #include "atomic_file.h"
 #include "cli.h"
@@ -47,6 +51,32 @@ int cli_write_params(const char *path, const rn_net *net) {
         rc = 0;
     if (arr) rn_arrays_free(arr, n);
     return rc;
+}
+
+/* The directory part of path made absolute, then the last component: "" if the directory does
+ * not resolve. */
+static void canonical(const char *path, char *dst, size_t n) {
+    char dir[PATH_MAX], abs[PATH_MAX];
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    if (!slash)
+        strcpy(dir, ".");
+    else
+        snprintf(dir, sizeof dir, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+    if (realpath(dir, abs))
+        snprintf(dst, n, "%s/%s", abs, base);
+    else
+        dst[0] = '\0';
+}
+
+bool cli_same_file(const char *a, const char *b) {
+    struct stat sa, sb;
+    if (stat(a, &sa) == 0 && stat(b, &sb) == 0)
+        return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino; /* links and other spellings too */
+    char ca[PATH_MAX + 256], cb[PATH_MAX + 256];
+    canonical(a, ca, sizeof ca);
+    canonical(b, cb, sizeof cb);
+    return ca[0] && !strcmp(ca, cb);
 }
 
 /* checkpoint.npz: the parameters by name, "adam.m/<name>", "adam.v/<name>", and "epochs_done" as
