@@ -193,10 +193,14 @@ def draw(argv, written):
         ax.legend()
         save(fig, outdir, f"tau_hist_{li}.png", written)
         fig, ax = plt.subplots()
-        ax.stem(params[p + "bias"])
+        ax.stem(need(params, "params.npz", p + "bias", 1))
         ax.set(xlabel="Unit", ylabel="Bias", title="Distribution of trained biases")
         save(fig, outdir, f"biases_{li}.png", written)
         if p + "w_rec" in params:
+            need(params, "params.npz", p + "w_rec", 2)
+            if params0 is not None:
+                need(params0, "params_initial.npz", p + "w_rec", 2)
+                need(params0, "params_initial.npz", p + "tau", 1)
             fig, ax = plt.subplots(figsize=(8, 6))
             n = tau.shape[0]
             for label, src, style in (("Initial eigenspectrum", params0, "."), ("Trained eigenspectrum", params, "o")):

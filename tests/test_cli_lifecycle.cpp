@@ -222,6 +222,34 @@ TEST(Lifecycle, AKilledNewRunLeavesTheOlderRunUntouched) {
     EXPECT_EQ(lines(csv), 9) << csv;
 }
 
+// Ctrl-C before the first epoch (while the data is built and the network first run, on a network big
+// enough to take a while): nothing is written; a directory the run made is gone again, and an older
+// run given to --overwrite stays whole.
+TEST(Lifecycle, ASignalBeforeTrainingLeavesNothingBehind) {
+    TempDir dir;
+    ASSERT_TRUE(dir.ok());
+    const std::string d = dir.path(), old = d + "/old";
+    ASSERT_EQ(
+        run_cli(std::string("train --task chirp --epochs 2 ") + kQuick + " --out " + old, d).status,
+        0);
+    auto before = snapshot(old);
+    const std::string slow = "train --task chirp --hidden 256 --repeats 10 --epochs 5 --quiet "
+                             "--backend cpu --out ";
+    for (const std::string &out : {d + "/new/sub", old}) {
+        Background bg(slow + out + (out == old ? " --overwrite" : ""), d + "/err.txt");
+        ASSERT_TRUE(wait_for([&] { return file_exists(out + "/.ratenn.lock"); }, 60));
+        ASSERT_EQ(kill(bg.pid, SIGINT), 0);
+        EXPECT_EQ(bg.wait(120), 130) << out;
+        std::string err = read_file(d + "/err.txt");
+        EXPECT_NE(err.find("before training; nothing written"), std::string::npos)
+            << out << ": " << err << "(if the run had started training, the machine is faster "
+            << "than this test assumes)";
+    }
+    EXPECT_FALSE(file_exists(d + "/new")) << "the directories the run made are still there";
+    EXPECT_EQ(before, snapshot(old));
+    EXPECT_TRUE(entries(old, ".ratenn-staging-").empty());
+}
+
 // ---- class 4: resume exact in every file ----
 
 // User data given by relative paths, interrupted at 5 epochs, resumed from another working directory

@@ -47,6 +47,12 @@ static int check_outputs(const char *out, const char *record, const char *params
     const char *ins[3][2] = {{"--params", params}, {"--input", input}, {"--config", config}};
     for (int o = 0; o < 2; o++) {
         if (!outs[o][1]) continue;
+        struct stat st;
+        if (stat(outs[o][1], &st) == 0 && S_ISDIR(st.st_mode)) { /* found now, not after a rename */
+            fprintf(stderr, "ratenn eval: %s %s is a directory; give a file name\n", outs[o][0],
+                    outs[o][1]);
+            return 1;
+        }
         for (int i = 0; i < 3; i++)
             if (cli_same_file(outs[o][1], ins[i][1])) {
                 fprintf(stderr, "ratenn eval: %s %s is the %s file; it would be overwritten\n",
