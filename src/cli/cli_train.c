@@ -330,6 +330,10 @@ static int session_train(train_session *s, const train_cmdline *c) {
         cli_progress_update(&prog, s->done, lp.total);
         if (a->checkpoint_every > 0 && s->done % a->checkpoint_every == 0 && s->done < a->epochs) {
             if (write_progress(s, c, true) || run_dir_commit(&s->rd)) return 1;
+        } else if (s->loss.len + s->th.pending.len > ((size_t)1 << 20)) {
+            /* the rows so far, so that memory stays bounded on long runs without checkpoints
+             * (rows past the checkpoint are cut again on resume) */
+            if (write_progress(s, c, false)) return 1;
         }
     }
     cli_progress_end(&prog);
