@@ -434,7 +434,8 @@ TEST(Lifecycle, EvalWritesNothingOnFailureAndNeverOntoAnInput) {
     EXPECT_EQ(r.status, 1);
     EXPECT_NE(r.err.find("--record"), std::string::npos) << r.err;
     EXPECT_FALSE(file_exists(d + "/y.npy"));
-    // τ = 1e-45 passes the parameter checks (> 0) but the output is not finite: an error, no files
+    // τ = 1e-38 passes the parameter checks (> 0, dt/τ a float) but the output is not finite: an
+    // error, no files; τ = 1e-45 (dt/τ overflows) is refused as a parameter
     rn_array *a = nullptr;
     int n = 0;
     ASSERT_EQ(rn_npz_read((run + "/params.npz").c_str(), &a, &n, nullptr), RN_OK);
@@ -443,9 +444,23 @@ TEST(Lifecycle, EvalWritesNothingOnFailureAndNeverOntoAnInput) {
         if (std::string(a[i].name) == "1_rate.tau") tau = &a[i];
     ASSERT_NE(tau, nullptr);
     for (size_t i = 0; i < tau->count; i++)
-        tau->data[i] = 1e-45f;
+        tau->data[i] = 1e-38f;
     ASSERT_EQ(rn_npz_write((d + "/tiny.npz").c_str(), a, n, nullptr), RN_OK);
+    for (size_t i = 0; i < tau->count; i++)
+        tau->data[i] = 1e-45f;
+    ASSERT_EQ(rn_npz_write((d + "/tinier.npz").c_str(), a, n, nullptr), RN_OK);
     rn_arrays_free(a, n);
+    for (const char *cmd : {"eval --params U/tinier.npz --config U/run/config.json --input U/u.npy "
+                            "--out U/y.npy",
+                            "train --task chirp --hidden 8 --epochs 1 --init U/tinier.npz "
+                            "--out U/never"}) {
+        r = run_cli(subst(cmd, d), d);
+        EXPECT_EQ(r.status, 1) << cmd;
+        EXPECT_EQ(lines(r.err), 1) << r.err;
+        EXPECT_NE(r.err.find("dt/tau overflows"), std::string::npos) << r.err;
+    }
+    EXPECT_FALSE(file_exists(d + "/y.npy"));
+    EXPECT_FALSE(file_exists(d + "/never"));
     r = run_cli("eval --params " + d + "/tiny.npz --config " + run + "/config.json --input " + d +
                     "/u.npy --out " + d + "/y.npy --record " + d + "/rec.npz --noise off",
                 d);

@@ -73,6 +73,10 @@ double cli_now(void); /* monotonic seconds */
 int cli_freeze(rn_net *net, const char *list);     /* "a,b": freeze these */
 int cli_train_only(rn_net *net, const char *list); /* freeze all but these */
 int cli_bounds(rn_net *net, const char *list, rn_bound_mode mode);
+/* Checks the network's values as every user of parameters needs them: finite, and each τ > 0 with
+ * dt/τ a finite float. Copies them into dst (rn_net_param_total floats); returns the index of the
+ * first bad parameter with the reason in why, or -1. */
+int cli_check_params(const rn_net *net, float *dst, char *why, size_t why_len);
 /* Loads parameters by name from a .npz (names and shapes checked; `flag` names it in messages);
  * with require_all, every parameter of the network must be in the file. */
 int cli_init_params(rn_net *net, const char *npz_path, const char *flag, bool require_all);

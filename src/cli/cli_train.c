@@ -149,36 +149,6 @@ static int session_build(train_session *s, const train_cmdline *c) {
     return 0;
 }
 
-/* The network's values into dst (P floats, parameter order); returns the index of the first
- * parameter that fails the checks rn_net_set_param makes (finite; τ > 0), or -1 if all pass, with
- * the reason in err. */
-static int params_check(const rn_net *net, float *dst, rn_error *err) {
-    size_t off = 0;
-    int bad = -1;
-    for (int i = 0; i < rn_net_param_count(net); i++) {
-        rn_param_info info;
-        rn_net_param_info(net, i, &info, NULL);
-        rn_net_get_param(net, info.name, dst + off, info.count, NULL);
-        const char *dot = strrchr(info.name, '.');
-        bool tau = dot && !strncmp(dot, ".tau", 4);
-        for (size_t k = 0; k < info.count && bad < 0; k++) {
-            float v = dst[off + k];
-            if (!isfinite(v) || (tau && !(v > 0.0f))) {
-                if (err) {
-                    err->status = RN_ERR_DIVERGED;
-                    snprintf(err->message, sizeof err->message,
-                             "parameter '%.200s' element %zu became %g%s; the parameters are left "
-                             "as they were before this epoch",
-                             info.name, k, v, isfinite(v) ? " (tau must be > 0)" : "");
-                }
-                bad = i;
-            }
-        }
-        off += info.count;
-    }
-    return bad;
-}
-
 /* The network's values from src (P floats), uploaded again. */
 static int params_restore(train_session *s, const float *src) {
     rn_error err = {0};
@@ -289,12 +259,13 @@ static int write_progress(train_session *s, const train_cmdline *c, bool checkpo
 }
 
 /* Epochs until --epochs, a signal or divergence. After every epoch the parameters are checked as
- * rn_net_set_param checks them (finite, τ > 0): a step that breaks them counts as divergence, so
- * what is kept can be evaluated and resumed. */
+ * --init and eval check them (cli_check_params): a step that breaks them counts as divergence, so
+ * what is kept can be evaluated, given to --init and resumed. */
 static int session_train(train_session *s, const train_cmdline *c) {
     const train_args *a = &c->a;
     rn_error err = {0};
-    params_check(s->net, s->good, NULL); /* the values at the start (they passed set_param) */
+    cli_check_params(s->net, s->good, NULL,
+                     0); /* the values at the start (they passed set_param) */
     if (s->start == 0) tau_history_record(&s->th, s->net, 0);
     cli_progress prog;
     cli_progress_begin(&prog, s->start, a->epochs, a->quiet);
@@ -303,10 +274,13 @@ static int session_train(train_session *s, const train_cmdline *c) {
         rn_loss_parts lp;
         rn_status st = rn_trainer_epoch(s->tr, &lp, &err);
         if (st == RN_OK && rn_trainer_pull_params(s->tr, &err) != RN_OK) st = err.status;
-        if (st == RN_OK && params_check(s->net, s->scratch, &err) >= 0) {
-            char why[sizeof err.message];
-            snprintf(why, sizeof why, "%s", err.message);
-            snprintf(err.message, sizeof err.message, "diverged at epoch %lld: %.400s", e, why);
+        char why[400];
+        if (st == RN_OK && cli_check_params(s->net, s->scratch, why, sizeof why) >= 0) {
+            err.status = RN_ERR_DIVERGED;
+            snprintf(err.message, sizeof err.message,
+                     "diverged at epoch %lld: %s; the parameters are left as they were before "
+                     "this epoch",
+                     e, why);
             if (params_restore(s, s->good)) return 1;
             st = RN_ERR_DIVERGED;
         }
