@@ -208,6 +208,11 @@ static int session_open(train_session *s, const train_cmdline *c) {
         }
         train_path(path, sizeof path, a->resume, "checkpoint.npz");
         if (cli_read_checkpoint(path, s->net, s->tr, &s->start)) return 1;
+        char why[400];
+        if (cli_check_params(s->net, s->good, why, sizeof why) >= 0) {
+            fprintf(stderr, "ratenn train: --resume %s: %s\n", path, why);
+            return 1;
+        }
         if (s->start > a->epochs) {
             fprintf(stderr,
                     "ratenn train: --resume: the checkpoint is at epoch %lld, past --epochs %d\n",
