@@ -225,13 +225,13 @@ static void sync_dir(const char *path) {
 int run_dir_commit(run_dir *r) {
     if (!r->stage[0]) return 0;
     char from[4400], to[4400];
-    /* the older run's checkpoint first, then its files the new run does not have */
+    /* every file of an older run first (its checkpoint before the rest): a crash from here on can
+     * leave part of the new run, never a mix of two */
     join(to, sizeof to, r->dir, "checkpoint.npz");
     if (unlink(to) != 0 && errno != ENOENT) goto fail;
     for (const char *const *f = run_files; *f; f++) {
-        join(from, sizeof from, r->stage, *f);
         join(to, sizeof to, r->dir, *f);
-        if (!exists(from) && unlink(to) != 0 && errno != ENOENT) goto fail;
+        if (unlink(to) != 0 && errno != ENOENT) goto fail;
     }
     sync_dir(r->dir);
     for (const char *const *f = run_files; *f; f++) {

@@ -27,9 +27,10 @@ typedef struct run_dir {
 int run_dir_open(run_dir *r, const char *dir, bool resume, bool overwrite);
 /* Where FILE goes now: inside the staging directory until run_dir_commit, then in DIR. */
 void run_dir_path(const run_dir *r, char *dst, size_t n, const char *file);
-/* Moves a new run's staged files into DIR, in place of an older run's: the older checkpoint goes
- * first and the new one comes last, so no mix of two runs can be resumed. Nothing to do once done
- * or on resume. */
+/* Moves a new run's staged files into DIR, in place of an older run's: the older run's files go
+ * first (its checkpoint before the rest) and the new checkpoint comes last, so DIR never holds a mix
+ * of two runs, and a crash while moving leaves no checkpoint of a partial run. Nothing to do once
+ * done or on resume. */
 int run_dir_commit(run_dir *r);
 /* Releases DIR: removes an uncommitted staging directory (and DIR itself if this run made it and
  * nothing else is there), then the lock. */
