@@ -1,13 +1,12 @@
-/* The CLI's files: parameters as .npz, the loss history as CSV, and checkpoints. Every file is
- * written to a temporary name and renamed (rn_atomic_*), so an interrupted write never leaves a
- * broken file. */
+/* The CLI's files: parameters as .npz and checkpoints (each written to a temporary name and renamed,
+ * rn_atomic_*, so an interrupted write never leaves a broken file), and whether two paths name one
+ * file (so that no output is written onto an input). */
 #define _XOPEN_SOURCE 700 /* realpath */
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
 #include <sys/stat.h>
 
 #include "atomic_file.h"

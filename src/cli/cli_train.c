@@ -269,8 +269,8 @@ static int write_progress(train_session *s, const train_cmdline *c, bool checkpo
 static int session_train(train_session *s, const train_cmdline *c) {
     const train_args *a = &c->a;
     rn_error err = {0};
-    cli_check_params(s->net, s->good, NULL,
-                     0); /* the values at the start (they passed set_param) */
+    /* the values at the start (checked when they were loaded) */
+    cli_check_params(s->net, s->good, NULL, 0);
     if (s->start == 0) tau_history_record(&s->th, s->net, 0);
     cli_progress prog;
     cli_progress_begin(&prog, s->start, a->epochs, a->quiet);
@@ -330,7 +330,7 @@ static void closing_line(const train_session *s, const train_args *a) {
     }
     char total[320] = "";
     double pen0 = a->w_bounds * s->first.bounds, pen1 = a->w_bounds * s->last.bounds;
-    if (s->first.total != a->w_mse * s->first.mse || s->last.total != a->w_mse * s->last.mse)
+    if (s->first.bounds != 0 || s->first.l2 != 0 || s->last.bounds != 0 || s->last.l2 != 0)
         snprintf(total, sizeof total, "; total loss %.6g -> %.6g%s", s->first.total, s->last.total,
                  pen1 > 0   ? " (the bound penalty is active: a parameter is past its bound)"
                  : pen0 > 0 ? " (the bound penalty was active at the start)"
