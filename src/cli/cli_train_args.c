@@ -98,7 +98,9 @@ static void train_flags(train_cmdline *c) {
         {"--config", CLI_STRING, &a->config, "FILE",
          "take flag values from a JSON file (flags given here override) [not saved]", false},
         {"--resume", CLI_STRING, &a->resume, "DIR",
-         "continue the run in DIR from its checkpoint [not saved]", false},
+         "continue the run in DIR from its checkpoint (with it only --epochs, "
+         "--checkpoint-every, --backend, --quiet) [not saved]",
+         false},
         {"--overwrite", CLI_SWITCH, &a->overwrite, NULL,
          "replace the run already in --out (else refused) [not saved]", false},
         {"--quiet", CLI_SWITCH, &a->quiet, NULL, "no progress display [not saved]", false},
