@@ -102,8 +102,8 @@ TEST(BadInputs, EveryCaseFailsWithOneLineAndLeavesOutputsAlone) {
     for (const Bad &c : cases) {
         std::string args = subst(c.args, d);
         // into the existing run's directory: a failure must not touch what is there
-        CliResult r =
-            run_cli("train " + args + " --epochs 1 --quiet --backend cpu --out " + run, d);
+        CliResult r = run_cli(
+            "train " + args + " --epochs 1 --quiet --backend cpu --overwrite --out " + run, d);
         std::string line = r.err;
         while (!line.empty() && line.back() == '\n')
             line.pop_back();
@@ -139,7 +139,7 @@ TEST(Faults, FullDiskFailsCleanlyAndKeepsThePreviousFiles) {
     auto before = snapshot(run);
     // 64 KiB: config.json fits, run.npz (input, target, outputs, states of 3000 steps) does not
     std::string cmd = "ulimit -f 64; " + std::string(RATENN_CLI_PATH) +
-                      " train --task chirp --epochs 3 " + kQuick + " --out " + run +
+                      " train --task chirp --epochs 3 " + kQuick + " --overwrite --out " + run +
                       " >/dev/null 2>" + d + "/err.txt";
     int st = std::system(("sh -c '" + cmd + "'").c_str());
     std::string err = read_file(d + "/err.txt");
