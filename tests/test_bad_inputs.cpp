@@ -6,6 +6,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -157,6 +158,13 @@ TEST(Faults, FullDiskFailsCleanlyAndKeepsThePreviousFiles) {
     EXPECT_EQ(before[4], snapshot(run)[4]) << "run.npz (too big to write) must be the previous one";
 }
 
+// The modification time of a file in ns, or -1 when it is not there.
+long long mtime_ns(const std::string &path) {
+    struct stat st;
+    if (stat(path.c_str(), &st) != 0) return -1;
+    return (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
+}
+
 // SIGKILL at random moments of a run that checkpoints every epoch: the checkpoint on disk is always
 // loadable, and resuming from it ends bit-identical to a run never interrupted.
 TEST(Faults, SigkillDuringCheckpointsLeavesALoadableOneAndResumeIsExact) {
@@ -191,7 +199,19 @@ TEST(Faults, SigkillDuringCheckpointsLeavesALoadableOneAndResumeIsExact) {
             execv(argv[0], argv.data());
             _exit(127);
         }
-        usleep(150000 + 37000 * round); // a different moment each round
+        // a different moment each round, counted from the run's next checkpoint (not from its
+        // start: a busy machine may take longer than any fixed time to start and train an epoch)
+        const long long before = mtime_ns(run + "/checkpoint.npz");
+        for (int i = 0; i < 6000 && mtime_ns(run + "/checkpoint.npz") == before; i++) {
+            int st = 0;
+            if (waitpid(pid, &st, WNOHANG) == pid) { // (it finished)
+                pid = -1;
+                break;
+            }
+            usleep(10000);
+        }
+        usleep(4000 * round);
+        if (pid < 0) continue;
         kill(pid, SIGKILL);
         int status = 0;
         waitpid(pid, &status, 0);

@@ -237,7 +237,8 @@ TEST(Lifecycle, ASignalBeforeTrainingLeavesNothingBehind) {
                              "--backend cpu --out ";
     for (const std::string &out : {d + "/new/sub", old}) {
         Background bg(slow + out + (out == old ? " --overwrite" : ""), d + "/err.txt");
-        ASSERT_TRUE(wait_for([&] { return file_exists(out + "/.ratenn.lock"); }, 60));
+        // its staging directory: the run holds the lock (old's lock file is there from before)
+        ASSERT_TRUE(wait_for([&] { return !entries(out, ".ratenn-staging-").empty(); }, 60));
         ASSERT_EQ(kill(bg.pid, SIGINT), 0);
         EXPECT_EQ(bg.wait(120), 130) << out;
         std::string err = read_file(d + "/err.txt");
