@@ -59,6 +59,7 @@ def table(rows, rockpool, ceiling):
         if gpu and cfg in rockpool:
             t["speedup_vs_rockpool"] = round(rockpool[cfg] / gpu["ms_per_epoch"], 3)
         if gpu:
+            t["gpu_rate_loop"] = gpu.get("rate_loop")
             t["gpu_gflops"] = gpu["gflops"]
             t["gpu_peak_mib"] = gpu["peak_mib"]
             if ceiling:

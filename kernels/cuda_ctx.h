@@ -42,6 +42,10 @@ typedef struct rn_cuda_ctx {
     void *cublas_workspace; /* device: cuBLAS's workspace, fixed so that graphs can record it */
     int threads;            /* threads per block of every launch (set_block_size) */
     cudaEvent_t timer[2];   /* timer_begin / timer_end marks */
+    /* The device's limits for the persistent rate kernels (rate_seq.cu), read once at init. */
+    int sm_count;        /* multiprocessors */
+    size_t seq_smem;     /* dynamic shared memory one CTA of them may use (the opt-in maximum) */
+    int seq_max_threads; /* threads per block they can launch with (their register use) */
 } rn_cuda_ctx;
 
 /* Returns RN_OK, or RN_ERR_DEVICE with `what` and the CUDA error in be->err. */
@@ -67,6 +71,20 @@ rn_status rn_cuda_rate_param_grads(rn_backend *be, float *dtau, float *dbias, fl
                                    float *dx0, const float *acc_tau, const float *acc_bias,
                                    const float *acc_theta, const float *lam, const float *tau,
                                    int batch, int n);
+/* The whole-sequence entries (rate_seq.cu). rn_cuda_rate_seq_setup reads the device's limits into
+ * the context and lets the persistent kernels use the opt-in shared memory (once, at init). */
+rn_status rn_cuda_rate_seq_setup(rn_backend *be);
+bool rn_cuda_rate_seq_fits(rn_backend *be, int batch, int n, bool recurrent);
+const char *rn_cuda_rate_seq_path(rn_backend *be, int batch, int n, bool recurrent);
+rn_status rn_cuda_rate_forward_seq(rn_backend *be, float *x, float *out, float *r,
+                                   const float *x_init, const float *a_init, const float *in,
+                                   const float *w, const float *tau, const float *bias,
+                                   const float *theta, const rn_rate_step *s, int t0, int t1);
+rn_status rn_cuda_rate_backward_seq(rn_backend *be, float *lam, float *e, float *acc_tau,
+                                    float *acc_bias, float *acc_theta, float *dscr, const float *g,
+                                    const float *x, const float *a, const float *x_init,
+                                    const float *w, const float *tau, const float *theta,
+                                    const rn_rate_step *s, int t0, int t1);
 rn_status rn_cuda_shift_rows(rn_backend *be, float *dst, const float *src, const float *first,
                              int batch, int steps, int n);
 
