@@ -235,6 +235,7 @@ rn_status rn_cuda_backend_init(rn_backend *be, rn_error *err) {
         goto fail;
     c->partials = c->scratch + RN_CUDA_SCRATCH_PARTIALS;
     c->denom = c->scratch + RN_CUDA_SCRATCH_DENOM;
+    c->bias_partials = c->scratch + RN_CUDA_SCRATCH_BIAS;
     c->threads = RN_CUDA_DEFAULT_THREADS;
     cublasStatus_t cs = cublasCreate(&c->cublas);
     if (cs == CUBLAS_STATUS_SUCCESS) cs = cublasSetStream(c->cublas, c->stream);

@@ -24,11 +24,14 @@ extern "C" {
  * run). */
 #define RN_CUDA_REDUCE_BLOCKS 256
 #define RN_CUDA_REDUCE_THREADS 256
+/* The column sums' (bias_grad's) first-pass partial sums: at most this many (row chunks × columns). */
+#define RN_CUDA_BIAS_PARTIALS (1 << 17)
 /* The reduction scratch, one allocation laid out here only: the first pass's partial sums, then
- * the MSE's denominator. */
+ * the MSE's denominator, then bias_grad's partial sums. */
 #define RN_CUDA_SCRATCH_PARTIALS 0
 #define RN_CUDA_SCRATCH_DENOM RN_CUDA_REDUCE_BLOCKS
-#define RN_CUDA_SCRATCH_DOUBLES (RN_CUDA_REDUCE_BLOCKS + 1)
+#define RN_CUDA_SCRATCH_BIAS (RN_CUDA_REDUCE_BLOCKS + 1)
+#define RN_CUDA_SCRATCH_DOUBLES (RN_CUDA_REDUCE_BLOCKS + 1 + RN_CUDA_BIAS_PARTIALS)
 #define RN_CUDA_DEFAULT_THREADS 256
 #define RN_CUDA_WORKSPACE_BYTES ((size_t)32 << 20)
 
@@ -39,6 +42,7 @@ typedef struct rn_cuda_ctx {
     double *scratch;        /* device: RN_CUDA_SCRATCH_DOUBLES, laid out as above */
     double *partials;       /* scratch + RN_CUDA_SCRATCH_PARTIALS (RN_CUDA_REDUCE_BLOCKS) */
     double *denom;          /* scratch + RN_CUDA_SCRATCH_DENOM (1) */
+    double *bias_partials;  /* scratch + RN_CUDA_SCRATCH_BIAS (RN_CUDA_BIAS_PARTIALS) */
     void *cublas_workspace; /* device: cuBLAS's workspace, fixed so that graphs can record it */
     int threads;            /* threads per block of every launch (set_block_size) */
     cudaEvent_t timer[2];   /* timer_begin / timer_end marks */
