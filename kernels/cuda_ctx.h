@@ -24,7 +24,7 @@ extern "C" {
  * run). */
 #define RN_CUDA_REDUCE_BLOCKS 256
 #define RN_CUDA_REDUCE_THREADS 256
-/* The column sums' (bias_grad's) first-pass partial sums: at most this many (row chunks × columns). */
+/* bias_grad's first-pass partial sums: at most this many (row chunks × columns). */
 #define RN_CUDA_BIAS_PARTIALS (1 << 17)
 /* The reduction scratch, one allocation laid out here only: the first pass's partial sums, then
  * the MSE's denominator, then bias_grad's partial sums. */

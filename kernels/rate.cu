@@ -3,8 +3,8 @@
  * on the CPU.
  *
  * Noise: rate_noise.cuh's rn_rate_noise4 (cuRAND's Philox at SPEC §6's counter, the CPU's
- * Box-Muller: cuRAND's device Box-Muller uses __sincosf, which would not match the CPU), shared with
- * the persistent kernels of rate_seq.cu. */
+ * Box-Muller: cuRAND's device Box-Muller uses __sincosf, which would not match the CPU), shared
+ * with the persistent kernels of rate_seq.cu. */
 #include "cuda_common.cuh"
 #include "rate_noise.cuh"
 

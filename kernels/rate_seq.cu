@@ -48,7 +48,8 @@ static void seq_size(seq_plan *p, int n, bool noise, int group) {
 }
 
 /* The plan for `batch` trials of an n-neuron layer, or false where the persistent kernels do not
- * take it. Whether they take it does not depend on the noise (the plan with noise is the larger). */
+ * take it. Whether they take it does not depend on the noise (the plan with noise is the
+ * larger). */
 static bool seq_plan_for(const rn_cuda_ctx *c, int batch, int n, bool recurrent, bool noise,
                          seq_plan *p) {
     if (batch <= 0 || n <= 0 || c->seq_max_threads <= 0 || n > 4096) return false;

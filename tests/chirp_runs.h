@@ -22,8 +22,9 @@ struct TrainRun {
     size_t peak = 0;
 };
 
-// step_loop: the trainer drives the rate layer step by step even where the backend has whole-sequence
-// entries (its table is copied with rate_seq_fits cleared), the reference for the fused loop.
+// step_loop: the trainer drives the rate layer step by step even where the backend has
+// whole-sequence entries (its table is copied with rate_seq_fits cleared): the fused loop's
+// reference.
 inline TrainRun train_chirp(rn_backend_kind kind, int N, int B, int epochs, int repeats,
                             bool graphs = true, int freeze_after = -1, bool step_loop = false) {
     TrainRun r;

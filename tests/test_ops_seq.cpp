@@ -1,14 +1,16 @@
 // The rate layer's whole-sequence entries (rate_forward_seq, rate_backward_seq) on the device, with
 // op_harness.h's guarded buffers (NaN-filled '=' outputs, junk-filled '+=' outputs, guards):
-//   CudaRateSeq.*  per case, the device's fused entries against the CPU's (which test_rate_seq.cpp
-//                  holds to the CPU's step entries bit for bit), against the device's own step entries
-//                  (the same bits without W_rec; within rounding of the recurrent product's summation
-//                  order with it) and against themselves run again (the same bits), over sizes around
-//                  every path boundary the device reports, B 1, odd and past one CTA per
-//                  multiprocessor, T 1, ranges split at t0 > 0, every activation, noise on and off,
-//                  W_rec or none. RATENN_OPS_DEVICE=cpu lets a second CPU backend stand in for the
-//                  device (then everything is bit-identical), to exercise this file without a GPU.
-//   RateSeqTraining / CudaTraining: whole training runs through the fused loop against the step loop.
+//   CudaRateSeq.*  per case, the device's fused entries against the CPU's (which
+//                  test_rate_seq.cpp holds to the CPU's step entries bit for bit), against the
+//                  device's own step entries (the same bits without W_rec; within rounding of the
+//                  recurrent product's summation order with it) and against themselves run again
+//                  (the same bits), over sizes around every path boundary the device reports, B 1,
+//                  odd and past one CTA per multiprocessor, T 1, ranges split at t0 > 0, every
+//                  activation, noise on and off, W_rec or none. RATENN_OPS_DEVICE=cpu lets a second
+//                  CPU backend stand in for the device (then everything is bit-identical), to
+//                  exercise this file without a GPU.
+//   RateSeqTraining / CudaTraining: whole training runs through the fused loop against the step
+//                  loop.
 #include "chirp_runs.h"
 #include "op_harness.h"
 
@@ -310,7 +312,8 @@ class CudaRateSeq : public ::testing::Test {
 };
 
 // Sizes around every switch: the split of the recurrent product's sum (N 16/17, 32/33, 64/65),
-// warps (N 31/33), and the largest N the persistent kernels take, recurrent or not, and one past it.
+// warps (N 31/33), and the largest N the persistent kernels take, recurrent or not, and one past
+// it.
 TEST_F(CudaRateSeq, FusedEntriesMatchStepsAndCpuAroundEveryPathBoundary) {
     oph::Sweep sw(seed);
     const int rec_edge = first_step_n(3, true, 1100), ff_edge = first_step_n(3, false, 1100);
