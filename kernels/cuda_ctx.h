@@ -50,6 +50,8 @@ typedef struct rn_cuda_ctx {
     int sm_count;        /* multiprocessors */
     size_t seq_smem;     /* dynamic shared memory one CTA of them may use (the opt-in maximum) */
     int seq_max_threads; /* threads per block they can launch with (their register use) */
+    bool coop_launch;    /* cooperative launches (rate_seq_coop.cu) possible */
+    size_t coop_smem;    /* dynamic shared memory one CTA of the cooperative kernels may use */
 } rn_cuda_ctx;
 
 /* Returns RN_OK, or RN_ERR_DEVICE with `what` and the CUDA error in be->err. */
@@ -78,6 +80,19 @@ rn_status rn_cuda_rate_param_grads(rn_backend *be, float *dtau, float *dbias, fl
 /* The whole-sequence entries (rate_seq.cu). rn_cuda_rate_seq_setup reads the device's limits into
  * the context and lets the persistent kernels use the opt-in shared memory (once, at init). */
 rn_status rn_cuda_rate_seq_setup(rn_backend *be);
+/* The cooperative path (rate_seq_coop.cu) for recurrent layers up to RN_COOP_MAX_N neurons. */
+#define RN_COOP_MAX_N 2048
+rn_status rn_cuda_rate_coop_setup(rn_backend *be, int optin);
+bool rn_cuda_rate_coop_fits(rn_backend *be, int batch, int n, bool recurrent);
+rn_status rn_cuda_rate_forward_coop(rn_backend *be, float *x, float *out, float *r,
+                                    const float *x_init, const float *a_init, const float *in,
+                                    const float *w, const float *tau, const float *bias,
+                                    const float *theta, const rn_rate_step *s, int t0, int t1);
+rn_status rn_cuda_rate_backward_coop(rn_backend *be, float *lam, float *e, float *acc_tau,
+                                     float *acc_bias, float *acc_theta, float *dscr, const float *g,
+                                     const float *x, const float *a, const float *x_init,
+                                     const float *w, const float *tau, const float *theta,
+                                     const rn_rate_step *s, int t0, int t1);
 bool rn_cuda_rate_seq_fits(rn_backend *be, int batch, int n, bool recurrent);
 const char *rn_cuda_rate_seq_path(rn_backend *be, int batch, int n, bool recurrent);
 rn_status rn_cuda_rate_forward_seq(rn_backend *be, float *x, float *out, float *r,

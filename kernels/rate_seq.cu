@@ -12,8 +12,12 @@
  * latency is off the recurrence's critical path. Nothing is summed with atomics; every sum has one
  * order, so reruns are bit-identical and the result does not depend on the block size.
  *
+ * Path "cooperative" (rate_seq_coop.cu): a recurrent layer too large for that, up to RN_COOP_MAX_N.
+ *
  * Any other size takes path "step": the entries then drive the step entries (cuBLAS per step) and
  * rate_seq_fits says no, so that the trainer does the same itself. */
+#include <string.h>
+
 #include "cuda_common.cuh"
 #include "rate_noise.cuh"
 
@@ -330,16 +334,18 @@ extern "C" rn_status rn_cuda_rate_seq_setup(rn_backend *be) {
     c->sm_count = sms;
     c->seq_smem = smem;
     c->seq_max_threads = threads;
-    return RN_OK;
-}
-
-extern "C" bool rn_cuda_rate_seq_fits(rn_backend *be, int batch, int n, bool recurrent) {
-    seq_plan p;
-    return seq_plan_for(rn_ctx(be), batch, n, recurrent, true, &p);
+    return rn_cuda_rate_coop_setup(be, optin);
 }
 
 extern "C" const char *rn_cuda_rate_seq_path(rn_backend *be, int batch, int n, bool recurrent) {
-    return rn_cuda_rate_seq_fits(be, batch, n, recurrent) ? "persistent-smem" : "step";
+    seq_plan p;
+    if (seq_plan_for(rn_ctx(be), batch, n, recurrent, true, &p)) return "persistent-smem";
+    if (rn_cuda_rate_coop_fits(be, batch, n, recurrent)) return "cooperative";
+    return "step";
+}
+
+extern "C" bool rn_cuda_rate_seq_fits(rn_backend *be, int batch, int n, bool recurrent) {
+    return strcmp(rn_cuda_rate_seq_path(be, batch, n, recurrent), "step") != 0;
 }
 
 static rn_status seq_range(rn_backend *be, const rn_rate_step *s, int t0, int t1, const char *op) {
@@ -409,8 +415,12 @@ extern "C" rn_status rn_cuda_rate_forward_seq(rn_backend *be, float *x, float *o
     rn_status st = seq_range(be, s, t0, t1, "rate_forward_seq");
     if (st != RN_OK || t0 == t1 || s->batch <= 0 || s->n <= 0) return st;
     seq_plan p;
-    if (!seq_plan_for(rn_ctx(be), s->batch, s->n, w != NULL, s->noise_scale != 0.0f, &p))
+    if (!seq_plan_for(rn_ctx(be), s->batch, s->n, w != NULL, s->noise_scale != 0.0f, &p)) {
+        if (rn_cuda_rate_coop_fits(be, s->batch, s->n, w != NULL))
+            return rn_cuda_rate_forward_coop(be, x, out, r, x_init, a_init, in, w, tau, bias, theta,
+                                             s, t0, t1);
         return forward_by_steps(be, x, out, r, x_init, a_init, in, w, tau, bias, theta, s, t0, t1);
+    }
     const unsigned grid = (unsigned)((s->batch + p.group - 1) / p.group);
     rate_forward_seq_kernel<<<grid, (unsigned)p.threads, p.smem, rn_stream(be)>>>(
         x, out, r, x_init, a_init, in, w, tau, bias, theta, *s, t0, t1, p);
@@ -426,9 +436,13 @@ extern "C" rn_status rn_cuda_rate_backward_seq(rn_backend *be, float *lam, float
     rn_status st = seq_range(be, s, t0, t1, "rate_backward_seq");
     if (st != RN_OK || t0 == t1 || s->batch <= 0 || s->n <= 0) return st;
     seq_plan p;
-    if (!seq_plan_for(rn_ctx(be), s->batch, s->n, w != NULL, false, &p))
+    if (!seq_plan_for(rn_ctx(be), s->batch, s->n, w != NULL, false, &p)) {
+        if (rn_cuda_rate_coop_fits(be, s->batch, s->n, w != NULL))
+            return rn_cuda_rate_backward_coop(be, lam, e, acc_tau, acc_bias, acc_theta, dscr, g, x,
+                                              a, x_init, w, tau, theta, s, t0, t1);
         return backward_by_steps(be, lam, e, acc_tau, acc_bias, acc_theta, dscr, g, x, a, x_init, w,
                                  tau, theta, s, t0, t1);
+    }
     const unsigned grid = (unsigned)((s->batch + p.group - 1) / p.group);
     rate_backward_seq_kernel<<<grid, (unsigned)p.threads, p.smem, rn_stream(be)>>>(
         lam, e, acc_tau, acc_bias, acc_theta, dscr, g, x, a, x_init, w, tau, theta, *s, t0, t1, p);

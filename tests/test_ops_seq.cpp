@@ -27,6 +27,8 @@ constexpr int kActs = 5;
 constexpr float kDt = 1e-3f;
 constexpr uint64_t kNoiseSeed = 0x5eed5e9ull;
 constexpr uint32_t kLayer = 2;
+// Path boundaries are looked for up to this N (past the cooperative path's RN_COOP_MAX_N, 2048).
+#define RN_TEST_SEQ_TOP_N 2100
 
 struct SeqCase {
     int B, T, N, act;
@@ -271,11 +273,22 @@ class CudaRateSeq : public ::testing::Test {
         if (cpu) rn_backend_free(cpu);
     }
 
-    // The first n at which the device's path for (batch, n, rec) is "step" (scanning up to `top`).
-    int first_step_n(int batch, bool rec, int top) {
-        for (int n = 1; n <= top; n++)
-            if (std::string(rn_backend_rate_loop(dev, batch, n, rec)) == "step") return n;
-        return top + 1;
+    // Where the device's path for 3 trials of n neurons changes, n up to `top`: the first n of each
+    // new path (printed).
+    std::vector<int> path_edges(bool rec, int top) {
+        std::vector<int> edges;
+        std::string prev = rn_backend_rate_loop(dev, 3, 1, rec);
+        std::printf("[ seq ] %s: %s from N 1", rec ? "recurrent" : "without W_rec", prev.c_str());
+        for (int n = 2; n <= top; n++) {
+            std::string p = rn_backend_rate_loop(dev, 3, n, rec);
+            if (p != prev) {
+                edges.push_back(n);
+                std::printf(", %s from N %d", p.c_str(), n);
+            }
+            prev = p;
+        }
+        std::printf("\n");
+        return edges;
     }
 
     // Runs one case: the CPU's fused entries (the reference), the device's fused entries twice,
@@ -312,20 +325,21 @@ class CudaRateSeq : public ::testing::Test {
 };
 
 // Sizes around every switch: the split of the recurrent product's sum (N 16/17, 32/33, 64/65),
-// warps (N 31/33), and the largest N the persistent kernels take, recurrent or not, and one past
-// it.
+// warps (N 31/33), and each N where the device's path changes (persistent-smem, cooperative,
+// step), recurrent or not, with its neighbours.
 TEST_F(CudaRateSeq, FusedEntriesMatchStepsAndCpuAroundEveryPathBoundary) {
     oph::Sweep sw(seed);
-    const int rec_edge = first_step_n(3, true, 1100), ff_edge = first_step_n(3, false, 1100);
-    std::printf("[ seq ] fused up to N %d recurrent, %d without W_rec ('%s' at N 50)\n",
-                rec_edge - 1, ff_edge - 1, rn_backend_rate_loop(dev, 3, 50, true));
-    ASSERT_GT(rec_edge, 50) << "the tutorial's N 50 must take a fused path";
+    ASSERT_STRNE(rn_backend_rate_loop(dev, 3, 50, true), "step")
+        << "the tutorial's N 50 must take a fused path";
+    const int top = RN_TEST_SEQ_TOP_N;
+    const std::vector<int> rec_edges = path_edges(true, top), ff_edges = path_edges(false, top);
     int k = 0;
     for (int rec = 0; rec < 2; rec++) {
-        const int edge = rec ? rec_edge : ff_edge;
-        std::vector<int> ns = {1, 3, 16, 17, 31, 33, 50, 64, 65, edge - 1, edge, edge + 1};
+        std::vector<int> ns = {1, 3, 16, 17, 31, 33, 50, 64, 65};
+        for (int e : rec ? rec_edges : ff_edges)
+            for (int n : {e - 1, e, e + 1})
+                ns.push_back(n);
         for (int N : ns) {
-            if (N < 1 || (N > edge + 1)) continue;
             for (int noise = 0; noise < 2; noise++) {
                 const int B = (k % 3 == 0) ? 1 : (k % 3 == 1) ? 3 : 5;
                 const int T = (k % 4 == 0) ? 1 : (k % 4 == 1) ? 2 : (k % 4 == 2) ? 7 : 12;
@@ -336,8 +350,13 @@ TEST_F(CudaRateSeq, FusedEntriesMatchStepsAndCpuAroundEveryPathBoundary) {
             }
         }
     }
-    // every activation, noise on and off, at the tutorial's size and at the edge
-    for (int N : {50, rec_edge - 1})
+    // every activation, noise on and off, at the tutorial's size and on both sides of each edge
+    std::vector<int> every = {50};
+    for (int e : rec_edges) {
+        every.push_back(e - 1);
+        every.push_back(e);
+    }
+    for (int N : every)
         for (int a = 0; a < kActs; a++)
             for (int noise = 0; noise < 2; noise++)
                 ASSERT_NO_FATAL_FAILURE(run(SeqCase{3, 9, N, a, noise == 1, true, 4}, sw));
@@ -345,10 +364,11 @@ TEST_F(CudaRateSeq, FusedEntriesMatchStepsAndCpuAroundEveryPathBoundary) {
     EXPECT_EQ(failures, 0);
 }
 
-// More trials than multiprocessors: several trials per CTA, the last CTA part-filled.
+// More trials than multiprocessors: several trials per CTA, the last CTA part-filled (N <= 129:
+// persistent-smem on an H100); the cooperative path's trials in more than one chunk (N 300).
 TEST_F(CudaRateSeq, ManyTrialsShareCtas) {
     oph::Sweep sw(seed);
-    for (int N : {17, 50, 129})
+    for (int N : {17, 50, 129, 300})
         for (int noise = 0; noise < 2; noise++)
             ASSERT_NO_FATAL_FAILURE(run(SeqCase{263, 4, N, RN_ACT_TANH, noise == 1, true, 1}, sw));
     ASSERT_NO_FATAL_FAILURE(run(SeqCase{263, 3, 50, RN_ACT_RELU, true, false, 2}, sw));
@@ -395,24 +415,32 @@ TEST(RateSeqTraining, CpuFusedLoopIsTheStepLoop) {
 }
 
 // On the GPU the fused loop (graphs recorded, as the trainer runs) follows the step loop within the
-// rounding of the recurrent product's summation order.
+// rounding of the recurrent product's summation order, on each fused path.
 TEST(CudaTraining, FusedLoopFollowsTheStepLoop) {
     RN_SKIP_WITHOUT_CUDA();
-    {
-        rn_backend *be = nullptr;
-        rn_error err = {};
-        ASSERT_EQ(rn_backend_create(&be, RN_BACKEND_CUDA, &err), RN_OK) << err.message;
-        EXPECT_STREQ(rn_backend_rate_loop(be, 4, 64, true), "persistent-smem");
-        rn_backend_free(be);
+    const struct {
+        int n;
+        const char *path;
+    } runs[] = {{64, "persistent-smem"}, {300, "cooperative"}};
+    for (const auto &run : runs) {
+        SCOPED_TRACE(std::string("N ") + std::to_string(run.n) + " " + run.path);
+        {
+            rn_backend *be = nullptr;
+            rn_error err = {};
+            ASSERT_EQ(rn_backend_create(&be, RN_BACKEND_CUDA, &err), RN_OK) << err.message;
+            EXPECT_STREQ(rn_backend_rate_loop(be, 4, run.n, true), run.path);
+            rn_backend_free(be);
+        }
+        chirp_runs::TrainRun f = chirp_runs::train_chirp(RN_BACKEND_CUDA, run.n, 4, 12, 1);
+        chirp_runs::TrainRun s =
+            chirp_runs::train_chirp(RN_BACKEND_CUDA, run.n, 4, 12, 1, true, -1, true);
+        ASSERT_EQ(f.loss.size(), s.loss.size());
+        for (size_t e = 0; e < f.loss.size(); e++)
+            EXPECT_NEAR(f.loss[e], s.loss[e], 1e-4 * s.loss[e]) << "epoch " << e;
+        EXPECT_LE(params_rel_err(f.params, s.params), 1e-3);
+        std::printf("[ cuda ] N %d %s: loss %.9g -> %.9g, step loop %.9g -> %.9g\n", run.n,
+                    run.path, f.loss.front(), f.loss.back(), s.loss.front(), s.loss.back());
     }
-    chirp_runs::TrainRun f = chirp_runs::train_chirp(RN_BACKEND_CUDA, 64, 4, 20, 1);
-    chirp_runs::TrainRun s = chirp_runs::train_chirp(RN_BACKEND_CUDA, 64, 4, 20, 1, true, -1, true);
-    ASSERT_EQ(f.loss.size(), s.loss.size());
-    for (size_t e = 0; e < f.loss.size(); e++)
-        EXPECT_NEAR(f.loss[e], s.loss[e], 1e-4 * s.loss[e]) << "epoch " << e;
-    EXPECT_LE(params_rel_err(f.params, s.params), 1e-3);
-    std::printf("[ cuda ] fused loss %.9g -> %.9g, step loop %.9g -> %.9g\n", f.loss.front(),
-                f.loss.back(), s.loss.front(), s.loss.back());
 }
 
 } // namespace
