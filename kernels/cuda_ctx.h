@@ -15,6 +15,7 @@
 #include <cuda_runtime_api.h>
 
 #include "backend_impl.h"
+#include "rate_seq_plan.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -46,12 +47,7 @@ typedef struct rn_cuda_ctx {
     void *cublas_workspace; /* device: cuBLAS's workspace, fixed so that graphs can record it */
     int threads;            /* threads per block of every launch (set_block_size) */
     cudaEvent_t timer[2];   /* timer_begin / timer_end marks */
-    /* The device's limits for the persistent rate kernels (rate_seq.cu), read once at init. */
-    int sm_count;        /* multiprocessors */
-    size_t seq_smem;     /* dynamic shared memory one CTA of them may use (the opt-in maximum) */
-    int seq_max_threads; /* threads per block they can launch with (their register use) */
-    bool coop_launch;    /* cooperative launches (rate_seq_coop.cu) possible */
-    size_t coop_smem;    /* dynamic shared memory one CTA of the cooperative kernels may use */
+    rn_seq_limits seq; /* the device's limits for the whole-sequence rate kernels (read at init) */
 } rn_cuda_ctx;
 
 /* Returns RN_OK, or RN_ERR_DEVICE with `what` and the CUDA error in be->err. */
@@ -81,7 +77,6 @@ rn_status rn_cuda_rate_param_grads(rn_backend *be, float *dtau, float *dbias, fl
  * the context and lets the persistent kernels use the opt-in shared memory (once, at init). */
 rn_status rn_cuda_rate_seq_setup(rn_backend *be);
 /* The cooperative path (rate_seq_coop.cu) for recurrent layers up to RN_COOP_MAX_N neurons. */
-#define RN_COOP_MAX_N 2048
 rn_status rn_cuda_rate_coop_setup(rn_backend *be, int optin);
 bool rn_cuda_rate_coop_fits(rn_backend *be, int batch, int n, bool recurrent);
 rn_status rn_cuda_rate_forward_coop(rn_backend *be, float *x, float *out, float *r,

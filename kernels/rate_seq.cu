@@ -21,67 +21,6 @@
 #include "cuda_common.cuh"
 #include "rate_noise.cuh"
 
-/* Threads per neuron splitting a recurrent product's sum of n terms: about 256 threads a trial. */
-static int seq_split(int n) {
-    int ks = 1;
-    while (ks < 8 && n * ks * 2 <= 256)
-        ks *= 2;
-    return ks;
-}
-
-/* The launch plan of the persistent kernels for one layer. */
-typedef struct seq_plan {
-    int ks;            /* threads per neuron (1, 2, 4, 8) */
-    int slot;          /* threads per trial: n·ks rounded up to whole warps */
-    int ldw;           /* row stride of W_rec (W_recᵀ) in shared memory; 0 when not recurrent */
-    int quads;         /* noise blocks of four neurons per trial: ceil(n / 4) */
-    int group;         /* trials per CTA */
-    int noise_threads; /* threads drawing the next step's noise (0: noise off, or the adjoint) */
-    int threads;       /* group·slot + noise_threads */
-    size_t smem;       /* dynamic shared memory, bytes */
-} seq_plan;
-
-/* Threads and shared memory of a plan with `group` trials per CTA. */
-static void seq_size(seq_plan *p, int n, bool noise, int group) {
-    p->group = group;
-    p->noise_threads = noise ? (group * p->quads + 31) / 32 * 32 : 0;
-    p->threads = group * p->slot + p->noise_threads;
-    size_t floats = (size_t)n * p->ldw + 2 * (size_t)group * n;
-    if (noise) floats += 2 * (size_t)group * 4 * p->quads;
-    p->smem = floats * sizeof(float);
-}
-
-/* The plan for `batch` trials of an n-neuron layer, or false where the persistent kernels do not
- * take it. Whether they take it does not depend on the noise (the plan with noise is the
- * larger). */
-static bool seq_plan_for(const rn_cuda_ctx *c, int batch, int n, bool recurrent, bool noise,
-                         seq_plan *p) {
-    if (batch <= 0 || n <= 0 || c->seq_max_threads <= 0 || n > 4096) return false;
-    p->ks = seq_split(n);
-    p->slot = (n * p->ks + 31) / 32 * 32;
-    p->quads = (n + 3) / 4;
-    p->ldw = 0;
-    if (recurrent) {
-        /* ldw ≡ 32/ks (mod 32): a warp's ks·(32/ks) lanes read W[i·ldw + j] from distinct banks */
-        const int want = p->ks == 1 ? n % 32 : 32 / p->ks;
-        p->ldw = n + ((want - n % 32) % 32 + 32) % 32;
-    }
-    seq_plan worst = *p;
-    seq_size(&worst, n, true, 1);
-    if (worst.threads > c->seq_max_threads || worst.smem > c->seq_smem) return false;
-    /* Trials per CTA: about one CTA per multiprocessor, as long as threads and memory allow. */
-    const int sms = c->sm_count > 0 ? c->sm_count : 1;
-    const int want = (batch + sms - 1) / sms;
-    seq_size(p, n, noise, 1);
-    for (int g = 2; g <= want; g++) {
-        seq_plan q = *p;
-        seq_size(&q, n, noise, g);
-        if (q.threads > c->seq_max_threads || q.smem > c->seq_smem) break;
-        *p = q;
-    }
-    return true;
-}
-
 /* Σ_i v[i] · m[i·ldw + j] over i = c, c + ks, ... < n: four interleaved partial sums, then a fixed
  * tree (one order for given n and ks). */
 __device__ static inline float seq_dot(const float *v, const float *m, int n, int ldw, int j, int c,
@@ -116,7 +55,7 @@ struct seq_role {
     bool compute, live, owner;
 };
 
-__device__ static inline seq_role seq_role_of(const seq_plan &p, int n, int batch) {
+__device__ static inline seq_role seq_role_of(const rn_seq_plan &p, int n, int batch) {
     seq_role r;
     const int tid = (int)threadIdx.x;
     r.compute = tid < p.group * p.slot;
@@ -137,7 +76,7 @@ __global__ static void __launch_bounds__(RN_MAX_THREADS)
     rate_forward_seq_kernel(float *x, float *out, float *r, const float *x_init,
                             const float *a_init, const float *in, const float *w, const float *tau,
                             const float *bias, const float *theta, rn_rate_step s, int t0, int t1,
-                            seq_plan p) {
+                            rn_seq_plan p) {
     extern __shared__ float sm[];
     const int N = s.n, G = p.group, n4 = 4 * p.quads;
     const size_t ld = (size_t)s.ld;
@@ -220,7 +159,7 @@ __global__ static void __launch_bounds__(RN_MAX_THREADS)
     rate_backward_seq_kernel(float *lam, float *e, float *acc_tau, float *acc_bias,
                              float *acc_theta, float *dscr, const float *g, const float *x,
                              const float *a, const float *x_init, const float *w, const float *tau,
-                             const float *theta, rn_rate_step s, int t0, int t1, seq_plan p) {
+                             const float *theta, rn_rate_step s, int t0, int t1, rn_seq_plan p) {
     extern __shared__ float sm[];
     const int N = s.n, G = p.group, T = s.steps;
     const size_t ld = (size_t)s.ld;
@@ -331,15 +270,15 @@ extern "C" rn_status rn_cuda_rate_seq_setup(rn_backend *be) {
         if (dyn < smem) smem = dyn;
         if (fa.maxThreadsPerBlock < threads) threads = fa.maxThreadsPerBlock;
     }
-    c->sm_count = sms;
-    c->seq_smem = smem;
-    c->seq_max_threads = threads;
+    c->seq.sm_count = sms;
+    c->seq.smem = smem;
+    c->seq.max_threads = threads;
     return rn_cuda_rate_coop_setup(be, optin);
 }
 
 extern "C" const char *rn_cuda_rate_seq_path(rn_backend *be, int batch, int n, bool recurrent) {
-    seq_plan p;
-    if (seq_plan_for(rn_ctx(be), batch, n, recurrent, true, &p)) return "persistent-smem";
+    rn_seq_plan p;
+    if (rn_seq_plan_for(&rn_ctx(be)->seq, batch, n, recurrent, true, &p)) return "persistent-smem";
     if (rn_cuda_rate_coop_fits(be, batch, n, recurrent)) return "cooperative";
     return "step";
 }
@@ -414,8 +353,8 @@ extern "C" rn_status rn_cuda_rate_forward_seq(rn_backend *be, float *x, float *o
                                               const rn_rate_step *s, int t0, int t1) {
     rn_status st = seq_range(be, s, t0, t1, "rate_forward_seq");
     if (st != RN_OK || t0 == t1 || s->batch <= 0 || s->n <= 0) return st;
-    seq_plan p;
-    if (!seq_plan_for(rn_ctx(be), s->batch, s->n, w != NULL, s->noise_scale != 0.0f, &p)) {
+    rn_seq_plan p;
+    if (!rn_seq_plan_for(&rn_ctx(be)->seq, s->batch, s->n, w != NULL, s->noise_scale != 0.0f, &p)) {
         if (rn_cuda_rate_coop_fits(be, s->batch, s->n, w != NULL))
             return rn_cuda_rate_forward_coop(be, x, out, r, x_init, a_init, in, w, tau, bias, theta,
                                              s, t0, t1);
@@ -435,8 +374,8 @@ extern "C" rn_status rn_cuda_rate_backward_seq(rn_backend *be, float *lam, float
                                                const rn_rate_step *s, int t0, int t1) {
     rn_status st = seq_range(be, s, t0, t1, "rate_backward_seq");
     if (st != RN_OK || t0 == t1 || s->batch <= 0 || s->n <= 0) return st;
-    seq_plan p;
-    if (!seq_plan_for(rn_ctx(be), s->batch, s->n, w != NULL, false, &p)) {
+    rn_seq_plan p;
+    if (!rn_seq_plan_for(&rn_ctx(be)->seq, s->batch, s->n, w != NULL, false, &p)) {
         if (rn_cuda_rate_coop_fits(be, s->batch, s->n, w != NULL))
             return rn_cuda_rate_backward_coop(be, lam, e, acc_tau, acc_bias, acc_theta, dscr, g, x,
                                               a, x_init, w, tau, theta, s, t0, t1);

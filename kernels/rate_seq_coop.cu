@@ -15,30 +15,7 @@
 
 namespace cg = cooperative_groups;
 
-#define RN_COOP_THREADS 256
 #define RN_COOP_WARPS (RN_COOP_THREADS / 32)
-
-/* cs columns per CTA, `blocks` CTAs, bc trials staged at a time, smem bytes. */
-struct coop_plan {
-    int cs, blocks, bc;
-    size_t smem;
-};
-
-static bool coop_plan_for(const rn_cuda_ctx *c, int batch, int n, bool recurrent, coop_plan *p) {
-    if (!recurrent || !c->coop_launch || batch <= 0 || n <= 0 || n > RN_COOP_MAX_N ||
-        c->sm_count <= 0)
-        return false;
-    p->cs = (n + c->sm_count - 1) / c->sm_count;
-    p->blocks = (n + p->cs - 1) / p->cs; /* <= sm_count: every CTA resident at once */
-    const size_t wbytes = (size_t)p->cs * n * sizeof(float);
-    const size_t per_trial = ((size_t)n + p->cs) * sizeof(float);
-    if (wbytes + per_trial > c->coop_smem) return false;
-    size_t bc = (c->coop_smem - wbytes) / per_trial;
-    if (bc > (size_t)batch) bc = (size_t)batch;
-    p->bc = (int)bc;
-    p->smem = wbytes + bc * per_trial;
-    return true;
-}
 
 /* Σ_i u[i] · v[i] over i < n by the 32 lanes of a warp (two partial sums a lane, then a fixed
  * tree); the result is valid in lane 0. */
@@ -61,7 +38,7 @@ __global__ static void __launch_bounds__(RN_COOP_THREADS)
     rate_forward_coop_kernel(float *x, float *out, float *r, const float *x_init,
                              const float *a_init, const float *in, const float *w, const float *tau,
                              const float *bias, const float *theta, rn_rate_step s, int t0, int t1,
-                             coop_plan p) {
+                             rn_coop_plan p) {
     extern __shared__ float sm[];
     cg::grid_group grid = cg::this_grid();
     const int N = s.n, B = s.batch, cs = p.cs, j0 = (int)blockIdx.x * cs;
@@ -122,7 +99,7 @@ __global__ static void __launch_bounds__(RN_COOP_THREADS)
     rate_backward_coop_kernel(float *lam, float *e, float *acc_tau, float *acc_bias,
                               float *acc_theta, float *dscr, const float *g, const float *x,
                               const float *a, const float *x_init, const float *w, const float *tau,
-                              const float *theta, rn_rate_step s, int t0, int t1, coop_plan p) {
+                              const float *theta, rn_rate_step s, int t0, int t1, rn_coop_plan p) {
     extern __shared__ float sm[];
     cg::grid_group grid = cg::this_grid();
     const int N = s.n, B = s.batch, T = s.steps, cs = p.cs, j0 = (int)blockIdx.x * cs;
@@ -204,14 +181,14 @@ extern "C" rn_status rn_cuda_rate_coop_setup(rn_backend *be, int optin) {
         if (dyn < smem) smem = dyn;
         if (fa.maxThreadsPerBlock < RN_COOP_THREADS) coop = 0;
     }
-    c->coop_launch = coop != 0;
-    c->coop_smem = smem;
+    c->seq.coop = coop != 0;
+    c->seq.coop_smem = smem;
     return RN_OK;
 }
 
 extern "C" bool rn_cuda_rate_coop_fits(rn_backend *be, int batch, int n, bool recurrent) {
-    coop_plan p;
-    return coop_plan_for(rn_ctx(be), batch, n, recurrent, &p);
+    rn_coop_plan p;
+    return rn_coop_plan_for(&rn_ctx(be)->seq, batch, n, recurrent, &p);
 }
 
 extern "C" rn_status rn_cuda_rate_forward_coop(rn_backend *be, float *x, float *out, float *r,
@@ -219,8 +196,8 @@ extern "C" rn_status rn_cuda_rate_forward_coop(rn_backend *be, float *x, float *
                                                const float *in, const float *w, const float *tau,
                                                const float *bias, const float *theta,
                                                const rn_rate_step *s, int t0, int t1) {
-    coop_plan p;
-    if (!coop_plan_for(rn_ctx(be), s->batch, s->n, w != NULL, &p))
+    rn_coop_plan p;
+    if (!rn_coop_plan_for(&rn_ctx(be)->seq, s->batch, s->n, w != NULL, &p))
         return rn_fail(&be->err, RN_ERR_INVALID_ARG,
                        "rate_forward_seq (cooperative): a layer of %d neurons on %d trials does "
                        "not fit",
@@ -241,8 +218,8 @@ extern "C" rn_status rn_cuda_rate_backward_coop(rn_backend *be, float *lam, floa
                                                 const float *a, const float *x_init, const float *w,
                                                 const float *tau, const float *theta,
                                                 const rn_rate_step *s, int t0, int t1) {
-    coop_plan p;
-    if (!coop_plan_for(rn_ctx(be), s->batch, s->n, w != NULL, &p))
+    rn_coop_plan p;
+    if (!rn_coop_plan_for(&rn_ctx(be)->seq, s->batch, s->n, w != NULL, &p))
         return rn_fail(&be->err, RN_ERR_INVALID_ARG,
                        "rate_backward_seq (cooperative): a layer of %d neurons on %d trials does "
                        "not fit",
