@@ -7,10 +7,11 @@
  * fixed shuffle tree), and the first of them does the step entries' per-element arithmetic
  * (rn_math.h's functions, the same calls in the same order: the fused path differs from the step
  * path only in the summation order of the recurrent product, cuBLAS's there, this fixed one here).
- * With noise on, extra warps draw the next step's normals (rate_noise.cuh, the step kernel's
- * function) into a double buffer while the others compute this step, so the Philox and Box-Muller
- * latency is off the recurrence's critical path. Nothing is summed with atomics; every sum has one
- * order, so reruns are bit-identical and the result does not depend on the block size.
+ * With noise on, a parallel kernel first writes every step's noise term into x (rate_noise.cuh,
+ * the step kernel's function; x is the forward's output, each element read by its step before the
+ * step writes it), so that the Philox and Box-Muller latency stays off the recurrence's critical
+ * path. Nothing is summed with atomics; every sum has one order, so reruns are bit-identical and
+ * the result does not depend on the block size.
  *
  * Path "cooperative" (rate_seq_coop.cu): a recurrent layer too large for that, up to RN_COOP_MAX_N.
  *
@@ -70,19 +71,19 @@ __device__ static inline seq_role seq_role_of(const rn_seq_plan &p, int n, int b
 }
 
 /* Forward over steps [t0, t1) (the contract of rate_forward_seq in backend_impl.h). Shared memory:
- * W_rec (n × ldw), a_{t−1} of the group's trials in two buffers (step t reads buffer t & 1 and
- * writes the other), and with noise the normals of steps t and t + 1 in two buffers. */
+ * W_rec (n × ldw) and a_{t−1} of the group's trials in two buffers (step t reads buffer t & 1 and
+ * writes the other). With noise on, x holds the step's noise term on entry (noise_seq):
+ * the owner reads it, a step ahead like `in`, before it writes x there. */
 __global__ static void __launch_bounds__(RN_MAX_THREADS)
     rate_forward_seq_kernel(float *x, float *out, float *r, const float *x_init,
                             const float *a_init, const float *in, const float *w, const float *tau,
                             const float *bias, const float *theta, rn_rate_step s, int t0, int t1,
                             rn_seq_plan p) {
     extern __shared__ float sm[];
-    const int N = s.n, G = p.group, n4 = 4 * p.quads;
+    const int N = s.n, G = p.group;
     const size_t ld = (size_t)s.ld;
     float *ws = sm;                                 /* ws[i·ldw + j] = W_rec[i, j] */
     float *abuf = sm + (w ? (size_t)N * p.ldw : 0); /* [buffer][g][i] */
-    float *nbuf = abuf + 2 * (size_t)G * N;         /* [buffer][g][4·quads] */
     const int tid = (int)threadIdx.x, nthr = (int)blockDim.x, b0 = (int)blockIdx.x * G;
 
     if (w)
@@ -97,33 +98,24 @@ __global__ static void __launch_bounds__(RN_MAX_THREADS)
         abuf[(size_t)(t0 & 1) * G * N + k] = v;
     }
 
-    /* noise role: the threads after the compute threads, one per (trial, block of four neurons) */
     const bool noise = s.noise_scale != 0.0f;
-    const int nt = tid - G * p.slot;
-    const int ng = nt >= 0 ? nt / p.quads : 0, nq = nt >= 0 ? nt % p.quads : 0;
-    const bool drawer = noise && nt >= 0 && ng < G && b0 + ng < s.batch;
-    const uint32_t epoch = drawer ? *s.epoch : 0u; /* device memory: set before each epoch */
-    if (drawer && t0 < t1)
-        rn_rate_noise4(s.seed, epoch, s.layer, b0 + ng, t0, nq, p.quads,
-                       nbuf + (size_t)(t0 & 1) * G * n4 + (size_t)ng * n4 + 4 * nq);
-
     const seq_role me = seq_role_of(p, N, s.batch);
     const size_t rowb = me.owner ? (size_t)me.b * ld + me.j : 0;
-    float alpha = 0.0f, bj = 0.0f, thj = 0.0f, xr = 0.0f, in_next = 0.0f;
+    float alpha = 0.0f, bj = 0.0f, thj = 0.0f, xr = 0.0f, in_next = 0.0f, nz_next = 0.0f;
     if (me.owner) {
         alpha = s.dt / tau[me.j];
         bj = bias[me.j];
         thj = theta[me.j];
         xr = t0 > 0 ? x[rowb + (size_t)(t0 - 1) * N] : x_init[(size_t)me.b * N + me.j];
-        if (t0 < t1) in_next = in[rowb + (size_t)t0 * N];
+        if (t0 < t1) {
+            in_next = in[rowb + (size_t)t0 * N];
+            if (noise) nz_next = x[rowb + (size_t)t0 * N];
+        }
     }
     __syncthreads();
 
     for (int t = t0; t < t1; t++) {
         const int cur = t & 1, nxt = cur ^ 1;
-        if (drawer && t + 1 < t1) /* the next step's normals, into the buffer no one reads now */
-            rn_rate_noise4(s.seed, epoch, s.layer, b0 + ng, t + 1, nq, p.quads,
-                           nbuf + (size_t)nxt * G * n4 + (size_t)ng * n4 + 4 * nq);
         if (me.compute) {
             float rec = 0.0f;
             if (w) { /* r_t = a_{t−1} · W_rec; the whole warp takes part in the shuffle */
@@ -132,13 +124,14 @@ __global__ static void __launch_bounds__(RN_MAX_THREADS)
                 rec = seq_lane_sum(rec, p.ks);
             }
             if (me.owner) {
-                const float in_cur = in_next;
-                if (t + 1 < t1) in_next = in[rowb + (size_t)(t + 1) * N]; /* a step ahead */
-                const float z =
-                    noise ? nbuf[(size_t)cur * G * n4 + (size_t)me.g * n4 + me.j] : 0.0f;
                 const size_t row = rowb + (size_t)t * N;
+                const float in_cur = in_next, nz = nz_next;
+                if (t + 1 < t1) { /* a step ahead */
+                    in_next = in[row + N];
+                    if (noise) nz_next = x[row + N];
+                }
                 /* rn_rate_forward_elem's arithmetic, with x_{t−1} from a register */
-                const float xv = rn_rate_euler(xr, alpha, in_cur, s.noise_scale * z, bj, rec);
+                const float xv = rn_rate_euler(xr, alpha, in_cur, nz, bj, rec);
                 const float av = rn_act(s.activation, xv - thj);
                 x[row] = xv;
                 out[row] = av;
@@ -240,6 +233,34 @@ __global__ static void __launch_bounds__(RN_MAX_THREADS)
     }
 }
 
+/* x[b, t, n] = σ√dt ξ for t in [t0, t1): the noise terms of the steps, as rate_forward_kernel forms
+ * them (rate_noise.cuh, one thread per trial, step and block of four neurons), ahead of the
+ * recurrence, so that the persistent kernels read them like the input instead of drawing them on
+ * the critical path. x is the forward's output: each element is read by its step before the step
+ * writes it. */
+__global__ static void rate_noise_seq_kernel(float *x, rn_rate_step s, int t0, int t1) {
+    const int quads = (s.n + 3) / 4;
+    const size_t per_trial = (size_t)(t1 - t0) * quads;
+    const uint32_t epoch = *s.epoch; /* device memory: set before each epoch */
+    RN_GRID_STRIDE (k, (size_t)s.batch * per_trial) {
+        const int b = (int)(k / per_trial), t = t0 + (int)(k % per_trial / quads),
+                  q = (int)(k % quads);
+        float z[4];
+        rn_rate_noise4(s.seed, epoch, s.layer, b, t, q, quads, z);
+        float *row = x + (size_t)b * s.ld + (size_t)t * s.n;
+        for (int lane = 0; lane < 4 && 4 * q + lane < s.n; lane++)
+            row[4 * q + lane] = s.noise_scale * z[lane];
+    }
+}
+
+static rn_status noise_seq(rn_backend *be, float *x, const rn_rate_step *s, int t0, int t1) {
+    const size_t total = (size_t)s->batch * (size_t)(t1 - t0) * (size_t)((s->n + 3) / 4);
+    if (s->noise_scale == 0.0f || total == 0) return RN_OK;
+    rate_noise_seq_kernel<<<rn_blocks(be, total), rn_threads(be), 0, rn_stream(be)>>>(x, *s, t0,
+                                                                                      t1);
+    return rn_launched(be, "rate_forward_seq (noise)");
+}
+
 extern "C" rn_status rn_cuda_rate_seq_setup(rn_backend *be) {
     rn_cuda_ctx *c = rn_ctx(be);
     int optin = 0, sms = 0;
@@ -278,7 +299,7 @@ extern "C" rn_status rn_cuda_rate_seq_setup(rn_backend *be) {
 
 extern "C" const char *rn_cuda_rate_seq_path(rn_backend *be, int batch, int n, bool recurrent) {
     rn_seq_plan p;
-    if (rn_seq_plan_for(&rn_ctx(be)->seq, batch, n, recurrent, true, &p)) return "persistent-smem";
+    if (rn_seq_plan_for(&rn_ctx(be)->seq, batch, n, recurrent, &p)) return "persistent-smem";
     if (rn_cuda_rate_coop_fits(be, batch, n, recurrent)) return "cooperative";
     return "step";
 }
@@ -354,12 +375,15 @@ extern "C" rn_status rn_cuda_rate_forward_seq(rn_backend *be, float *x, float *o
     rn_status st = seq_range(be, s, t0, t1, "rate_forward_seq");
     if (st != RN_OK || t0 == t1 || s->batch <= 0 || s->n <= 0) return st;
     rn_seq_plan p;
-    if (!rn_seq_plan_for(&rn_ctx(be)->seq, s->batch, s->n, w != NULL, s->noise_scale != 0.0f, &p)) {
-        if (rn_cuda_rate_coop_fits(be, s->batch, s->n, w != NULL))
-            return rn_cuda_rate_forward_coop(be, x, out, r, x_init, a_init, in, w, tau, bias, theta,
-                                             s, t0, t1);
-        return forward_by_steps(be, x, out, r, x_init, a_init, in, w, tau, bias, theta, s, t0, t1);
+    if (!rn_seq_plan_for(&rn_ctx(be)->seq, s->batch, s->n, w != NULL, &p)) {
+        if (!rn_cuda_rate_coop_fits(be, s->batch, s->n, w != NULL))
+            return forward_by_steps(be, x, out, r, x_init, a_init, in, w, tau, bias, theta, s, t0,
+                                    t1);
+        if ((st = noise_seq(be, x, s, t0, t1)) != RN_OK) return st;
+        return rn_cuda_rate_forward_coop(be, x, out, r, x_init, a_init, in, w, tau, bias, theta, s,
+                                         t0, t1);
     }
+    if ((st = noise_seq(be, x, s, t0, t1)) != RN_OK) return st;
     const unsigned grid = (unsigned)((s->batch + p.group - 1) / p.group);
     rate_forward_seq_kernel<<<grid, (unsigned)p.threads, p.smem, rn_stream(be)>>>(
         x, out, r, x_init, a_init, in, w, tau, bias, theta, *s, t0, t1, p);
@@ -375,7 +399,7 @@ extern "C" rn_status rn_cuda_rate_backward_seq(rn_backend *be, float *lam, float
     rn_status st = seq_range(be, s, t0, t1, "rate_backward_seq");
     if (st != RN_OK || t0 == t1 || s->batch <= 0 || s->n <= 0) return st;
     rn_seq_plan p;
-    if (!rn_seq_plan_for(&rn_ctx(be)->seq, s->batch, s->n, w != NULL, false, &p)) {
+    if (!rn_seq_plan_for(&rn_ctx(be)->seq, s->batch, s->n, w != NULL, &p)) {
         if (rn_cuda_rate_coop_fits(be, s->batch, s->n, w != NULL))
             return rn_cuda_rate_backward_coop(be, lam, e, acc_tau, acc_bias, acc_theta, dscr, g, x,
                                               a, x_init, w, tau, theta, s, t0, t1);

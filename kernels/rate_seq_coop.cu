@@ -6,12 +6,12 @@
  * of every neuron from global memory (L2: written by the other CTAs in the step before, read with
  * __ldcg past the non-coherent L1), computes its columns' recurrent sums one warp per output
  * (a fixed order: lane partial sums, then a shuffle tree), then the per-element step of its columns
- * with rn_math.h's functions, as the step kernels do. A grid barrier ends each step. λ and the
- * accumulators stay in global memory (each element has one owner thread, every step). */
+ * with rn_math.h's functions, as the step kernels do (the noise terms are in x already: rate_seq.cu
+ * writes them before the launch). A grid barrier ends each step. λ and the accumulators stay in
+ * global memory (each element has one owner thread, every step). */
 #include <cooperative_groups.h>
 
 #include "cuda_common.cuh"
-#include "rate_noise.cuh"
 
 namespace cg = cooperative_groups;
 
@@ -53,8 +53,6 @@ __global__ static void __launch_bounds__(RN_COOP_THREADS)
         wt[(size_t)jj * N + i] = w[(size_t)i * N + j0 + jj];
     }
     const bool noise = s.noise_scale != 0.0f;
-    const uint32_t epoch = noise ? *s.epoch : 0u;
-    const int quads = (N + 3) / 4;
     __syncthreads();
 
     for (int t = t0; t < t1; t++) {
@@ -73,18 +71,12 @@ __global__ static void __launch_bounds__(RN_COOP_THREADS)
             __syncthreads();
             for (int o = tid; o < nb * cols; o += RN_COOP_THREADS) {
                 const int bb = o / cols, jj = o % cols, b = b0 + bb, j = j0 + jj;
-                float z = 0.0f;
-                if (noise) {
-                    float zz[4];
-                    rn_rate_noise4(s.seed, epoch, s.layer, b, t, j / 4, quads, zz);
-                    z = zz[j & 3];
-                }
                 const size_t row = (size_t)b * ld + (size_t)t * N + j;
+                const float nz = noise ? x[row] : 0.0f; /* rate_seq.cu's noise_seq put it there */
                 const float xp = t > 0 ? x[row - N] : x_init[(size_t)b * N + j]; /* own column */
                 const float rec = rs[bb * cs + jj];
                 /* rn_rate_forward_elem's arithmetic */
-                const float xv =
-                    rn_rate_euler(xp, s.dt / tau[j], in[row], s.noise_scale * z, bias[j], rec);
+                const float xv = rn_rate_euler(xp, s.dt / tau[j], in[row], nz, bias[j], rec);
                 x[row] = xv;
                 out[row] = rn_act(s.activation, xv - theta[j]);
                 r[row] = rec;

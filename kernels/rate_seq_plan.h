@@ -18,14 +18,12 @@ typedef struct rn_seq_limits {
 
 /* ---- path "persistent-smem" (rate_seq.cu) ---- */
 typedef struct rn_seq_plan {
-    int ks;            /* threads per neuron splitting the recurrent sum (1, 2, 4, 8) */
-    int slot;          /* threads per trial: n·ks rounded up to whole warps */
-    int ldw;           /* row stride of W_rec (W_recᵀ) in shared memory; 0 when not recurrent */
-    int quads;         /* noise blocks of four neurons per trial: ceil(n / 4) */
-    int group;         /* trials per CTA */
-    int noise_threads; /* threads drawing the next step's noise (0: noise off, or the adjoint) */
-    int threads;       /* group·slot + noise_threads */
-    size_t smem;       /* dynamic shared memory, bytes */
+    int ks;      /* threads per neuron splitting the recurrent sum (1, 2, 4, 8) */
+    int slot;    /* threads per trial: n·ks rounded up to whole warps */
+    int ldw;     /* row stride of W_rec (W_recᵀ) in shared memory; 0 when not recurrent */
+    int group;   /* trials per CTA */
+    int threads; /* group·slot */
+    size_t smem; /* dynamic shared memory, bytes */
 } rn_seq_plan;
 
 /* Threads per neuron splitting a recurrent product's sum of n terms: about 256 threads a trial. */
@@ -37,26 +35,20 @@ static inline int rn_seq_split(int n) {
 }
 
 /* Threads and shared memory of a plan with `group` trials per CTA. Shared memory, in floats:
- * W_rec (n × ldw), the state of the group's trials in two buffers (2 × group × n), with noise the
- * normals of two steps (2 × group × 4·quads). */
-static inline void rn_seq_size(rn_seq_plan *p, int n, bool noise, int group) {
+ * W_rec (n × ldw) and the state of the group's trials in two buffers (2 × group × n). */
+static inline void rn_seq_size(rn_seq_plan *p, int n, int group) {
     p->group = group;
-    p->noise_threads = noise ? (group * p->quads + 31) / 32 * 32 : 0;
-    p->threads = group * p->slot + p->noise_threads;
-    size_t floats = (size_t)n * (size_t)p->ldw + 2 * (size_t)group * (size_t)n;
-    if (noise) floats += 2 * (size_t)group * 4 * (size_t)p->quads;
-    p->smem = floats * sizeof(float);
+    p->threads = group * p->slot;
+    p->smem = ((size_t)n * (size_t)p->ldw + 2 * (size_t)group * (size_t)n) * sizeof(float);
 }
 
 /* The plan for `batch` trials of an n-neuron layer, or false where the persistent kernels do not
- * take it. Whether they take it depends neither on the noise (the plan with noise is the larger)
- * nor on the batch. */
+ * take it (whether they take it does not depend on the batch). */
 static inline bool rn_seq_plan_for(const rn_seq_limits *l, int batch, int n, bool recurrent,
-                                   bool noise, rn_seq_plan *p) {
+                                   rn_seq_plan *p) {
     if (batch <= 0 || n <= 0 || l->max_threads <= 0 || n > 4096) return false;
     p->ks = rn_seq_split(n);
     p->slot = (n * p->ks + 31) / 32 * 32;
-    p->quads = (n + 3) / 4;
     p->ldw = 0;
     if (recurrent) {
         /* ldw ≡ 32/ks (mod 32) for ks > 1: the ks·(32/ks) lanes of a warp read W[i·ldw + j] from
@@ -64,16 +56,14 @@ static inline bool rn_seq_plan_for(const rn_seq_limits *l, int batch, int n, boo
         const int want = p->ks == 1 ? n % 32 : 32 / p->ks;
         p->ldw = n + ((want - n % 32) % 32 + 32) % 32;
     }
-    rn_seq_plan worst = *p;
-    rn_seq_size(&worst, n, true, 1);
-    if (worst.threads > l->max_threads || worst.smem > l->smem) return false;
+    rn_seq_size(p, n, 1);
+    if (p->threads > l->max_threads || p->smem > l->smem) return false;
     /* Trials per CTA: about one CTA per multiprocessor, as long as threads and memory allow. */
     const int sms = l->sm_count > 0 ? l->sm_count : 1;
     const int want = (batch + sms - 1) / sms;
-    rn_seq_size(p, n, noise, 1);
     for (int g = 2; g <= want; g++) {
         rn_seq_plan q = *p;
-        rn_seq_size(&q, n, noise, g);
+        rn_seq_size(&q, n, g);
         if (q.threads > l->max_threads || q.smem > l->smem) break;
         *p = q;
     }

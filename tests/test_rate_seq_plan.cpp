@@ -27,7 +27,7 @@ const Device kDevices[] = {
 const char *path(const rn_seq_limits &l, int batch, int n, bool rec) {
     rn_seq_plan p;
     rn_coop_plan q;
-    if (rn_seq_plan_for(&l, batch, n, rec, true, &p)) return "persistent-smem";
+    if (rn_seq_plan_for(&l, batch, n, rec, &p)) return "persistent-smem";
     if (rn_coop_plan_for(&l, batch, n, rec, &q)) return "cooperative";
     return "step";
 }
@@ -48,46 +48,36 @@ TEST(RateSeqPlan, PersistentPlansFitTheDevice) {
         for (int n = 1; n <= 2100; n++)
             for (int rec = 0; rec < 2; rec++) {
                 rn_seq_plan ref;
-                const bool fits = rn_seq_plan_for(&l, 1, n, rec != 0, true, &ref);
-                for (int batch : {1, 3, 133, 263, 1000})
-                    for (int noise = 0; noise < 2; noise++) {
-                        SCOPED_TRACE(std::string(d.name) + " n " + std::to_string(n) + " rec " +
-                                     std::to_string(rec) + " batch " + std::to_string(batch) +
-                                     " noise " + std::to_string(noise));
-                        rn_seq_plan p;
-                        ASSERT_EQ(rn_seq_plan_for(&l, batch, n, rec != 0, noise != 0, &p), fits)
-                            << "whether it fits depends on neither the batch nor the noise";
-                        if (!fits) continue;
-                        ASSERT_LE(p.threads, l.max_threads);
-                        ASSERT_LE(p.smem, l.smem);
-                        ASSERT_TRUE(p.ks == 1 || p.ks == 2 || p.ks == 4 || p.ks == 8);
-                        ASSERT_EQ(p.slot % 32, 0);
-                        ASSERT_GE(p.slot, n * p.ks);
-                        ASSERT_LT(p.slot - n * p.ks, 32);
-                        ASSERT_GE(p.group, 1);
-                        const int sms = l.sm_count;
-                        ASSERT_LE(p.group, std::max(1, (batch + sms - 1) / sms));
-                        ASSERT_EQ(p.quads, (n + 3) / 4);
-                        ASSERT_EQ(p.noise_threads % 32, 0);
-                        if (noise) {
-                            ASSERT_GE(p.noise_threads, p.group * p.quads);
-                        } else {
-                            ASSERT_EQ(p.noise_threads, 0);
+                const bool fits = rn_seq_plan_for(&l, 1, n, rec != 0, &ref);
+                for (int batch : {1, 3, 133, 263, 1000}) {
+                    SCOPED_TRACE(std::string(d.name) + " n " + std::to_string(n) + " rec " +
+                                 std::to_string(rec) + " batch " + std::to_string(batch));
+                    rn_seq_plan p;
+                    ASSERT_EQ(rn_seq_plan_for(&l, batch, n, rec != 0, &p), fits)
+                        << "whether it fits does not depend on the batch";
+                    if (!fits) continue;
+                    ASSERT_LE(p.threads, l.max_threads);
+                    ASSERT_LE(p.smem, l.smem);
+                    ASSERT_TRUE(p.ks == 1 || p.ks == 2 || p.ks == 4 || p.ks == 8);
+                    ASSERT_EQ(p.slot % 32, 0);
+                    ASSERT_GE(p.slot, n * p.ks);
+                    ASSERT_LT(p.slot - n * p.ks, 32);
+                    ASSERT_GE(p.group, 1);
+                    const int sms = l.sm_count;
+                    ASSERT_LE(p.group, std::max(1, (batch + sms - 1) / sms));
+                    ASSERT_EQ(p.threads, p.group * p.slot);
+                    ASSERT_EQ(p.smem,
+                              ((size_t)n * p.ldw + 2 * (size_t)p.group * n) * sizeof(float));
+                    if (rec) {
+                        ASSERT_GE(p.ldw, n);
+                        ASSERT_LT(p.ldw - n, 32);
+                        if (p.ks > 1) {
+                            ASSERT_TRUE(banks_distinct(p.ks, p.ldw)) << p.ldw;
                         }
-                        ASSERT_EQ(p.threads, p.group * p.slot + p.noise_threads);
-                        size_t floats = (size_t)n * p.ldw + 2 * (size_t)p.group * n;
-                        if (noise) floats += 2 * (size_t)p.group * 4 * p.quads;
-                        ASSERT_EQ(p.smem, floats * sizeof(float));
-                        if (rec) {
-                            ASSERT_GE(p.ldw, n);
-                            ASSERT_LT(p.ldw - n, 32);
-                            if (p.ks > 1) {
-                                ASSERT_TRUE(banks_distinct(p.ks, p.ldw)) << p.ldw;
-                            }
-                        } else {
-                            ASSERT_EQ(p.ldw, 0);
-                        }
+                    } else {
+                        ASSERT_EQ(p.ldw, 0);
                     }
+                }
             }
     }
 }
