@@ -193,7 +193,7 @@ if want test; then
   }
   memcheck memcheck_ops 240 "build-gpu/ratenn_tests --gtest_filter='CudaOps*'"
   # the persistent rate kernels (kernels/rate_seq.cu): every path boundary under memcheck; shared-memory
-  # races and barrier use on the case with several trials per CTA and the noise-drawing warps
+  # races and barrier use on the cases with several trials per CTA and with chunked cooperative trials
   memcheck memcheck_seq 150 "build-gpu/ratenn_tests --gtest_filter='CudaRateSeq.*'"
   step racecheck_seq 120 "compute-sanitizer --tool racecheck --error-exitcode 3 build-gpu/ratenn_tests \
     --gtest_filter='CudaRateSeq.ManyTrialsShareCtas' 2>&1 | tail -8"
