@@ -5,10 +5,11 @@
 #   call 1:      run(command="PART=test bash bench/gpu-suite.sh", carry=[".debs", ".whl"], timeout_s=600)
 #                probe, build (sm_90), every GPU test with RATENN_REQUIRE_CUDA=1 (verbose), all tests,
 #                compute-sanitizer memcheck (kernel tests; a short training run through the CUDA graph path)
-#                and racecheck, `ratenn compare`, two GPU runs from one seed compared byte for byte
+#                and racecheck (and synccheck for the persistent rate kernels), `ratenn compare`, two GPU
+#                runs from one seed compared byte for byte
 #   call 2:      run(command="PART=bench bash bench/gpu-suite.sh", carry=[".debs", ".whl"], timeout_s=600)
 #                probe, build, the cuBLAS SGEMM ceiling, bench_train (S SB M L on the GPU and the CPU; GPU
-#                times from CUDA events), then Rockpool/JAX on the same GPU in FP32 (150 s at most), the chirp
+#                times from CUDA events; each row names its rate loop path), then Rockpool/JAX on the same GPU in FP32 (150 s at most), the chirp
 #                task for 1000 epochs on the GPU (ms/epoch), and the same without CUDA graphs
 #   then:        commit $OUT/results.json as bench/results/<date>-<gpu>.json
 # Each PART runs under an overall limit (SUITE_LIMIT_S, default 540 s) and every step under its own.
@@ -192,6 +193,13 @@ if want test; then
     fi
   }
   memcheck memcheck_ops 240 "build-gpu/ratenn_tests --gtest_filter='CudaOps*'"
+  # the persistent rate kernels (kernels/rate_seq.cu): every path boundary under memcheck; shared-memory
+  # races and barrier use on the cases with several trials per CTA and with chunked cooperative trials
+  memcheck memcheck_seq 150 "build-gpu/ratenn_tests --gtest_filter='CudaRateSeq.*'"
+  step racecheck_seq 120 "compute-sanitizer --tool racecheck --error-exitcode 3 build-gpu/ratenn_tests \
+    --gtest_filter='CudaRateSeq.ManyTrialsShareCtas' 2>&1 | tail -8"
+  step synccheck_seq 90 "compute-sanitizer --tool synccheck --error-exitcode 3 build-gpu/ratenn_tests \
+    --gtest_filter='CudaRateSeq.ManyTrialsShareCtas' 2>&1 | tail -8"
   MC=$STATE/mc
   mkdir -p "$MC"
   "$PY" -c "import numpy as np; t=np.arange(300); u=np.zeros((2,300,1),np.float32); u[:,:20]=1; \

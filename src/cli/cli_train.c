@@ -81,6 +81,16 @@ typedef struct train_session {
     double wall; /* seconds of training in this session */
 } train_session;
 
+/* The first rate layer's time-loop path on this backend ("-" without one), for the first line. */
+static const char *rate_loop(const train_session *s) {
+    rn_rate_options o;
+    for (int l = 0; l < rn_net_layer_count(s->net); l++)
+        if (rn_net_layer_kind(s->net, l) == RN_LAYER_RATE &&
+            rn_net_rate_options(s->net, l, &o, NULL) == RN_OK)
+            return rn_backend_rate_loop(s->be, s->d.B, o.n, o.recurrent);
+    return "-";
+}
+
 static void session_free(train_session *s) {
     run_dir_close(&s->rd);
     free(s->spec);
@@ -232,8 +242,10 @@ static int session_open(train_session *s, const train_cmdline *c) {
         tau_history_header(&s->th);
         if (write_config(s, c)) return 1;
     }
-    fprintf(stderr, "ratenn: training on %s; net %s; B=%d T=%d; %d epochs; %.1f MiB of buffers\n",
-            rn_backend_description(s->be), s->spec, s->d.B, s->d.T, a->epochs,
+    fprintf(stderr,
+            "ratenn: training on %s (rate loop: %s); net %s; B=%d T=%d; %d epochs; %.1f MiB of "
+            "buffers\n",
+            rn_backend_description(s->be), rate_loop(s), s->spec, s->d.B, s->d.T, a->epochs,
             (double)rn_trainer_memory_bytes(s->tr) / 1048576.0);
     if (!a->resume) {
         if (rn_trainer_forward(s->tr, s->output0, true, &err) != RN_OK) {
