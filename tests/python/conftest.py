@@ -22,6 +22,9 @@ except ImportError:
         raise
     os.environ.setdefault("RATENN_LIBRARY", lib)
     sys.path.insert(0, os.path.join(ROOT, "src", "python"))
+    # and for the subprocesses some tests start (examples/tutorial.py)
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [os.path.join(ROOT, "src", "python"),
+                                                             os.environ.get("PYTHONPATH")]))
     import ratenn  # noqa: F401
 
 
