@@ -95,6 +95,22 @@ def test_the_tutorial_loss_and_gradients_equal_jax_value_and_grad(bias):
     assert set(mine["0_linear"]) == ({"weight", "bias"} if bias else {"weight"})
 
 
+@pytest.mark.parametrize("bias", [True, False])
+def test_the_numpy_modules_map_too(bias):
+    from rockpool.nn.modules import Linear, Rate
+    N = 12
+    rp = Sequential(Linear((1, N), has_bias=bias),
+                    Rate((N, N), has_rec=True, activation_func="tanh", dt=DT, noise_std=0.0,
+                         tau=np.linspace(0.004, 0.03, N)),  # some below 10·dt, which it clips
+                    Linear((N, 1), has_bias=bias))
+    u = np.random.default_rng(8).uniform(-1, 1, (2, 300, 1)).astype(np.float32)
+    with pytest.warns(UserWarning, match="below 10·dt"):
+        net = ratenn.from_rockpool(rp)
+    ref, _, _ = rp(u)  # after the mapping: the NumPy modules keep their final state (x) after a call
+    with net:
+        assert rel(net.evolve(u), ref) < 1e-5
+
+
 def test_to_rockpool_parameters_round_trip():
     rp = rockpool_net(10, "tanh", False, seed=4)
     u = np.random.default_rng(5).uniform(-1, 1, (1, 300, 1)).astype(np.float32)

@@ -1,6 +1,7 @@
 """Rockpool interop: a ratenn Network from a Rockpool Sequential, and Rockpool's parameter dict from a
 ratenn Network. Rockpool itself is not imported here: modules are recognised by class name and read
 through their attributes, so this works for the JAX, Torch and NumPy variants alike."""
+import sys
 import warnings
 
 import numpy as np
@@ -31,6 +32,9 @@ def _activation(mod, where):
     fn = getattr(mod, "act_fn", None)
     fn = getattr(fn, "func", fn)  # RateJax wraps it in jax.tree_util.Partial
     name = getattr(fn, "__name__", repr(fn))
+    torch_rate = sys.modules.get("rockpool.nn.modules.torch.rate_torch")
+    if torch_rate is not None and fn is getattr(torch_rate, "relu", None):
+        return "relu"  # RateTorch's default, a lambda
     if name not in _ACT:
         raise ValueError(f"{where}: activation {name} has no ratenn equivalent (tanh, relu, sigmoid)")
     return _ACT[name]
@@ -45,7 +49,7 @@ def from_rockpool(module, dt=None, seed=0):
     """The ratenn Network equivalent to a Rockpool Sequential (or lone module), its parameter values
     and states included: LinearJax/LinearTorch/Linear -> linear (with or without bias, as the module),
     RateJax/RateTorch/Rate -> rate (w_rec, tau, bias, threshold; the state x as x0; activation tanh,
-    relu or sigmoid; noise_std), ExpSynJax/ExpSynTorch/ExpSyn -> lowpass (see below). dt: the rate and
+    relu or sigmoid; noise_std; the NumPy Rate's τ as it simulates it, at least 10·dt), ExpSynJax/ExpSynTorch/ExpSyn -> lowpass (see below). dt: the rate and
     synapse modules' own dt unless given. Any other module, or a setting ratenn cannot reproduce, is a
     ValueError naming the module.
 
@@ -86,6 +90,11 @@ def from_rockpool(module, dt=None, seed=0):
                     values[p + "w_rec"] = _np(mod.w_rec)
                 for leaf in ("tau", "bias", "threshold"):
                     values[p + leaf] = np.broadcast_to(_np(getattr(mod, leaf)), (n,)).copy()
+                if cls == "Rate" and np.any(values[p + "tau"] < np.float32(10 * dt)):
+                    # the NumPy Rate simulates with max(τ, 10·dt); the JAX and Torch ones do not
+                    values[p + "tau"] = np.maximum(values[p + "tau"], np.float32(10 * dt))
+                    warnings.warn(f"{where}: τ below 10·dt, which Rockpool's Rate simulates as 10·dt: "
+                                  f"mapped to 10·dt")
                 x0s[p + "x0"] = np.broadcast_to(_np(mod.x), (n,)).copy()
             elif cls in _EXPSYN:
                 n = int(mod.size_out)
