@@ -54,6 +54,22 @@ _STRUCTS = {"rn_error": Error, "rn_rate_options": RateOptions, "rn_param_info": 
             "rn_train_config": TrainConfig, "rn_loss_parts": LossParts, "rn_array": Array,
             "rn_chirp_options": ChirpOptions, "rn_synapse_options": SynapseOptions}
 
+_CNAME = {py: cname for cname, py in _STRUCTS.items()}
+
+
+def _retarget(t, cache):
+    """An argtype with a struct (or a pointer to one, or to a pointer to one) replaced by its padded
+    version where _load padded it."""
+    if t in _CNAME:
+        return _STRUCTS[_CNAME[t]]
+    inner = getattr(t, "_type_", None)
+    if isinstance(inner, type) and issubclass(inner, (C.Structure, C._Pointer)):
+        new = _retarget(inner, cache)
+        if new is not inner:
+            return C.POINTER(new)
+    return t
+
+
 P = C.c_void_p
 st = C.c_int  # rn_status
 ERR = C.POINTER(Error)
@@ -132,7 +148,7 @@ def _find_library():
     """libratenn.so beside this file (pip install .); RATENN_LIBRARY overrides (a build tree's)."""
     path = os.environ.get("RATENN_LIBRARY")
     if path:
-        return path
+        return os.path.abspath(path)
     here = os.path.dirname(os.path.abspath(__file__))
     for name in ("libratenn.so", "libratenn.dylib", "ratenn.dll"):
         if os.path.exists(os.path.join(here, name)):
@@ -142,23 +158,55 @@ def _find_library():
                       "libratenn.so built with -DRATENN_SHARED=ON")
 
 
+def _padded(cls, extra):
+    """cls with `extra` bytes at its end: the library's struct gained fields this binding does not
+    know (they keep the values the library's *_default() functions give them)."""
+    return type(cls.__name__, (cls,), {"_fields_": [("_unknown_tail", C.c_char * extra)]})
+
+
+def _check_defaults(lib, path):
+    """The fields this binding names must be where the library keeps them: its defaults read back."""
+    c, r = lib.rn_train_config_default(), lib.rn_rate_options_default(7)
+    ch, sy = lib.rn_chirp_options_default(), lib.rn_synapse_options_default()
+    ok = (c.optimizer == 0 and abs(c.lr - 1e-4) < 1e-9 and abs(c.b1 - 0.9) < 1e-7 and
+          abs(c.b2 - 0.999) < 1e-7 and abs(c.eps - 1e-8) < 1e-12 and c.clip_norm == 0 and
+          c.w_mse == 1 and c.w_bounds == 10 and c.w_l2 == 1 and c.noise_seed == 0 and c.graphs and
+          r.n == 7 and r.recurrent and r.activation == 0 and r.noise_std == 0 and abs(r.tau - 0.02) < 1e-9 and
+          ch.num_repeats == 1 and ch.chirp_freq_factor == 10 and ch.dt == 1e-3 and
+          sy.duration == 1 and sy.dt == 1e-3 and sy.tau == 0.1 and sy.tau2 == 0)
+    if not ok:
+        raise ImportError(f"ratenn: the public structs in {path} are laid out differently from "
+                          f"{__file__}'s declarations: update them from include/ratenn/")
+
+
 def _load():
     path = _find_library()
     lib = C.CDLL(path)
+    lib.rn_struct_size.restype = C.c_size_t
+    lib.rn_struct_size.argtypes = [C.c_char_p]
+    # A struct that gained fields at its end in C is padded here to the library's size, so that
+    # by-value returns and array strides stay right; a smaller one cannot be mapped.
+    g = globals()
+    for cname, py in list(_STRUCTS.items()):
+        size = lib.rn_struct_size(cname.encode())
+        if size < C.sizeof(py) or size == 0:
+            raise ImportError(f"ratenn: {cname} is {size} bytes in {path} but {C.sizeof(py)} in "
+                              f"{__file__}: update the binding's declaration from include/ratenn/")
+        if size > C.sizeof(py):
+            padded = _padded(py, size - C.sizeof(py))
+            if C.sizeof(padded) != size:
+                raise ImportError(f"ratenn: cannot pad {cname} to the library's {size} bytes")
+            _STRUCTS[cname] = g[py.__name__] = padded
+    by_old = {}
     for name, (res, args) in _FUNCS.items():
         try:
             f = getattr(lib, name)
         except AttributeError:
             raise ImportError(f"ratenn: {path} lacks {name}: the library is older or newer than this "
                               "package") from None
-        f.restype = res
-        f.argtypes = args
-    # a struct that gained a field in C would be read at the wrong size: refuse to load instead
-    for cname, py in _STRUCTS.items():
-        size = lib.rn_struct_size(cname.encode())
-        if size != C.sizeof(py):
-            raise ImportError(f"ratenn: {cname} is {size} bytes in {path} but {C.sizeof(py)} in "
-                              f"{__file__}: update the binding's declaration from include/ratenn/")
+        f.restype = _STRUCTS.get(_CNAME.get(res), res)
+        f.argtypes = [_retarget(a, by_old) for a in args]
+    _check_defaults(lib, path)
     return lib, path
 
 
