@@ -140,7 +140,7 @@ write_results
 
 # ---- build dependencies: the system's when present, else the carried Debian packages under /tmp ----
 CMAKE_DEPS=()
-if [ "${FORCE_DEBS:-0}" = 1 ] || [ ! -e /usr/include/cjson/cJSON.h ] || ! ls /usr/lib/x86_64-linux-gnu/cmake/GTest >/dev/null 2>&1 ||
+if [ "${FORCE_DEBS:-0}" = 1 ] || [ ! -e /usr/include/cjson/cJSON.h ] || [ ! -e /usr/include/x86_64-linux-gnu/sleef.h ] || ! ls /usr/lib/x86_64-linux-gnu/cmake/GTest >/dev/null 2>&1 ||
   ! ls /usr/include/x86_64-linux-gnu/cblas.h /usr/include/cblas.h >/dev/null 2>&1; then
   [ -d .debs ] || die "no system -dev packages and no .debs: run bench/fetch-deps.sh here and carry .debs" 2
   R=/tmp/debroot
@@ -152,6 +152,7 @@ if [ "${FORCE_DEBS:-0}" = 1 ] || [ ! -e /usr/include/cjson/cJSON.h ] || ! ls /us
   CMAKE_DEPS=(-DRATENN_BLAS_LIBRARY=$L/openblas-pthread/libopenblas.so
     -DCBLAS_INCLUDE_DIR=$R/usr/include/x86_64-linux-gnu/openblas-pthread
     -DCJSON_INCLUDE_DIR=$R/usr/include -DCJSON_LIBRARY=$L/libcjson.so
+    -DSLEEF_INCLUDE_DIR=$R/usr/include/x86_64-linux-gnu -DSLEEF_LIBRARY=$L/libsleef.so
     -DGTest_DIR=$L/cmake/GTest -DZLIB_INCLUDE_DIR=$R/usr/include -DZLIB_LIBRARY=$ZLIB)
 fi
 GEN=()

@@ -6,7 +6,7 @@
 #include "cpu_ops.h"
 #include "error.h"
 #include "host_memory.h"
-#include "small_gemm.h"
+#include "simd.h"
 
 static rn_status cpu_alloc(rn_backend *be, void **ptr, size_t bytes) {
     *ptr = NULL;
@@ -43,11 +43,11 @@ static rn_status cpu_fill(rn_backend *be, float *dst, float value, size_t n) {
 }
 
 /* Small products (the per-step recurrent ones) without BLAS, in the order the whole-sequence
- * entries use too (small_gemm.h); the large ones (over all B·T rows) through CBLAS. */
+ * entries use too (simd.h); the large ones (over all B·T rows) through CBLAS. */
 static rn_status cpu_gemm(rn_backend *be, bool trans_a, bool trans_b, int m, int n, int k,
                           float alpha, const float *a, int lda, const float *b, int ldb, float beta,
                           float *c, int ldc) {
-    if (rn_small_gemm_fits(trans_a, n, k)) {
+    if (rn_small_gemm_fits(trans_a, m, n, k)) {
         if (!trans_b) {
             rn_small_gemm(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
         } else {
