@@ -5,10 +5,13 @@
 #include "cpu_ops.h"
 #include "simd.h"
 
-/* Trials over the cores where the build has OpenMP (a plain loop otherwise: the same numbers). */
+/* Trials over the cores where the build has OpenMP (a plain loop otherwise: the same numbers), for
+ * calls of at least RN_PARALLEL_MIN elements (B·T·N): after a parallel region OpenMP's threads
+ * spin for a while, which costs more than a small call gains on a busy machine. */
+#define RN_PARALLEL_MIN 65536
 #ifdef _OPENMP
 #include <omp.h>
-#define RN_FOR_TRIALS _Pragma("omp parallel for schedule(static) if (B > 1)")
+#define RN_FOR_TRIALS _Pragma("omp parallel for schedule(static) if (parallel)")
 #define RN_FOR_ROWS _Pragma("omp parallel for schedule(static)")
 static int cpu_threads(void) {
     return omp_get_max_threads();
@@ -30,11 +33,13 @@ rn_status rn_cpu_rate_forward_seq(rn_backend *be, float *x, float *out, float *r
                                   const float *w, const float *tau, const float *bias,
                                   const float *theta, const rn_rate_step *s, int t0, int t1) {
     const int B = s->batch, N = s->n, ld = s->ld;
+    const bool big = (double)B * (t1 - t0) * N >= RN_PARALLEL_MIN, parallel = big && B > 1;
+    (void)parallel; /* (read by OpenMP only) */
     float wp[RN_SMALL_GEMM_MAX * RN_SMALL_GEMM_MAX]; /* W_rec, rows padded to whole vectors */
     if (w) rn_small_pack(N, N, w, N, false, wp);
     /* With fewer trials than cores, the noise (independent of the state) is drawn first, for all
      * steps on all cores, into x, where the loop reads each ξ before it writes that x. */
-    const bool predraw = s->noise_scale != 0.0f && B < cpu_threads();
+    const bool predraw = s->noise_scale != 0.0f && big && B < cpu_threads();
     if (predraw) {
         const long steps = t1 - t0, rows = (long)B * steps;
         RN_FOR_ROWS
@@ -70,6 +75,8 @@ rn_status rn_cpu_rate_backward_seq(rn_backend *be, float *lam, float *e, float *
                                    const float *w, const float *tau, const float *theta,
                                    const rn_rate_step *s, int t0, int t1) {
     const int B = s->batch, N = s->n, ld = s->ld, T = s->steps;
+    const bool parallel = B > 1 && (double)B * (t1 - t0) * N >= RN_PARALLEL_MIN;
+    (void)parallel; /* (read by OpenMP only) */
     float wt[RN_SMALL_GEMM_MAX * RN_SMALL_GEMM_MAX]; /* W_recᵀ, rows padded to whole vectors */
     if (w) rn_small_pack(N, N, w, N, true, wt);
     RN_FOR_TRIALS
