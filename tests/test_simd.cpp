@@ -43,7 +43,7 @@ TEST(SimdCpu, SmallGemmAvx2GivesTheScalarBitsAndMatchesDouble) {
     const uint32_t seed = 4242;
     std::printf("seed %u\n", seed);
     int cases = 0;
-    for (int m : {1, 3, 7})
+    for (int m : {1, 3, 7, 8, 19})
         for (int n : {1, 7, 8, 9, 50, 63, 64, 65, 127, 128})
             for (int k : {1, 5, 50, 128})
                 for (auto [alpha, beta] : {std::pair{0.75f, 0.5f}, {1.0f, 0.0f}, {0.75f, 0.0f}}) {

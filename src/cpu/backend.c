@@ -47,7 +47,7 @@ static rn_status cpu_fill(rn_backend *be, float *dst, float value, size_t n) {
 static rn_status cpu_gemm(rn_backend *be, bool trans_a, bool trans_b, int m, int n, int k,
                           float alpha, const float *a, int lda, const float *b, int ldb, float beta,
                           float *c, int ldc) {
-    if (rn_small_gemm_fits(trans_a, m, n, k)) {
+    if (rn_small_gemm_fits(trans_a, n, k)) {
         if (!trans_b) {
             rn_small_gemm(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
         } else {

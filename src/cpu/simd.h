@@ -29,12 +29,9 @@ typedef enum rn_simd_level {
 rn_simd_level rn_simd_best(void);
 
 /* True when c = op(a)·op(b) goes through rn_small_gemm: a not transposed, n and k at most
- * RN_SMALL_GEMM_MAX, and not a long product of fewer than 8 columns (m >= 64, n < 8: one
- * vector per row would waste most of it; BLAS does those). The per-step recurrent products of
- * the rate layers the whole-sequence entries take (m = B at a time on the step path) fit but for
- * N < 8 with B >= 64, which the trainer runs through the whole-sequence entries. */
-static inline bool rn_small_gemm_fits(bool trans_a, int m, int n, int k) {
-    return !trans_a && n <= RN_SMALL_GEMM_MAX && k <= RN_SMALL_GEMM_MAX && (n >= 8 || m < 64);
+ * RN_SMALL_GEMM_MAX (any m; each row's bits do not depend on m). */
+static inline bool rn_small_gemm_fits(bool trans_a, int n, int k) {
+    return !trans_a && n <= RN_SMALL_GEMM_MAX && k <= RN_SMALL_GEMM_MAX;
 }
 
 /* The row stride of a packed operand: n rounded up to whole vectors of 8. */

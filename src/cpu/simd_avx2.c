@@ -92,9 +92,42 @@ static inline __attribute__((always_inline)) void gemm_row(const int NV, const b
     }
 }
 
+/* Rows [i0, i0 + 8) of c for n < 8 columns, one row per lane: the same two chains per element as
+ * gemm_row (so the same bits), over a transposed copy of the eight rows of a. */
+static void gemm_rows8_narrow(int i0, int n, int k, float alpha, const float *a, int lda,
+                              const float *b, int ldb, float beta, float *c, int ldc) {
+    float at[RN_SMALL_GEMM_MAX][8];
+    for (int r = 0; r < 8; r++)
+        for (int p = 0; p < k; p++)
+            at[p][r] = a[(size_t)(i0 + r) * lda + p];
+    for (int j = 0; j < n; j++) {
+        __m256 even = _mm256_setzero_ps(), odd = _mm256_setzero_ps();
+        int p = 0;
+        for (; p + 1 < k; p += 2) {
+            even = _mm256_fmadd_ps(_mm256_loadu_ps(at[p]), _mm256_set1_ps(b[(size_t)p * ldb + j]),
+                                   even);
+            odd = _mm256_fmadd_ps(_mm256_loadu_ps(at[p + 1]),
+                                  _mm256_set1_ps(b[(size_t)(p + 1) * ldb + j]), odd);
+        }
+        if (p < k)
+            even = _mm256_fmadd_ps(_mm256_loadu_ps(at[p]), _mm256_set1_ps(b[(size_t)p * ldb + j]),
+                                   even);
+        float r[8];
+        _mm256_storeu_ps(r, _mm256_mul_ps(_mm256_set1_ps(alpha), _mm256_add_ps(even, odd)));
+        for (int l = 0; l < 8; l++) {
+            float *cij = c + (size_t)(i0 + l) * ldc + j;
+            *cij = beta == 0.0f ? r[l] : r[l] + beta * *cij;
+        }
+    }
+}
+
 void rn_avx2_small_gemm(int m, int n, int k, float alpha, const float *a, int lda, const float *b,
                         int ldb, bool b_padded, float beta, float *c, int ldc) {
-    for (int i = 0; i < m; i++) {
+    int i = 0;
+    if (n < 8) /* narrow products (a readout over all B·T rows): eight rows at a time */
+        for (; i + 8 <= m; i += 8)
+            gemm_rows8_narrow(i, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    for (; i < m; i++) {
         const float *ai = a + (size_t)i * lda;
         float *ci = c + (size_t)i * ldc;
         for (int j0 = 0; j0 < n; j0 += RN_GEMM_BLOCK) {
