@@ -173,6 +173,18 @@ extern "C" rn_status rn_cuda_rate_coop_setup(rn_backend *be, int optin) {
         if (dyn < smem) smem = dyn;
         if (fa.maxThreadsPerBlock < RN_COOP_THREADS) coop = 0;
     }
+    /* A plan's grid (at most one CTA per multiprocessor) is resident at once only if a CTA with the
+     * most shared memory a plan asks for fits on a multiprocessor beside the reserved shared memory;
+     * cudaLaunchCooperativeKernel would refuse it otherwise, mid-training, with no step fallback. */
+    for (int i = 0; i < 2 && coop; i++) {
+        int per_sm = 0;
+        if ((st = rn_cuda_check(be,
+                                cudaOccupancyMaxActiveBlocksPerMultiprocessor(
+                                    &per_sm, kernels[i], RN_COOP_THREADS, smem),
+                                "cooperative rate kernel occupancy")) != RN_OK)
+            return st;
+        if (per_sm < 1) coop = 0;
+    }
     c->seq.coop = coop != 0;
     c->seq.coop_smem = smem;
     return RN_OK;
