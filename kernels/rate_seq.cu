@@ -49,27 +49,6 @@ __device__ static inline float seq_lane_sum(float v, int ks) {
     return v;
 }
 
-/* A thread's role: compute threads are (trial g of the group, neuron j, split lane c); `live` when
- * j and the trial exist, `owner` for the lane that does the per-element arithmetic. */
-struct seq_role {
-    int g, j, c, b;
-    bool compute, live, owner;
-};
-
-__device__ static inline seq_role seq_role_of(const rn_seq_plan &p, int n, int batch) {
-    seq_role r;
-    const int tid = (int)threadIdx.x;
-    r.compute = tid < p.group * p.slot;
-    r.g = r.compute ? tid / p.slot : 0;
-    const int local = tid % p.slot;
-    r.j = local / p.ks;
-    r.c = local % p.ks;
-    r.b = (int)blockIdx.x * p.group + r.g;
-    r.live = r.compute && r.j < n && r.b < batch;
-    r.owner = r.live && r.c == 0;
-    return r;
-}
-
 /* Forward over steps [t0, t1) (the contract of rate_forward_seq in backend_impl.h). Shared memory:
  * W_rec (n × ldw) and a_{t−1} of the group's trials in two buffers (step t reads buffer t & 1 and
  * writes the other). With noise on, x holds the step's noise term on entry (noise_seq):
@@ -99,7 +78,7 @@ __global__ static void __launch_bounds__(RN_MAX_THREADS)
     }
 
     const bool noise = s.noise_scale != 0.0f;
-    const seq_role me = seq_role_of(p, N, s.batch);
+    const rn_seq_role me = rn_seq_role_of(&p, tid, (int)blockIdx.x, N, s.batch);
     const size_t rowb = me.owner ? (size_t)me.b * ld + me.j : 0;
     float alpha = 0.0f, bj = 0.0f, thj = 0.0f, xr = 0.0f, in_next = 0.0f, nz_next = 0.0f;
     if (me.owner) {
@@ -171,7 +150,7 @@ __global__ static void __launch_bounds__(RN_MAX_THREADS)
         }
     }
 
-    const seq_role me = seq_role_of(p, N, s.batch);
+    const rn_seq_role me = rn_seq_role_of(&p, tid, (int)blockIdx.x, N, s.batch);
     const size_t rowb = me.owner ? (size_t)me.b * ld + me.j : 0;
     const size_t k0 = me.owner ? (size_t)me.b * N + me.j : 0;
     float l = 0.0f, at = 0.0f, ab = 0.0f, ath = 0.0f, alpha = 0.0f, thj = 0.0f;

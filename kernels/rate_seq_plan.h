@@ -70,6 +70,35 @@ static inline bool rn_seq_plan_for(const rn_seq_limits *l, int batch, int n, boo
     return true;
 }
 
+#if defined(__CUDACC__)
+#define RN_SEQ_HD __host__ __device__
+#else
+#define RN_SEQ_HD
+#endif
+
+/* A thread's role in a CTA of the persistent kernels: (trial g of the group, neuron j, split lane
+ * c); `live` when the thread computes (it is one of group·slot), j and the trial b exist, `owner`
+ * for the lane that does the per-element arithmetic. The ks lanes of a neuron are adjacent, the
+ * first at a lane that is a multiple of ks, so that a shuffle tree within the warp sums them. */
+typedef struct rn_seq_role {
+    int g, j, c, b;
+    bool compute, live, owner;
+} rn_seq_role;
+
+RN_SEQ_HD static inline rn_seq_role rn_seq_role_of(const rn_seq_plan *p, int tid, int block, int n,
+                                                   int batch) {
+    rn_seq_role r;
+    r.compute = tid < p->group * p->slot;
+    r.g = r.compute ? tid / p->slot : 0;
+    const int local = tid % p->slot;
+    r.j = local / p->ks;
+    r.c = local % p->ks;
+    r.b = block * p->group + r.g;
+    r.live = r.compute && r.j < n && r.b < batch;
+    r.owner = r.live && r.c == 0;
+    return r;
+}
+
 /* ---- path "cooperative" (rate_seq_coop.cu) ---- */
 #define RN_COOP_THREADS 256
 #define RN_COOP_MAX_N 2048

@@ -6,6 +6,7 @@
 
 #include <set>
 #include <string>
+#include <vector>
 
 #include "rate_seq_plan.h"
 
@@ -80,6 +81,45 @@ TEST(RateSeqPlan, PersistentPlansFitTheDevice) {
                 }
             }
     }
+}
+
+// The persistent kernels' thread roles (rn_seq_role_of, as the kernels call it) over the whole grid
+// of a plan: every (trial, neuron) has exactly one owner, a thread is live only where its trial and
+// neuron exist, every thread of the CTA computes (whole warps take part in the shuffles), and the ks
+// lanes of a neuron sit in one warp, adjacent, from a lane that is a multiple of ks (the shuffle tree
+// of seq_lane_sum sums lanes c .. c + ks − 1 into lane c = 0).
+TEST(RateSeqPlan, PersistentRolesCoverEveryTrialAndNeuronOnce) {
+    std::vector<int> ns;
+    for (int n = 1; n <= 260; n++)
+        ns.push_back(n);
+    for (int n : {511, 700, 1023, 1024})
+        ns.push_back(n);
+    for (const Device &d : kDevices)
+        for (int n : ns)
+            for (int rec = 0; rec < 2; rec++)
+                for (int batch : {1, 3, 133, 263}) {
+                    rn_seq_plan p;
+                    if (!rn_seq_plan_for(&d.limits, batch, n, rec != 0, &p)) continue;
+                    SCOPED_TRACE(std::string(d.name) + " n " + std::to_string(n) + " rec " +
+                                 std::to_string(rec) + " batch " + std::to_string(batch));
+                    ASSERT_EQ(p.threads % 32, 0) << "whole warps";
+                    const int grid = (batch + p.group - 1) / p.group;
+                    std::vector<int> owners((size_t)batch * n, 0);
+                    for (int blk = 0; blk < grid; blk++)
+                        for (int tid = 0; tid < p.threads; tid++) {
+                            const rn_seq_role r = rn_seq_role_of(&p, tid, blk, n, batch);
+                            ASSERT_TRUE(r.compute) << tid;
+                            ASSERT_EQ(r.live, r.j < n && r.b < batch) << tid;
+                            ASSERT_EQ(r.owner, r.live && r.c == 0) << tid;
+                            ASSERT_EQ(tid, r.g * p.slot + r.j * p.ks + r.c) << tid;
+                            const int first = tid - r.c; // the neuron's lane c = 0
+                            ASSERT_EQ(first / 32, (tid + p.ks - 1 - r.c) / 32) << tid;
+                            ASSERT_EQ(first % 32 % p.ks, 0) << tid;
+                            if (r.owner) owners[(size_t)r.b * n + r.j]++;
+                        }
+                    for (size_t k = 0; k < owners.size(); k++)
+                        ASSERT_EQ(owners[k], 1) << "trial " << k / n << " neuron " << k % n;
+                }
 }
 
 TEST(RateSeqPlan, CooperativePlansHaveEveryCtaResident) {
