@@ -77,7 +77,8 @@ static int add_param(rn_net *net, int layer, const char *kind, const char *pname
     }
     float *grown = realloc(net->values, (net->total + count) * sizeof(float));
     if (!grown && net->total + count > 0) {
-        rn_fail(err, RN_ERR_NO_MEMORY, "out of host memory for %zu parameters", net->total + count);
+        rn_fail(err, RN_ERR_NO_MEMORY, "out of host memory for %zu parameters (%.1f MiB)",
+                net->total + count, (double)(net->total + count) * sizeof(float) / 1048576.0);
         return -1;
     }
     net->values = grown;

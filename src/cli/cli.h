@@ -84,6 +84,12 @@ int cli_read_loss_csv(const char *path, rn_loss_parts *hist, long long n);
 int cli_write_checkpoint(const char *path, const rn_net *net, rn_trainer *tr);
 int cli_read_checkpoint(const char *path, rn_net *net, rn_trainer *tr, long long *epochs_done);
 
+/* ---- OpenBLAS under a memory limit (cli_blas.c) ---- */
+/* When an address-space or data limit leaves too little room for OpenBLAS's per-thread work buffers
+ * (they are taken when the library loads, and a worker that cannot get one spins forever), starts
+ * the program again (execv) with OPENBLAS_NUM_THREADS=1. Returns when nothing needs doing. */
+void cli_blas_setup(char **argv);
+
 /* ---- commands ---- */
 int cli_train(int argc, char **argv);
 int cli_compare(int argc, char **argv);

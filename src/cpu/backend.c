@@ -3,10 +3,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "blas_reserve.h"
 #include "cpu_ops.h"
 #include "error.h"
 #include "host_memory.h"
 #include "small_gemm.h"
+
+/* The backend's own state. */
+typedef struct cpu_ctx {
+    bool blas_ready; /* OpenBLAS's work buffers are claimed (blas_reserve.c) */
+} cpu_ctx;
+
+static void cpu_release(rn_backend *be) {
+    free(be->ctx);
+    be->ctx = NULL;
+}
 
 static rn_status cpu_alloc(rn_backend *be, void **ptr, size_t bytes) {
     *ptr = NULL;
@@ -57,12 +68,19 @@ static rn_status cpu_gemm(rn_backend *be, bool trans_a, bool trans_b, int m, int
         }
         return RN_OK;
     }
+    cpu_ctx *cx = be->ctx;
+    if (!cx->blas_ready) { /* before OpenBLAS's first product: it would spin if short of memory */
+        rn_status st = rn_cpu_blas_reserve(&be->err);
+        if (st != RN_OK) return st;
+        cx->blas_ready = true;
+    }
     cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
                 trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     return RN_OK;
 }
 
 static const rn_backend_ops cpu_ops = {
+    .release = cpu_release,
     .alloc = cpu_alloc,
     .free = cpu_free,
     .upload = cpu_copy,
@@ -94,8 +112,9 @@ static const rn_backend_ops cpu_ops = {
 };
 
 rn_status rn_cpu_backend_init(rn_backend *be, rn_error *err) {
+    be->ctx = calloc(1, sizeof(cpu_ctx));
+    if (!be->ctx) return rn_fail(err, RN_ERR_NO_MEMORY, "out of host memory for the backend");
     be->ops = &cpu_ops;
-    be->ctx = NULL;
     be->kind = RN_BACKEND_CPU;
     strcpy(be->description, "cpu (CBLAS: OpenBLAS)");
     return rn_ok(err);
