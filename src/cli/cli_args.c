@@ -24,8 +24,7 @@ static int check_float_range(const char *flag, const char *text, double v, char 
     }
     if (v != 0.0 && fabs(v) < FLT_MIN) {
         snprintf(errbuf, errlen,
-                 "%s: '%s' is too small to be held exactly (a float32's smallest normal value is "
-                 "%.3g; give 0 or more)",
+                 "%s: '%s' is too small for a float32 (its smallest normal value is %.3g)",
                  flag, text, (double)FLT_MIN);
         return 1;
     }
