@@ -315,8 +315,8 @@ rn_status rn_npy_parse(const unsigned char *buf, size_t len, const char *what, r
             what, have - need, need, have);
     float *data = convert_data(buf + start + hlen, count, item);
     if (!data)
-        return rn_fail(err, RN_ERR_NO_MEMORY, "%s: out of memory for %zu elements (%.1f MiB)",
-                       what, count, (double)count * sizeof(float) / 1048576.0);
+        return rn_fail(err, RN_ERR_NO_MEMORY, "%s: out of memory for %zu elements (%.1f MiB)", what,
+                       count, (double)count * sizeof(float) / 1048576.0);
     out->ndim = h.ndim;
     memcpy(out->shape, h.shape, sizeof out->shape);
     if (!count) {

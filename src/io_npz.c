@@ -475,7 +475,8 @@ static rn_status read_member(const unsigned char *buf, const zip_dir *dir, const
         /* the .npy header first, from the head of the stream: its shape must account for the
          * member's stated size, and that size must fit in memory, before anything more is inflated
          * (a small hostile member may declare gigabytes) */
-        size_t head_len = m->usize < RN_NPY_HEAD_MAX ? (size_t)m->usize : RN_NPY_HEAD_MAX, count = 0;
+        size_t head_len = m->usize < RN_NPY_HEAD_MAX ? (size_t)m->usize : RN_NPY_HEAD_MAX,
+               count = 0;
         unsigned char *head = malloc(head_len + 1);
         if (!head)
             return rn_fail(err, RN_ERR_NO_MEMORY, "%s: out of memory for %zu bytes", what,

@@ -176,8 +176,8 @@ static rn_status add_layer(rn_net *net, int index, const layer_text *L, rn_error
                 if (have_act) BAD("layer %d '%s': the activation is given twice", index, where);
                 have_act = true;
                 o.activation = (rn_activation)a;
-            } else if (!k[0] && (!strcmp(v, "rec") || !strcmp(v, "recurrent") ||
-                                 !strcmp(v, "ff") || !strcmp(v, "norec"))) {
+            } else if (!k[0] && (!strcmp(v, "rec") || !strcmp(v, "recurrent") || !strcmp(v, "ff") ||
+                                 !strcmp(v, "norec"))) {
                 if (have_rec)
                     BAD("layer %d '%s': recurrent or not (rec/ff) is given twice", index, where);
                 have_rec = true;
@@ -285,10 +285,12 @@ typedef struct json_key {
 } json_key;
 
 static const json_key json_keys[] = {
-    {"linear", "in", J_SIZE},     {"linear", "out", J_SIZE},       {"linear", "bias", J_BOOL},
-    {"rate", "n", J_SIZE},        {"rate", "activation", J_STRING}, {"rate", "recurrent", J_BOOL},
-    {"rate", "noise", J_NUMBER},  {"rate", "tau", J_NUMBER},       {"lowpass", "channels", J_SIZE},
-    {"lowpass", "tau", J_NUMBER}, {"alpha", "channels", J_SIZE},    {"alpha", "tau", J_NUMBER},
+    {"linear", "in", J_SIZE},          {"linear", "out", J_SIZE},
+    {"linear", "bias", J_BOOL},        {"rate", "n", J_SIZE},
+    {"rate", "activation", J_STRING},  {"rate", "recurrent", J_BOOL},
+    {"rate", "noise", J_NUMBER},       {"rate", "tau", J_NUMBER},
+    {"lowpass", "channels", J_SIZE},   {"lowpass", "tau", J_NUMBER},
+    {"alpha", "channels", J_SIZE},     {"alpha", "tau", J_NUMBER},
     {"doubleexp", "channels", J_SIZE}, {"doubleexp", "tau1", J_NUMBER},
     {"doubleexp", "tau2", J_NUMBER},
 };
@@ -328,8 +330,8 @@ static rn_status json_layer(const cJSON *obj, int index, layer_text *L, rn_error
                   : spec->kind == J_STRING ? cJSON_IsString(item)
                                            : cJSON_IsNumber(item);
         if (!ok)
-            return rn_fail(err, RN_ERR_INVALID_ARG, "JSON: layer %d (%s): \"%s\" must be %s",
-                           index, L->kind, k, json_kind_name[spec->kind]);
+            return rn_fail(err, RN_ERR_INVALID_ARG, "JSON: layer %d (%s): \"%s\" must be %s", index,
+                           L->kind, k, json_kind_name[spec->kind]);
     }
     /* the positional sizes first, in the order the text form takes them */
     static const char *sizes[] = {"in", "out", "n", "channels"};
@@ -361,14 +363,12 @@ static rn_status json_layer(const cJSON *obj, int index, layer_text *L, rn_error
             snprintf(L->value[L->n_args], TOKEN_LEN, "%.15g", item->valuedouble);
             if (strtod(L->value[L->n_args], NULL) != item->valuedouble)
                 snprintf(L->value[L->n_args], TOKEN_LEN, "%.17g", item->valuedouble);
-        }
-        else if (cJSON_IsBool(item))
+        } else if (cJSON_IsBool(item))
             strcpy(L->value[L->n_args], cJSON_IsTrue(item) ? "true" : "false");
         else if (strlen(item->valuestring) < TOKEN_LEN)
             strcpy(L->value[L->n_args], item->valuestring);
         else
-            return rn_fail(err, RN_ERR_INVALID_ARG, "JSON: layer %d: \"%s\" is too long", index,
-                           k);
+            return rn_fail(err, RN_ERR_INVALID_ARG, "JSON: layer %d: \"%s\" is too long", index, k);
         L->n_args++;
     }
     return RN_OK;
@@ -384,8 +384,7 @@ rn_status rn_net_from_json(rn_net **out, const char *json, float dt, uint64_t se
     rn_net *net = NULL;
     const cJSON *layers = cJSON_GetObjectItemCaseSensitive(doc, "layers");
     const cJSON *item;
-    if (cJSON_IsObject(doc))
-        cJSON_ArrayForEach(item, doc) {
+    if (cJSON_IsObject(doc)) cJSON_ArrayForEach(item, doc) {
             if (strcmp(item->string, "layers")) {
                 st = rn_fail(err, RN_ERR_INVALID_ARG,
                              "JSON: unknown key \"%.63s\" (the document is {\"layers\": [...]})",

@@ -24,8 +24,8 @@ static int check_float_range(const char *flag, const char *text, double v, char 
     }
     if (v != 0.0 && fabs(v) < FLT_MIN) {
         snprintf(errbuf, errlen,
-                 "%s: '%s' is too small for a float32 (its smallest normal value is %.3g)",
-                 flag, text, (double)FLT_MIN);
+                 "%s: '%s' is too small for a float32 (its smallest normal value is %.3g)", flag,
+                 text, (double)FLT_MIN);
         return 1;
     }
     return 0;
@@ -222,8 +222,8 @@ int cli_apply_config(cli_flag *flags, int n_flags, const char *path, const char 
     char *text = (char *)buf;
     text[len] = '\0';
     if (strlen(text) != len) {
-        snprintf(errbuf, errlen, "--config %s: a NUL byte at byte %zu (a config is JSON text)", path,
-                 strlen(text));
+        snprintf(errbuf, errlen, "--config %s: a NUL byte at byte %zu (a config is JSON text)",
+                 path, strlen(text));
         free(text);
         return 1;
     }
@@ -268,8 +268,10 @@ int cli_apply_config_text(cli_flag *flags, int n_flags, const char *text, const 
         /* a run-time switch ("--quiet") may be saved as false; --config and --resume never */
         if (f->help && strstr(f->help, "[not saved]") &&
             !(f->type == CLI_SWITCH && cJSON_IsFalse(item))) {
-            snprintf(errbuf, errlen, "--config %s: \"%s\" cannot be set in a config file (give %s "
-                     "on the command line)", path, item->string, f->name);
+            snprintf(errbuf, errlen,
+                     "--config %s: \"%s\" cannot be set in a config file (give %s "
+                     "on the command line)",
+                     path, item->string, f->name);
             rc = 1;
             break;
         }

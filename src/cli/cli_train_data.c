@@ -122,8 +122,10 @@ static int load_user(const train_args *a, run_data *d) {
         if (!fits) {
             char shape[200] = "(";
             for (int k = 0; k < mk.ndim; k++)
-                snprintf(shape + strlen(shape), sizeof shape - strlen(shape), "%zu%s",
-                         mk.shape[k], k + 1 < mk.ndim ? ", " : mk.ndim == 1 ? ",)" : ")");
+                snprintf(shape + strlen(shape), sizeof shape - strlen(shape), "%zu%s", mk.shape[k],
+                         k + 1 < mk.ndim ? ", "
+                         : mk.ndim == 1  ? ",)"
+                                         : ")");
             if (mk.ndim == 0) strcpy(shape, "()");
             fprintf(stderr, "ratenn train: --mask %s has shape %s; expected (B, T) = (%zu, %zu)\n",
                     a->mask, shape, di[0], di[1]);

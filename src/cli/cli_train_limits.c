@@ -88,9 +88,9 @@ static int check_values(const train_cmdline *c, const train_args *def) {
     const struct {
         const char *name;
         double v;
-    } nonneg[] = {{"--w-mse", a->w_mse},         {"--w-bounds", a->w_bounds},
-                  {"--w-l2", a->w_l2},           {"--clip-norm", a->clip_norm},
-                  {"--pulse", a->pulse},         {"--target-tau2", a->target_tau2}};
+    } nonneg[] = {{"--w-mse", a->w_mse}, {"--w-bounds", a->w_bounds},
+                  {"--w-l2", a->w_l2},   {"--clip-norm", a->clip_norm},
+                  {"--pulse", a->pulse}, {"--target-tau2", a->target_tau2}};
     for (size_t i = 0; i < sizeof nonneg / sizeof *nonneg; i++)
         if (!(nonneg[i].v >= 0)) {
             snprintf(msg, sizeof msg, "%s must be >= 0 (got %g)", nonneg[i].name, nonneg[i].v);
