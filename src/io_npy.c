@@ -251,8 +251,11 @@ static rn_status parse_preamble(const unsigned char *buf, size_t len, uint64_t t
         return rn_fail(err, RN_ERR_FORMAT,
                        "%s: header length %zu runs past the end of the file (%llu bytes)", what,
                        *hlen, (unsigned long long)total);
-    if (*hlen > MAX_HEADER_LEN || *hlen > len - *start)
+    if (*hlen > MAX_HEADER_LEN)
         return rn_fail(err, RN_ERR_FORMAT, "%s: header length %zu is too large", what, *hlen);
+    if (*hlen > len - *start) /* only a compressed member's head can be shorter than its total */
+        return rn_fail(err, RN_ERR_FORMAT, "%s: the header (%zu bytes) is cut short at %zu bytes",
+                       what, *hlen, len);
     return RN_OK;
 }
 

@@ -420,9 +420,10 @@ static rn_status locate_data(const unsigned char *buf, const zip_dir *dir, const
 }
 
 /* Raw deflate (no zlib header) of src[0..csize) into exactly dst[0..usize); sizes may pass zlib's
- * uInt. With head, only the first usize bytes of a longer stream are wanted. */
+ * uInt. With head (non-NULL), only the first bytes of the stream are wanted: up to usize of them,
+ * fewer where the stream ends sooner; *head is how many. */
 static rn_status inflate_member(const unsigned char *src, uint64_t csize, unsigned char *dst,
-                                uint64_t usize, bool head, const char *what, rn_error *err) {
+                                uint64_t usize, uint64_t *head, const char *what, rn_error *err) {
     z_stream zs;
     memset(&zs, 0, sizeof zs);
     if (inflateInit2(&zs, -MAX_WBITS) != Z_OK)
@@ -450,8 +451,10 @@ static rn_status inflate_member(const unsigned char *src, uint64_t csize, unsign
     uint64_t produced = usize - out_left - zs.avail_out;
     inflateEnd(&zs);
     if (r == Z_MEM_ERROR) return rn_fail(err, RN_ERR_NO_MEMORY, "%s: out of memory in zlib", what);
-    if (head && produced == usize && (r == Z_OK || r == Z_BUF_ERROR || r == Z_STREAM_END))
-        return RN_OK; /* the rest, and whether the stream ends where it says, is read later */
+    if (head && (r == Z_STREAM_END || (produced == usize && (r == Z_OK || r == Z_BUF_ERROR)))) {
+        *head = produced; /* the rest, and whether the stream ends where it says, is read later */
+        return RN_OK;
+    }
     if (r != Z_STREAM_END)
         return rn_fail(err, RN_ERR_FORMAT,
                        "%s: compressed data is corrupt or longer than its stated size (zlib: %s)",
@@ -481,8 +484,9 @@ static rn_status read_member(const unsigned char *buf, const zip_dir *dir, const
         if (!head)
             return rn_fail(err, RN_ERR_NO_MEMORY, "%s: out of memory for %zu bytes", what,
                            head_len);
-        st = inflate_member(buf + data, m->csize, head, head_len, head_len < m->usize, what, err);
-        if (st == RN_OK) st = rn_npy_check_head(head, head_len, m->usize, what, &count, err);
+        uint64_t got = 0;
+        st = inflate_member(buf + data, m->csize, head, head_len, &got, what, err);
+        if (st == RN_OK) st = rn_npy_check_head(head, (size_t)got, m->usize, what, &count, err);
         free(head);
         if (st != RN_OK) return st;
         double need = (double)m->usize + (double)count * sizeof(float); /* inflated + converted */
@@ -494,7 +498,7 @@ static rn_status read_member(const unsigned char *buf, const zip_dir *dir, const
         if (!(owned = malloc((size_t)m->usize + 1)))
             return rn_fail(err, RN_ERR_NO_MEMORY, "%s: out of memory for %llu bytes (%.1f MiB)",
                            what, (unsigned long long)m->usize, (double)m->usize / 1048576.0);
-        st = inflate_member(buf + data, m->csize, owned, m->usize, false, what, err);
+        st = inflate_member(buf + data, m->csize, owned, m->usize, NULL, what, err);
         plain = owned;
     }
     if (st == RN_OK && crc_update(0, plain, m->usize) != m->crc)
