@@ -61,8 +61,9 @@ typedef struct train_session {
     rn_net *net;
     rn_backend *be;
     rn_trainer *tr;
-    rn_loss_parts *hist; /* per epoch, epochs + 1 */
-    float *output0;      /* the output before training */
+    rn_loss_parts *hist; /* per epoch, grown as epochs are done (hist_cap entries, zeroed) */
+    long long hist_cap;
+    float *output0; /* the output before training */
     tau_history th;
     char *spec;      /* the network as config.json keeps it (net_effective) */
     long long start; /* the first epoch of this session (after --resume) */
@@ -71,6 +72,25 @@ typedef struct train_session {
     rn_error diverged_err;
     double wall; /* seconds of training in this session */
 } train_session;
+
+/* Room for n entries of the loss history: grown by doubling as the run goes, not sized for --epochs
+ * up front (2^31 epochs would be 96 GiB). */
+static int hist_reserve(train_session *s, long long n) {
+    if (n <= s->hist_cap) return 0;
+    long long cap = s->hist_cap ? s->hist_cap : 1024;
+    while (cap < n)
+        cap *= 2;
+    rn_loss_parts *grown = realloc(s->hist, (size_t)cap * sizeof *grown);
+    if (!grown) {
+        fprintf(stderr, "ratenn train: out of memory for the loss history (%.1f MiB)\n",
+                (double)cap * sizeof *grown / 1048576.0);
+        return 1;
+    }
+    memset(grown + s->hist_cap, 0, (size_t)(cap - s->hist_cap) * sizeof *grown);
+    s->hist = grown;
+    s->hist_cap = cap;
+    return 0;
+}
 
 static void session_free(train_session *s) {
     free(s->spec);
@@ -126,9 +146,9 @@ static int session_build(train_session *s, const train_cmdline *c) {
         fprintf(stderr, "ratenn train: %s\n", err.message);
         return 1;
     }
-    s->hist = calloc((size_t)a->epochs + 1, sizeof *s->hist);
+    if (hist_reserve(s, 1)) return 1;
     s->output0 = malloc((size_t)s->d.B * s->d.T * s->d.cout * sizeof(float));
-    if (!s->hist || !s->output0) {
+    if (!s->output0) {
         fprintf(stderr, "ratenn train: out of memory\n");
         return 1;
     }
@@ -152,7 +172,7 @@ static int session_open(train_session *s, const train_cmdline *c) {
             return 1;
         }
         train_path(path, sizeof path, a->resume, "loss.csv");
-        if (cli_read_loss_csv(path, s->hist, s->start)) return 1;
+        if (hist_reserve(s, s->start + 1) || cli_read_loss_csv(path, s->hist, s->start)) return 1;
         train_path(path, sizeof path, a->resume, "tau_history.csv");
         tau_history_read(&s->th, path, s->start);
         fprintf(stderr, "ratenn: resuming %s at epoch %lld of %d\n", a->resume, s->start,
@@ -202,6 +222,7 @@ static int session_train(train_session *s, const train_args *a) {
     cli_progress_begin(&prog, s->start, a->epochs, a->quiet);
     s->done = s->start;
     for (long long e = s->start; e < a->epochs && !g_stop_signal; e++) {
+        if (hist_reserve(s, e + 1)) return 1;
         rn_status st = rn_trainer_epoch(s->tr, &s->hist[e], &err);
         if (st == RN_ERR_DIVERGED) {
             s->diverged = true;
