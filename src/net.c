@@ -403,6 +403,11 @@ rn_status rn_net_set_bounds(rn_net *net, const char *name, float lower, float up
     if (isnan(lower) || isnan(upper) || !(lower <= upper))
         return rn_fail(err, RN_ERR_INVALID_ARG, "bounds of '%s': need lower <= upper (got %g, %g)",
                        name, lower, upper);
+    if (lower == INFINITY || upper == -INFINITY) /* what an overflowing bound becomes */
+        return rn_fail(err, RN_ERR_INVALID_ARG,
+                       "bounds of '%s': a lower bound of +inf or an upper bound of -inf admits no "
+                       "value (got %g, %g)",
+                       name, lower, upper);
     if (mode != RN_BOUND_PENALTY && mode != RN_BOUND_CLIP)
         return rn_fail(err, RN_ERR_INVALID_ARG, "bounds of '%s': unknown mode %d", name, (int)mode);
     net->params[i].lower = lower;

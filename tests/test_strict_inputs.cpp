@@ -303,6 +303,12 @@ TEST(StrictConfig, NumbersOutOfFloatRangeAreNamedNotRounded) {
     expect_refused("train --dt nan --quiet", "--dt: 'nan' is not a finite number", d);
     expect_refused("train --net 'linear(1,4) rate(4, tau=1e39) linear(4,1)' --quiet",
                    "layer 1 'rate(4, tau=1e39)': tau=1e39", d);
+    expect_refused("train --bound '1_rate.tau>=1e39' --quiet",
+                   "--bound '1_rate.tau>=1e39': 1e+39 is outside float32's range", d);
+    expect_refused("train --bound '1_rate.tau<=1e-50' --quiet", "1e-50 is outside float32", d);
+    expect_refused("train --bound '1_rate.tau>=inf' --quiet", "admits no value", d);
+    expect_refused("train --bound '1<=1_rate.tau<=0.5' --quiet", "need lower <= upper (got 1, 0.5)",
+                   d);
 }
 
 TEST(StrictConfig, ParamsTakesTheNameAfterTheFile) {

@@ -1,4 +1,5 @@
 /* The CLI's parameter control: --freeze, --train-only, --bound, --bound-mode, --init. */
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -117,6 +118,13 @@ static int bound_one(rn_net *net, const char *expr, void *ctx) {
             hi = v;
     }
     if (rn_net_param_index(net, name) < 0) return unknown(net, "--bound", name);
+    for (int k = 0; k < 2; k++) { /* a number given must be a float32 as it is (not 0 or inf) */
+        double v = k ? hi : lo;
+        if (isfinite(v) && (fabs(v) > FLT_MAX || (v != 0.0 && fabs(v) < FLT_MIN))) {
+            fprintf(stderr, "ratenn: --bound '%s': %g is outside float32's range\n", expr, v);
+            return 1;
+        }
+    }
     /* keep a bound already set on the other side */
     rn_param_info info;
     rn_net_param_info(net, rn_net_param_index(net, name), &info, NULL);
