@@ -8,6 +8,7 @@
 #include <zlib.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <string>
@@ -187,6 +188,21 @@ TEST(StrictNet, AnOptionGivenTwiceOrOutOfFloatRangeIsRefused) {
     }
 }
 
+TEST(StrictNet, BoundsThatAdmitNoValueAreRefused) {
+    rn_net *net = nullptr;
+    rn_error err = {};
+    ASSERT_EQ(rn_net_from_spec(&net, "rate(3)", 1e-3f, 0, &err), RN_OK) << err.message;
+    EXPECT_EQ(rn_net_set_bounds(net, "0_rate.tau", INFINITY, INFINITY, RN_BOUND_PENALTY, &err),
+              RN_ERR_INVALID_ARG);
+    EXPECT_NE(std::string(err.message).find("'0_rate.tau'"), std::string::npos) << err.message;
+    EXPECT_EQ(rn_net_set_bounds(net, "0_rate.tau", -INFINITY, -INFINITY, RN_BOUND_CLIP, &err),
+              RN_ERR_INVALID_ARG);
+    EXPECT_EQ(rn_net_set_bounds(net, "0_rate.tau", 0.5f, 0.25f, RN_BOUND_CLIP, &err),
+              RN_ERR_INVALID_ARG);
+    EXPECT_EQ(rn_net_set_bounds(net, "0_rate.tau", 0.01f, INFINITY, RN_BOUND_CLIP, &err), RN_OK);
+    rn_net_free(net);
+}
+
 TEST(StrictNet, ALongSpecIsReadWhole) {
     TempDir dir;
     ASSERT_TRUE(dir.ok());
@@ -304,9 +320,11 @@ TEST(StrictConfig, NumbersOutOfFloatRangeAreNamedNotRounded) {
     expect_refused("train --net 'linear(1,4) rate(4, tau=1e39) linear(4,1)' --quiet",
                    "layer 1 'rate(4, tau=1e39)': tau=1e39", d);
     expect_refused("train --bound '1_rate.tau>=1e39' --quiet",
-                   "--bound '1_rate.tau>=1e39': 1e+39 is outside float32's range", d);
-    expect_refused("train --bound '1_rate.tau<=1e-50' --quiet", "1e-50 is outside float32", d);
-    expect_refused("train --bound '1_rate.tau>=inf' --quiet", "admits no value", d);
+                   "--bound '1_rate.tau>=1e39': 1e+39 is not a finite number in float32's range",
+                   d);
+    expect_refused("train --bound '1_rate.tau<=1e-50' --quiet",
+                   "1e-50 is not a finite number in float32", d);
+    expect_refused("train --bound '1_rate.tau>=inf' --quiet", "inf is not a finite number", d);
     expect_refused("train --bound '1<=1_rate.tau<=0.5' --quiet", "need lower <= upper (got 1, 0.5)",
                    d);
 }
