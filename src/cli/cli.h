@@ -37,7 +37,7 @@ void cli_write_config(FILE *fp, const cli_flag *flags, int n_flags, const char *
 /* Applies a JSON config's values to the flags (before the command line, which overrides them). Keys
  * in `ignored` (NULL-terminated) are skipped; string values are copied into `strings`. The JSON is
  * read strictly (json_strict.h): an unknown key, a value of the wrong type or out of range, a key of
- * a flag that a config cannot set ("[not saved]" in its help: --config, --resume) is an error naming
+ * a string flag that a config cannot set ("[not saved]" in its help: --config, --resume) is an error naming
  * the key. */
 int cli_apply_config(cli_flag *flags, int n_flags, const char *path, const char *const *ignored,
                      char *strings, size_t strings_len, char *errbuf, size_t errlen);

@@ -265,9 +265,9 @@ int cli_apply_config_text(cli_flag *flags, int n_flags, const char *text, const 
         }
         /* null: how cli_write_config says a string flag is unset (the default stays) */
         if (cJSON_IsNull(item) && f->type == CLI_STRING) continue;
-        /* a run-time switch ("--quiet") may be saved as false; --config and --resume never */
-        if (f->help && strstr(f->help, "[not saved]") &&
-            !(f->type == CLI_SWITCH && cJSON_IsFalse(item))) {
+        /* --config and --resume name other files: never from a file (a run-time switch such as
+         * --quiet may be) */
+        if (f->type == CLI_STRING && f->help && strstr(f->help, "[not saved]")) {
             snprintf(errbuf, errlen,
                      "--config %s: \"%s\" cannot be set in a config file (give %s "
                      "on the command line)",
