@@ -108,12 +108,13 @@ static void train_flags(train_cmdline *c) {
     memcpy(c->flags, table, sizeof table);
 }
 
-void train_default_args(train_args *a) {
+int train_default_args(train_args *a) {
     train_cmdline *c = calloc(1, sizeof *c);
-    if (!c) return;
+    if (!c) return 1;
     train_flags(c);
     *a = c->a;
     free(c);
+    return 0;
 }
 
 static void print_help(const train_cmdline *c) {

@@ -163,11 +163,11 @@ static int check_task_size(const train_args *a) {
 
 int train_check_limits(const train_cmdline *c) {
     train_args *def = malloc(sizeof *def);
-    if (!def) {
+    if (!def || train_default_args(def)) {
         fprintf(stderr, "ratenn train: out of memory\n");
+        free(def);
         return 1;
     }
-    train_default_args(def);
     int rc = check_values(c, def);
     if (rc < 0 && !c->a.resume) rc = check_applicable(c, def); /* a resumed run's own values */
     if (rc < 0) rc = check_task_size(&c->a);
