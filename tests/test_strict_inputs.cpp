@@ -91,7 +91,9 @@ TEST(StrictLimits, MemoryLimitIsAnOutOfMemoryLineNotAHang) {
         EXPECT_EQ(r.status, 1) << "threads " << threads << ": " << r.err;
         EXPECT_LT(r.seconds, 60.0) << threads;
         EXPECT_NE(r.err.find("out of host memory"), std::string::npos) << r.err;
-        EXPECT_NE(r.err.find("MiB"), std::string::npos) << "the size asked for: " << r.err;
+        EXPECT_NE(r.err.find("129 MiB"), std::string::npos) << "the size asked for: " << r.err;
+        EXPECT_EQ(lines(r.err), 1u) << r.err;
+        EXPECT_FALSE(file_exists(dir.path() + "/run" + threads)) << "found short before any file";
         std::printf("[ limits ] ulimit -v 100000, OPENBLAS_NUM_THREADS=%s: %.1f s: %s", threads,
                     r.seconds, r.err.c_str());
     }

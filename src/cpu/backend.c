@@ -19,8 +19,20 @@ static void cpu_release(rn_backend *be) {
     be->ctx = NULL;
 }
 
+/* OpenBLAS's work buffers before anything else (blas_reserve.c): a shortage is then reported by the
+ * first allocation (a trainer's creation), before any product, and a product can never spin. */
+static rn_status blas_ready(rn_backend *be) {
+    cpu_ctx *cx = be->ctx;
+    if (cx->blas_ready) return RN_OK;
+    rn_status st = rn_cpu_blas_reserve(&be->err);
+    if (st == RN_OK) cx->blas_ready = true;
+    return st;
+}
+
 static rn_status cpu_alloc(rn_backend *be, void **ptr, size_t bytes) {
     *ptr = NULL;
+    rn_status st = blas_ready(be);
+    if (st != RN_OK) return st;
     /* refused before any page is touched: under overcommit malloc would grant it */
     if (rn_host_memory_exceeds(bytes))
         return rn_fail(&be->err, RN_ERR_NO_MEMORY,
@@ -68,12 +80,8 @@ static rn_status cpu_gemm(rn_backend *be, bool trans_a, bool trans_b, int m, int
         }
         return RN_OK;
     }
-    cpu_ctx *cx = be->ctx;
-    if (!cx->blas_ready) { /* before OpenBLAS's first product: it would spin if short of memory */
-        rn_status st = rn_cpu_blas_reserve(&be->err);
-        if (st != RN_OK) return st;
-        cx->blas_ready = true;
-    }
+    rn_status st = blas_ready(be); /* (done at the first allocation already) */
+    if (st != RN_OK) return st;
     cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
                 trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     return RN_OK;
