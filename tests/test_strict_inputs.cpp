@@ -112,6 +112,9 @@ TEST(StrictLimits, TaskSizesAreCheckedFromTheFlags) {
     EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 5.0);
     expect_refused("train --task chirp --batch 100 --repeats 100 --hidden 300 --quiet",
                    "x --hidden 300", d);
+    expect_refused("train --task chirp --batch 500 --repeats 700 --quiet --net "
+                   "'linear(1,4) rate(4) linear(4,1)'",
+                   "x width 4 (--net's widest layer)", d);
     expect_refused("train --task chirp --batch 16777216 --quiet", "--batch 16777216", d);
     expect_refused("train --task synapse --dt 1e-12 --quiet", "--task synapse", d);
 }

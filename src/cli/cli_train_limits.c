@@ -138,10 +138,20 @@ static int check_task_size(const train_args *a) {
         return train_usage_error(msg);
     }
     long long width = (!a->net && strcmp(a->task, "synapse")) ? a->hidden : 1;
+    if (a->net && !a->resume) { /* the widest layer of --net (built here only to be measured) */
+        rn_net *net = NULL;
+        if (cli_build_net("train", a->net, a->dt, a->seed, &net, NULL)) return 1;
+        width = rn_net_input_size(net);
+        for (int li = 0; li < rn_net_layer_count(net); li++)
+            if (rn_net_layer_width(net, li) > width) width = rn_net_layer_width(net, li);
+        rn_net_free(net);
+    }
     long long bt = (long long)a->batch * T; /* < 2^24 · 2^31: no overflow */
     if (bt > INT_MAX || bt * width > INT_MAX) {
-        char hidden[48] = "";
-        if (width > 1) snprintf(hidden, sizeof hidden, " x --hidden %lld", width);
+        char hidden[64] = "";
+        if (width > 1)
+            snprintf(hidden, sizeof hidden,
+                     a->net ? " x width %lld (--net's widest layer)" : " x --hidden %lld", width);
         snprintf(msg, sizeof msg,
                  "--batch %d x %d steps%s is %.4g elements per sequence buffer, over the limit of "
                  "%d (2^31 - 1)",
