@@ -39,8 +39,9 @@ typedef struct result {
     double ms;      /* median ms per epoch (device time on the GPU) */
     double wall_ms; /* median wall-clock ms per epoch around rn_trainer_epoch */
     int reps;
-    size_t peak;  /* the backend's peak memory, bytes */
-    double loss0; /* loss of the first (warm-up) epoch, to show both backends ran the same job */
+    size_t peak;   /* the backend's peak memory, bytes */
+    double loss0;  /* loss of the first (warm-up) epoch, to show both backends ran the same job */
+    char path[24]; /* the rate layer's time-loop path (rn_backend_rate_loop) */
 } result;
 
 /* The configurations of issue 3, each timed after one warm-up epoch. */
@@ -116,6 +117,8 @@ static int run(const config *c, rn_backend_kind kind, int reps, bool graphs, boo
         rn_trainer_set_data(tr, u, y, NULL, &err) || (warmup && rn_trainer_epoch(tr, &lp, &err)))
         goto done;
     if (warmup) res->loss0 = lp.total;
+    snprintf(res->path, sizeof res->path, "%s",
+             rn_backend_rate_loop(be, c->batch, c->n, o.recurrent));
     for (int r = 0; r < reps; r++) {
         double t0 = now();
         /* rn_trainer_epoch returns after the loss is read back: the device has finished the epoch.
@@ -201,18 +204,19 @@ static int emit(rows *out, const config *c, rn_backend_kind kind, const result *
     double sps = (double)c->batch * c->steps / (r->ms * 1e-3);
     if (cuda && !isnan(ceiling))
         snprintf(ceil_s, sizeof ceil_s, "%.1f%%", 100.0 * gflops / (ceiling * 1e3));
-    printf("%-3s %5d %5d %4d %-5s %5d %11.3f %9.3f %9.2f %12.3g %9.1f %8s %9.1f %9s %16s\n",
+    printf("%-3s %5d %5d %4d %-5s %5d %11.3f %9.3f %9.2f %12.3g %9.1f %8s %9.1f %9s %16s %s\n",
            c->name, c->n, c->steps, c->batch, cuda ? "cuda" : "cpu", r->reps, r->ms, r->wall_ms,
-           1e3 / r->ms, sps, gflops, ceil_s, (double)r->peak / 1048576.0, ratio, cmp);
+           1e3 / r->ms, sps, gflops, ceil_s, (double)r->peak / 1048576.0, ratio, cmp, r->path);
     fflush(stdout);
     int e =
         rows_add(out,
                  "%s\n    {\"config\": \"%s\", \"backend\": \"%s\", \"N\": %d, \"T\": %d, "
                  "\"B\": %d, \"reps\": %d, \"ms_per_epoch\": %.4f, \"wall_ms_per_epoch\": %.4f, "
-                 "\"timing\": \"%s\", \"gflops\": %.3f, \"peak_mib\": %.2f, \"first_loss\": %.9g",
+                 "\"timing\": \"%s\", \"gflops\": %.3f, \"peak_mib\": %.2f, \"first_loss\": %.9g, "
+                 "\"rate_loop\": \"%s\"",
                  out->len ? "," : "", c->name, cuda ? "cuda" : "cpu", c->n, c->steps, c->batch,
                  r->reps, r->ms, r->wall_ms, cuda ? "cuda events" : "wall clock", gflops,
-                 (double)r->peak / 1048576.0, r->loss0);
+                 (double)r->peak / 1048576.0, r->loss0, r->path);
     if (!cuda && !isnan(gpu_ms))
         e |= rows_add(out, ", \"gpu_speedup_over_this\": %.3f", r->ms / gpu_ms);
     if (!isnan(other)) e |= rows_add(out, ", \"%s_ms\": %.4f", compare_name, other);
@@ -278,9 +282,9 @@ int main(int argc, char **argv) {
     }
     printf("ratenn training benchmark: one epoch = forward + BPTT + Adam; ms = median of the timed "
            "epochs (GPU: CUDA events; wall = host clock)\n");
-    printf("%-3s %5s %5s %4s %-5s %5s %11s %9s %9s %12s %9s %8s %9s %9s %16s\n", "cfg", "N", "T",
+    printf("%-3s %5s %5s %4s %-5s %5s %11s %9s %9s %12s %9s %8s %9s %9s %16s %s\n", "cfg", "N", "T",
            "B", "on", "reps", "ms/epoch", "wall ms", "epochs/s", "steps*B/s", "GFLOP/s", "%ceil",
-           "peak MiB", "cpu/gpu", compare ? compare_name : "-");
+           "peak MiB", "cpu/gpu", compare ? compare_name : "-", "rate loop");
     rows out = {NULL, 0, 0, json};
     int failed = rows_save(&out);
     for (size_t i = 0; i < sizeof all_configs / sizeof all_configs[0] && failed < 2; i++) {
@@ -298,7 +302,7 @@ int main(int argc, char **argv) {
         double other = lookup(compare, c.name), gpu_ms = NAN;
         /* The GPU first, its row written at once: a slow CPU run stopped by a time limit loses only
          * its own row. A config that fails is reported and the next one runs. */
-        result r = {NAN, NAN, 0, 0, NAN};
+        result r = {NAN, NAN, 0, 0, NAN, "-"};
         if (want_gpu) {
             if (run(&c, RN_BACKEND_CUDA, c.reps, graphs, true, &r) == 0) {
                 gpu_ms = r.ms;

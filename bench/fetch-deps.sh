@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p .debs .whl
 (cd .debs && apt-get download libopenblas-dev libopenblas-pthread-dev libopenblas0-pthread libopenblas0 \
-  libgfortran5 libquadmath0 libgtest-dev libcjson-dev libcjson1 zlib1g-dev)
+  libgfortran5 libquadmath0 libsleef-dev libsleef3 libgtest-dev libcjson-dev libcjson1 zlib1g-dev)
 # Rockpool 3.1 is published as source only; its wheel is pure Python (needs numpy, scipy: both on the device).
 python3 -m pip wheel -q --no-deps -w .whl rockpool==3.1.0
 ls -la .debs .whl

@@ -5,10 +5,11 @@
 #   call 1:      run(command="PART=test bash bench/gpu-suite.sh", carry=[".debs", ".whl"], timeout_s=600)
 #                probe, build (sm_90), every GPU test with RATENN_REQUIRE_CUDA=1 (verbose), all tests,
 #                compute-sanitizer memcheck (kernel tests; a short training run through the CUDA graph path)
-#                and racecheck, `ratenn compare`, two GPU runs from one seed compared byte for byte
+#                and racecheck (and synccheck for the persistent rate kernels), `ratenn compare`, two GPU
+#                runs from one seed compared byte for byte
 #   call 2:      run(command="PART=bench bash bench/gpu-suite.sh", carry=[".debs", ".whl"], timeout_s=600)
 #                probe, build, the cuBLAS SGEMM ceiling, bench_train (S SB M L on the GPU and the CPU; GPU
-#                times from CUDA events), then Rockpool/JAX on the same GPU in FP32 (150 s at most), the chirp
+#                times from CUDA events; each row names its rate loop path), then Rockpool/JAX on the same GPU in FP32 (150 s at most), the chirp
 #                task for 1000 epochs on the GPU (ms/epoch), and the same without CUDA graphs
 #   then:        commit $OUT/results.json as bench/results/<date>-<gpu>.json
 # Each PART runs under an overall limit (SUITE_LIMIT_S, default 540 s) and every step under its own.
@@ -140,7 +141,7 @@ write_results
 
 # ---- build dependencies: the system's when present, else the carried Debian packages under /tmp ----
 CMAKE_DEPS=()
-if [ "${FORCE_DEBS:-0}" = 1 ] || [ ! -e /usr/include/cjson/cJSON.h ] || ! ls /usr/lib/x86_64-linux-gnu/cmake/GTest >/dev/null 2>&1 ||
+if [ "${FORCE_DEBS:-0}" = 1 ] || [ ! -e /usr/include/cjson/cJSON.h ] || [ ! -e /usr/include/x86_64-linux-gnu/sleef.h ] || ! ls /usr/lib/x86_64-linux-gnu/cmake/GTest >/dev/null 2>&1 ||
   ! ls /usr/include/x86_64-linux-gnu/cblas.h /usr/include/cblas.h >/dev/null 2>&1; then
   [ -d .debs ] || die "no system -dev packages and no .debs: run bench/fetch-deps.sh here and carry .debs" 2
   R=/tmp/debroot
@@ -152,6 +153,7 @@ if [ "${FORCE_DEBS:-0}" = 1 ] || [ ! -e /usr/include/cjson/cJSON.h ] || ! ls /us
   CMAKE_DEPS=(-DRATENN_BLAS_LIBRARY=$L/openblas-pthread/libopenblas.so
     -DCBLAS_INCLUDE_DIR=$R/usr/include/x86_64-linux-gnu/openblas-pthread
     -DCJSON_INCLUDE_DIR=$R/usr/include -DCJSON_LIBRARY=$L/libcjson.so
+    -DSLEEF_INCLUDE_DIR=$R/usr/include/x86_64-linux-gnu -DSLEEF_LIBRARY=$L/libsleef.so
     -DGTest_DIR=$L/cmake/GTest -DZLIB_INCLUDE_DIR=$R/usr/include -DZLIB_LIBRARY=$ZLIB)
 fi
 GEN=()
@@ -191,6 +193,13 @@ if want test; then
     fi
   }
   memcheck memcheck_ops 240 "build-gpu/ratenn_tests --gtest_filter='CudaOps*'"
+  # the persistent rate kernels (kernels/rate_seq.cu): every path boundary under memcheck; shared-memory
+  # races and barrier use on the cases with several trials per CTA and with chunked cooperative trials
+  memcheck memcheck_seq 150 "build-gpu/ratenn_tests --gtest_filter='CudaRateSeq.*'"
+  step racecheck_seq 120 "compute-sanitizer --tool racecheck --error-exitcode 3 build-gpu/ratenn_tests \
+    --gtest_filter='CudaRateSeq.ManyTrialsShareCtas' 2>&1 | tail -8"
+  step synccheck_seq 90 "compute-sanitizer --tool synccheck --error-exitcode 3 build-gpu/ratenn_tests \
+    --gtest_filter='CudaRateSeq.ManyTrialsShareCtas' 2>&1 | tail -8"
   MC=$STATE/mc
   mkdir -p "$MC"
   "$PY" -c "import numpy as np; t=np.arange(300); u=np.zeros((2,300,1),np.float32); u[:,:20]=1; \

@@ -59,6 +59,7 @@ def table(rows, rockpool, ceiling):
         if gpu and cfg in rockpool:
             t["speedup_vs_rockpool"] = round(rockpool[cfg] / gpu["ms_per_epoch"], 3)
         if gpu:
+            t["gpu_rate_loop"] = gpu.get("rate_loop")
             t["gpu_gflops"] = gpu["gflops"]
             t["gpu_peak_mib"] = gpu["peak_mib"]
             if ceiling:
@@ -139,13 +140,14 @@ def summary(path):
     if res.get("table"):
         print(f"  SGEMM FP32 ceiling: {res.get('sgemm_fp32_tflops_ceiling')} TFLOP/s")
         print(f"  {'cfg':<4}{'N':>6}{'T':>6}{'B':>5}{'GPU ms':>10}{'CPU ms':>11}{'Rockpool FP32':>14}"
-              f"{'vs CPU':>8}{'vs RP':>8}{'%ceil':>7}{'peak MiB':>10}")
+              f"{'vs CPU':>8}{'vs RP':>8}{'%ceil':>7}{'peak MiB':>10}  rate loop")
         for t in res["table"]:
             share = t.get("share_of_sgemm_ceiling")
             print(f"  {t['config']:<4}{fmt(t['N'], 'd'):>6}{fmt(t['T'], 'd'):>6}{fmt(t['B'], 'd'):>5}"
                   f"{fmt(t['gpu_ms'], '.3f'):>10}{fmt(t['cpu_ms'], '.1f'):>11}{fmt(t['rockpool_gpu_fp32_ms'], '.2f'):>14}"
                   f"{fmt(t.get('speedup_vs_cpu'), '.1f'):>8}{fmt(t.get('speedup_vs_rockpool'), '.2f'):>8}"
-                  f"{fmt(share and 100 * share, '.1f'):>7}{fmt(t.get('gpu_peak_mib'), '.1f'):>10}")
+                  f"{fmt(share and 100 * share, '.1f'):>7}{fmt(t.get('gpu_peak_mib'), '.1f'):>10}"
+                  f"  {t.get('gpu_rate_loop') or '-'}")
     if res.get("chirp_gpu"):
         print(f"  chirp on the GPU: {res['chirp_gpu']}")
     if res.get("stopped"):

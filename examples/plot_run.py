@@ -21,20 +21,76 @@ plt.rcParams["figure.figsize"] = [12, 4]
 plt.rcParams["figure.dpi"] = 100
 
 
+class BadFile(Exception):
+    """A run file that cannot be used: reported as one line naming it (never a traceback)."""
+
+
 def load(path):
-    with np.load(path) as z:
-        return {k: z[k] for k in z.files}
+    try:
+        with np.load(path) as z:
+            arrays = {k: z[k] for k in z.files}
+    except Exception as e:  # a truncated or garbled file: zipfile, numpy and OS errors alike
+        raise BadFile(f"{path}: not a readable .npz ({type(e).__name__}: {e})") from None
+    for k, v in arrays.items():
+        if v.dtype.kind != "f":
+            raise BadFile(f"{path}: array '{k}' is {v.dtype}, not floating point")
+    return arrays
+
+
+def need(arrays, path, name, ndim):
+    if name not in arrays:
+        raise BadFile(f"{path}: has no array '{name}'")
+    if arrays[name].ndim != ndim or 0 in arrays[name].shape:
+        raise BadFile(f"{path}: '{name}' has shape {arrays[name].shape}, expected {ndim} non-empty dimensions")
+    return arrays[name]
+
+
+def read_csv(path, first):
+    """Rows of a CSV of numbers whose header starts with `first`; every field a number."""
+    try:
+        with open(path, newline="") as fh:
+            rows = list(csv.reader(fh))
+    except (OSError, UnicodeDecodeError, csv.Error) as e:
+        raise BadFile(f"{path}: cannot read ({e})") from None
+    if not rows or not rows[0] or rows[0][0] != first:
+        raise BadFile(f"{path}: no '{first},...' header line")
+    header, data = rows[0], []
+    for i, r in enumerate(rows[1:], start=2):
+        if len(r) != len(header):
+            raise BadFile(f"{path}: line {i} has {len(r)} fields, the header {len(header)}")
+        try:
+            data.append([float(v) for v in r])
+        except ValueError:
+            raise BadFile(f"{path}: line {i} holds a field that is not a number") from None
+    return header, np.array(data, dtype=float).reshape(len(data), len(header))
 
 
 def save(fig, outdir, name, written):
+    """Drawn to a temporary name; main renames every figure into place once all are drawn."""
     path = os.path.join(outdir, name)
     fig.tight_layout()
-    fig.savefig(path)
+    fig.savefig(path + ".tmp", format="png")
     plt.close(fig)
     written.append(path)
 
 
 def main(argv):
+    written = []
+    try:
+        return draw(argv, written)
+    except BadFile as e:
+        print(f"ratenn plot: {e}", file=sys.stderr)
+    except Exception as e:  # whatever else: still one line
+        print(f"ratenn plot: {type(e).__name__}: {e}", file=sys.stderr)
+    for w in written:
+        try:
+            os.unlink(w + ".tmp")
+        except OSError:
+            pass
+    return 1
+
+
+def draw(argv, written):
     if len(argv) < 2 or argv[1] in ("-h", "--help"):
         print(__doc__)
         return 0 if len(argv) >= 2 else 2
@@ -49,20 +105,39 @@ def main(argv):
         if not os.path.exists(os.path.join(run_dir, f)):
             print(f"ratenn plot: {run_dir} has no {f} (is it a ratenn run directory?)", file=sys.stderr)
             return 1
-    os.makedirs(outdir, exist_ok=True)
-    cfg = json.load(open(os.path.join(run_dir, "config.json")))
-    dt = float(cfg.get("dt", 1e-3))
-    run = load(os.path.join(run_dir, "run.npz"))
+    # every file read and checked before anything is drawn
+    cfg_path = os.path.join(run_dir, "config.json")
+    try:
+        with open(cfg_path) as fh:
+            cfg = json.load(fh)
+    except (OSError, ValueError) as e:
+        raise BadFile(f"{cfg_path}: not readable JSON ({e})") from None
+    if not isinstance(cfg, dict):
+        raise BadFile(f"{cfg_path}: not a JSON object")
+    dt = cfg.get("dt", 1e-3)
+    if not isinstance(dt, (int, float)) or not dt > 0 or not np.isfinite(dt):
+        raise BadFile(f"{cfg_path}: \"dt\" is not a number > 0")
+    run_path = os.path.join(run_dir, "run.npz")
+    run = load(run_path)
+    for name in ("input", "target", "output"):
+        need(run, run_path, name, 3)
     params = load(os.path.join(run_dir, "params.npz"))
     init_path = os.path.join(run_dir, "params_initial.npz")
     params0 = load(init_path) if os.path.exists(init_path) else None
-    with open(os.path.join(run_dir, "loss.csv")) as fh:
-        rows = list(csv.DictReader(fh))
-    loss = np.array([float(r["loss"]) for r in rows])
-    mse = np.array([float(r["mse"]) for r in rows]) if rows and "mse" in rows[0] else None
+    loss_path = os.path.join(run_dir, "loss.csv")
+    header, table = read_csv(loss_path, "epoch")
+    if "loss" not in header:
+        raise BadFile(f"{loss_path}: no 'loss' column")
+    loss = table[:, header.index("loss")]
+    mse = table[:, header.index("mse")] if "mse" in header else None
+    hist_path = os.path.join(run_dir, "tau_history.csv")
+    tau_hist = read_csv(hist_path, "epoch") if os.path.exists(hist_path) else None
     T = run["input"].shape[1]
     t = np.arange(T) * dt
-    written = []
+    try:
+        os.makedirs(outdir, exist_ok=True)
+    except OSError as e:
+        raise BadFile(f"--out {outdir}: cannot create the directory ({e.strerror})") from None
 
     fig, ax = plt.subplots()
     ax.plot(t, run["input"][0, :, 0], label="Input")
@@ -111,17 +186,21 @@ def main(argv):
             ax.set(xlabel="Time (s)", ylabel="Neuron state x (staggered by 1)",
                    title=f"Neuron states, layer {li} ({len(idx)} of {n} neurons)")
             save(fig, outdir, f"states_{li}.png", written)
-        tau = params[p + "tau"]
+        tau = need(params, "params.npz", p + "tau", 1)
         fig, ax = plt.subplots()
         ax.hist(tau / 1e-3, 21, label="Trained time constants")
         ax.set(xlabel="Time constant (ms)", ylabel="Count", title="Distribution of time constants")
         ax.legend()
         save(fig, outdir, f"tau_hist_{li}.png", written)
         fig, ax = plt.subplots()
-        ax.stem(params[p + "bias"])
+        ax.stem(need(params, "params.npz", p + "bias", 1))
         ax.set(xlabel="Unit", ylabel="Bias", title="Distribution of trained biases")
         save(fig, outdir, f"biases_{li}.png", written)
         if p + "w_rec" in params:
+            need(params, "params.npz", p + "w_rec", 2)
+            if params0 is not None:
+                need(params0, "params_initial.npz", p + "w_rec", 2)
+                need(params0, "params_initial.npz", p + "tau", 1)
             fig, ax = plt.subplots(figsize=(8, 6))
             n = tau.shape[0]
             for label, src, style in (("Initial eigenspectrum", params0, "."), ("Trained eigenspectrum", params, "o")):
@@ -136,12 +215,8 @@ def main(argv):
             ax.legend()
             save(fig, outdir, f"eigenspectrum_{li}.png", written)
 
-    hist_path = os.path.join(run_dir, "tau_history.csv")
-    if os.path.exists(hist_path):
-        with open(hist_path) as fh:
-            reader = csv.reader(fh)
-            header = next(reader)
-            data = np.array([[float(v) for v in r] for r in reader])
+    if tau_hist is not None:
+        header, data = tau_hist
         fig, ax = plt.subplots()
         for j, name in enumerate(header[1:], start=1):
             if len(data):
@@ -154,6 +229,8 @@ def main(argv):
         ax.legend()
         save(fig, outdir, "tau_per_epoch.png", written)
 
+    for w in written:  # all drawn: now into place
+        os.replace(w + ".tmp", w)
     for w in written:
         print(w)
     return 0

@@ -208,7 +208,7 @@ rn_status rn_trainer_set_data(rn_trainer *tr, const float *input, const float *t
 /* The noise epoch the rate layers read: set in backend memory before anything runs (outside any
  * recording, so that one recording serves every epoch). */
 static rn_status set_noise_epoch(rn_trainer *tr, rn_error *err) {
-    uint32_t e = (uint32_t)tr->epoch;
+    uint32_t e = tr->noise_frozen ? 0u : (uint32_t)tr->epoch;
     RN_OP(tr->be->ops->upload(tr->be, tr->noise_epoch, &e, sizeof e));
     return RN_OK;
 }
@@ -481,4 +481,14 @@ int64_t rn_trainer_epochs_done(const rn_trainer *tr) {
 }
 size_t rn_trainer_memory_bytes(const rn_trainer *tr) {
     return tr->arena_bytes;
+}
+
+/* Only the noise epoch changes: the optimiser's step count (Adam's bias correction) still advances. */
+rn_status rn_trainer_set_noise_mode(rn_trainer *tr, rn_noise_mode mode, rn_error *err) {
+    if (!tr) return rn_fail(err, RN_ERR_INVALID_ARG, "trainer is NULL");
+    if (mode != RN_NOISE_FRESH && mode != RN_NOISE_FROZEN)
+        return rn_fail(err, RN_ERR_INVALID_ARG, "noise mode %d is neither fresh (0) nor frozen (1)",
+                       (int)mode);
+    tr->noise_frozen = mode == RN_NOISE_FROZEN;
+    return rn_ok(err);
 }

@@ -68,6 +68,7 @@ struct rn_trainer {
     void *graph;        /* the recorded forward + backward (backends with graphs), or NULL */
     uint64_t graph_key; /* what the recording depends on besides buffer contents */
     bool warmed_up;     /* an epoch has run directly (graphs are recorded from the second on) */
+    bool noise_frozen;  /* RN_NOISE_FROZEN: every run draws epoch 0's noise (calloc: fresh) */
 };
 
 /* What a layer kind does in the trainer. layout carves the kind's buffers (after `out`); forward

@@ -162,6 +162,10 @@ static const rn_backend_ops cuda_ops = {
     .rate_backward_step = rn_cuda_rate_backward_step,
     .rate_backward_init = rn_cuda_rate_backward_init,
     .rate_param_grads = rn_cuda_rate_param_grads,
+    .rate_seq_fits = rn_cuda_rate_seq_fits,
+    .rate_forward_seq = rn_cuda_rate_forward_seq,
+    .rate_backward_seq = rn_cuda_rate_backward_seq,
+    .rate_seq_path = rn_cuda_rate_seq_path,
     .shift_rows = rn_cuda_shift_rows,
     .filter_forward = rn_cuda_filter_forward,
     .filter_backward = rn_cuda_filter_backward,
@@ -226,10 +230,12 @@ rn_status rn_cuda_backend_init(rn_backend *be, rn_error *err) {
              be, cudaMalloc((void **)&c->scratch, RN_CUDA_SCRATCH_DOUBLES * sizeof(double)),
              "reduction scratch")) != RN_OK ||
         (st = rn_cuda_check(be, cudaMalloc(&c->cublas_workspace, RN_CUDA_WORKSPACE_BYTES),
-                            "cuBLAS workspace")) != RN_OK)
+                            "cuBLAS workspace")) != RN_OK ||
+        (st = rn_cuda_rate_seq_setup(be)) != RN_OK)
         goto fail;
     c->partials = c->scratch + RN_CUDA_SCRATCH_PARTIALS;
     c->denom = c->scratch + RN_CUDA_SCRATCH_DENOM;
+    c->bias_partials = c->scratch + RN_CUDA_SCRATCH_BIAS;
     c->threads = RN_CUDA_DEFAULT_THREADS;
     cublasStatus_t cs = cublasCreate(&c->cublas);
     if (cs == CUBLAS_STATUS_SUCCESS) cs = cublasSetStream(c->cublas, c->stream);

@@ -15,6 +15,7 @@
 #include <cuda_runtime_api.h>
 
 #include "backend_impl.h"
+#include "rate_seq_plan.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -24,11 +25,14 @@ extern "C" {
  * run). */
 #define RN_CUDA_REDUCE_BLOCKS 256
 #define RN_CUDA_REDUCE_THREADS 256
+/* bias_grad's first-pass partial sums: at most this many (row chunks × columns). */
+#define RN_CUDA_BIAS_PARTIALS (1 << 17)
 /* The reduction scratch, one allocation laid out here only: the first pass's partial sums, then
- * the MSE's denominator. */
+ * the MSE's denominator, then bias_grad's partial sums. */
 #define RN_CUDA_SCRATCH_PARTIALS 0
 #define RN_CUDA_SCRATCH_DENOM RN_CUDA_REDUCE_BLOCKS
-#define RN_CUDA_SCRATCH_DOUBLES (RN_CUDA_REDUCE_BLOCKS + 1)
+#define RN_CUDA_SCRATCH_BIAS (RN_CUDA_REDUCE_BLOCKS + 1)
+#define RN_CUDA_SCRATCH_DOUBLES (RN_CUDA_REDUCE_BLOCKS + 1 + RN_CUDA_BIAS_PARTIALS)
 #define RN_CUDA_DEFAULT_THREADS 256
 #define RN_CUDA_WORKSPACE_BYTES ((size_t)32 << 20)
 
@@ -39,9 +43,11 @@ typedef struct rn_cuda_ctx {
     double *scratch;        /* device: RN_CUDA_SCRATCH_DOUBLES, laid out as above */
     double *partials;       /* scratch + RN_CUDA_SCRATCH_PARTIALS (RN_CUDA_REDUCE_BLOCKS) */
     double *denom;          /* scratch + RN_CUDA_SCRATCH_DENOM (1) */
+    double *bias_partials;  /* scratch + RN_CUDA_SCRATCH_BIAS (RN_CUDA_BIAS_PARTIALS) */
     void *cublas_workspace; /* device: cuBLAS's workspace, fixed so that graphs can record it */
     int threads;            /* threads per block of every launch (set_block_size) */
     cudaEvent_t timer[2];   /* timer_begin / timer_end marks */
+    rn_seq_limits seq; /* the device's limits for the whole-sequence rate kernels (read at init) */
 } rn_cuda_ctx;
 
 /* Returns RN_OK, or RN_ERR_DEVICE with `what` and the CUDA error in be->err. */
@@ -67,6 +73,32 @@ rn_status rn_cuda_rate_param_grads(rn_backend *be, float *dtau, float *dbias, fl
                                    float *dx0, const float *acc_tau, const float *acc_bias,
                                    const float *acc_theta, const float *lam, const float *tau,
                                    int batch, int n);
+/* The whole-sequence entries (rate_seq.cu). rn_cuda_rate_seq_setup reads the device's limits into
+ * the context and lets the persistent kernels use the opt-in shared memory (once, at init). */
+rn_status rn_cuda_rate_seq_setup(rn_backend *be);
+/* The cooperative path (rate_seq_coop.cu) for recurrent layers up to RN_COOP_MAX_N neurons. */
+rn_status rn_cuda_rate_coop_setup(rn_backend *be, int optin);
+bool rn_cuda_rate_coop_fits(rn_backend *be, int batch, int n, bool recurrent);
+rn_status rn_cuda_rate_forward_coop(rn_backend *be, float *x, float *out, float *r,
+                                    const float *x_init, const float *a_init, const float *in,
+                                    const float *w, const float *tau, const float *bias,
+                                    const float *theta, const rn_rate_step *s, int t0, int t1);
+rn_status rn_cuda_rate_backward_coop(rn_backend *be, float *lam, float *e, float *acc_tau,
+                                     float *acc_bias, float *acc_theta, float *dscr, const float *g,
+                                     const float *x, const float *a, const float *x_init,
+                                     const float *w, const float *tau, const float *theta,
+                                     const rn_rate_step *s, int t0, int t1);
+bool rn_cuda_rate_seq_fits(rn_backend *be, int batch, int n, bool recurrent);
+const char *rn_cuda_rate_seq_path(rn_backend *be, int batch, int n, bool recurrent);
+rn_status rn_cuda_rate_forward_seq(rn_backend *be, float *x, float *out, float *r,
+                                   const float *x_init, const float *a_init, const float *in,
+                                   const float *w, const float *tau, const float *bias,
+                                   const float *theta, const rn_rate_step *s, int t0, int t1);
+rn_status rn_cuda_rate_backward_seq(rn_backend *be, float *lam, float *e, float *acc_tau,
+                                    float *acc_bias, float *acc_theta, float *dscr, const float *g,
+                                    const float *x, const float *a, const float *x_init,
+                                    const float *w, const float *tau, const float *theta,
+                                    const rn_rate_step *s, int t0, int t1);
 rn_status rn_cuda_shift_rows(rn_backend *be, float *dst, const float *src, const float *first,
                              int batch, int steps, int n);
 

@@ -2,13 +2,11 @@
  * and the per-neuron parameter-gradient reductions. The per-element arithmetic is rn_math.h's, as
  * on the CPU.
  *
- * Noise: cuRAND's Philox4_32_10 state, initialised at (seed, subsequence, offset) as SPEC §6 fixes,
- * gives four words per block of four neurons; rn_normal_from_words turns them into normals with the
- * same Box-Muller the CPU uses (cuRAND's device Box-Muller uses __sincosf, which would not match
- * the CPU). */
-#include <curand_kernel.h>
-
+ * Noise: rate_noise.cuh's rn_rate_noise4 (cuRAND's Philox at SPEC §6's counter, the CPU's
+ * Box-Muller: cuRAND's device Box-Muller uses __sincosf, which would not match the CPU), shared
+ * with the persistent kernels of rate_seq.cu. */
 #include "cuda_common.cuh"
+#include "rate_noise.cuh"
 
 /* One thread per (trial, block of four neurons): one Philox call serves four neurons. */
 __global__ static void rate_forward_kernel(float *x, float *out, const float *x_prev,
@@ -19,17 +17,8 @@ __global__ static void rate_forward_kernel(float *x, float *out, const float *x_
     RN_GRID_STRIDE (k, total) {
         int b = (int)(k / quads), q = (int)(k % quads);
         float z[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-        if (s.noise_scale != 0.0f) {
-            const uint32_t epoch = *s.epoch; /* device memory: set before each epoch */
-            curandStatePhilox4_32_10_t st;
-            unsigned long long subseq = ((unsigned long long)epoch << 32) |
-                                        ((unsigned long long)s.layer << 24) | (unsigned)b;
-            unsigned long long block = (unsigned long long)s.t * (unsigned long long)quads + q;
-            curand_init(s.seed, subseq, 4ull * block, &st);
-            uint4 r = curand4(&st);
-            const uint32_t w[4] = {r.x, r.y, r.z, r.w};
-            rn_normals4(w, z);
-        }
+        if (s.noise_scale != 0.0f) /* the epoch is in device memory: set before each epoch */
+            rn_rate_noise4(s.seed, *s.epoch, s.layer, b, s.t, q, quads, z);
         for (int lane = 0; lane < 4 && 4 * q + lane < s.n; lane++)
             rn_rate_forward_elem(b, 4 * q + lane, s.ld, s.ld_prev, s.activation, s.dt,
                                  s.noise_scale * z[lane], x, out, x_prev, in, rec, tau, bias,

@@ -107,6 +107,13 @@ const char *rn_backend_description(const rn_backend *be) {
     return be->description;
 }
 
+const char *rn_backend_rate_loop(rn_backend *be, int batch, int n, bool recurrent) {
+    const rn_backend_ops *o = be->ops;
+    if (o->rate_seq_path) return o->rate_seq_path(be, batch, n, recurrent);
+    if (!o->rate_seq_fits || !o->rate_seq_fits(be, batch, n, recurrent)) return "step";
+    return be->kind == RN_BACKEND_CPU ? "cpu-seq" : "seq";
+}
+
 rn_status rn_backend_kind_parse(const char *text, rn_backend_kind *kind, rn_error *err) {
     if (text && strcmp(text, "auto") == 0)
         *kind = RN_BACKEND_AUTO;

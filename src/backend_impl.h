@@ -136,6 +136,10 @@ typedef struct rn_backend_ops {
                                    const float *x, const float *a, const float *x_init,
                                    const float *w, const float *tau, const float *theta,
                                    const rn_rate_step *s, int t0, int t1);
+    /* Which path the whole-sequence entries take for such a layer, for reports: e.g.
+     * "persistent-smem" (CUDA), "cpu-seq", or "step" (rate_seq_fits says no). Optional: NULL where
+     * a backend has no name for it (rn_backend_rate_loop then says "seq" or "step"). */
+    const char *(*rate_seq_path)(rn_backend *be, int batch, int n, bool recurrent);
     /* dst[b, 0, :] = first[b, :]; dst[b, t, :] = src[b, t − 1, :] for t >= 1  (=) */
     rn_status (*shift_rows)(rn_backend *be, float *dst, const float *src, const float *first,
                             int batch, int steps, int n);

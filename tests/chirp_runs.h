@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "backend_impl.h"
 #include "test_util.h"
 
 namespace chirp_runs {
@@ -21,8 +22,11 @@ struct TrainRun {
     size_t peak = 0;
 };
 
+// step_loop: the trainer drives the rate layer step by step even where the backend has
+// whole-sequence entries (its table is copied with rate_seq_fits cleared): the fused loop's
+// reference.
 inline TrainRun train_chirp(rn_backend_kind kind, int N, int B, int epochs, int repeats,
-                            bool graphs = true, int freeze_after = -1) {
+                            bool graphs = true, int freeze_after = -1, bool step_loop = false) {
     TrainRun r;
     rn_error err = {};
     rn_chirp_options co = rn_chirp_options_default();
@@ -50,6 +54,12 @@ inline TrainRun train_chirp(rn_backend_kind kind, int N, int B, int epochs, int 
     EXPECT_EQ(rn_net_set_bounds(net, "1_rate.tau", 0.011f, INFINITY, RN_BOUND_CLIP, &err), RN_OK)
         << err.message;
     EXPECT_EQ(rn_backend_create(&be, kind, &err), RN_OK) << err.message;
+    rn_backend_ops steps_only; // outlives the backend: freed below, before this goes
+    if (step_loop && be) {
+        steps_only = *be->ops;
+        steps_only.rate_seq_fits = nullptr;
+        be->ops = &steps_only;
+    }
     size_t baseline = 0;
     rn_backend_memory(be, &baseline, nullptr);
     rn_train_config cfg = rn_train_config_default();

@@ -4,13 +4,16 @@
 // SIGKILL during checkpoint writes, and a full disk (a file size limit).
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -100,8 +103,8 @@ TEST(BadInputs, EveryCaseFailsWithOneLineAndLeavesOutputsAlone) {
     for (const Bad &c : cases) {
         std::string args = subst(c.args, d);
         // into the existing run's directory: a failure must not touch what is there
-        CliResult r =
-            run_cli("train " + args + " --epochs 1 --quiet --backend cpu --out " + run, d);
+        CliResult r = run_cli(
+            "train " + args + " --epochs 1 --quiet --backend cpu --overwrite --out " + run, d);
         std::string line = r.err;
         while (!line.empty() && line.back() == '\n')
             line.pop_back();
@@ -137,7 +140,7 @@ TEST(Faults, FullDiskFailsCleanlyAndKeepsThePreviousFiles) {
     auto before = snapshot(run);
     // 64 KiB: config.json fits, run.npz (input, target, outputs, states of 3000 steps) does not
     std::string cmd = "ulimit -f 64; " + std::string(RATENN_CLI_PATH) +
-                      " train --task chirp --epochs 3 " + kQuick + " --out " + run +
+                      " train --task chirp --epochs 3 " + kQuick + " --overwrite --out " + run +
                       " >/dev/null 2>" + d + "/err.txt";
     int st = std::system(("sh -c '" + cmd + "'").c_str());
     std::string err = read_file(d + "/err.txt");
@@ -155,6 +158,13 @@ TEST(Faults, FullDiskFailsCleanlyAndKeepsThePreviousFiles) {
     EXPECT_EQ(before[4], snapshot(run)[4]) << "run.npz (too big to write) must be the previous one";
 }
 
+// The modification time of a file in ns, or -1 when it is not there.
+long long mtime_ns(const std::string &path) {
+    struct stat st;
+    if (stat(path.c_str(), &st) != 0) return -1;
+    return (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
+}
+
 // SIGKILL at random moments of a run that checkpoints every epoch: the checkpoint on disk is always
 // loadable, and resuming from it ends bit-identical to a run never interrupted.
 TEST(Faults, SigkillDuringCheckpointsLeavesALoadableOneAndResumeIsExact) {
@@ -170,21 +180,41 @@ TEST(Faults, SigkillDuringCheckpointsLeavesALoadableOneAndResumeIsExact) {
                           " --epochs 40 --checkpoint-every 1 --out " + run;
         if (file_exists(run + "/checkpoint.npz"))
             cmd = std::string(RATENN_CLI_PATH) + " train --resume " + run + " --quiet";
+        // ratenn itself in the child (no shell between: the kill reaches the run, and nothing of
+        // it survives to race the next round's resume for the files)
+        std::vector<std::string> words;
+        std::istringstream split(cmd);
+        for (std::string w; split >> w;)
+            words.push_back(w);
+        std::vector<char *> argv;
+        for (auto &w : words)
+            argv.push_back(w.data());
+        argv.push_back(nullptr);
         pid_t pid = fork();
         ASSERT_GE(pid, 0);
         if (pid == 0) {
-            execl("/bin/sh", "sh", "-c", (cmd + " >/dev/null 2>&1").c_str(), (char *)nullptr);
+            int devnull = open("/dev/null", O_WRONLY);
+            dup2(devnull, 1);
+            dup2(devnull, 2);
+            execv(argv[0], argv.data());
             _exit(127);
         }
-        usleep(150000 + 37000 * round); // a different moment each round
-        kill(pid, SIGKILL); // kills sh; its child ratenn with it via the process group below
+        // a different moment each round, counted from the run's next checkpoint (not from its
+        // start: a busy machine may take longer than any fixed time to start and train an epoch)
+        const long long before = mtime_ns(run + "/checkpoint.npz");
+        for (int i = 0; i < 6000 && mtime_ns(run + "/checkpoint.npz") == before; i++) {
+            int st = 0;
+            if (waitpid(pid, &st, WNOHANG) == pid) { // (it finished)
+                pid = -1;
+                break;
+            }
+            usleep(10000);
+        }
+        usleep(4000 * round);
+        if (pid < 0) continue;
+        kill(pid, SIGKILL);
         int status = 0;
         waitpid(pid, &status, 0);
-        // (pkill exits 1 when nothing matched: the run may have ended with sh)
-        int rc = std::system(("pkill -KILL -f -- '--out " + run +
-                              "' 2>/dev/null; pkill -KILL -f -- '--resume " + run + "' 2>/dev/null")
-                                 .c_str());
-        (void)rc;
         usleep(50000);
         kills++;
         if (file_exists(run + "/checkpoint.npz")) {

@@ -274,7 +274,10 @@ OPS_CASES(Gemm) {
 
 // ==== linear layer ====
 
-const int kRowsCols[][2] = {{1, 1}, {3, 37}, {37, 3}, {1029, 5}, {5, 1029}, {300, 300}, {4099, 7}};
+// (300000, 1): a readout bias over many rows (bias_grad's row chunks capped); (2050, 67): two
+// chunks
+const int kRowsCols[][2] = {{1, 1},     {3, 37},   {37, 3},     {1029, 5}, {5, 1029},
+                            {300, 300}, {4099, 7}, {300000, 1}, {2050, 67}};
 
 OPS_CASES(BiasAdd) {
     for (const auto &rc : kRowsCols) {

@@ -35,6 +35,11 @@ const char *rn_backend_description(const rn_backend *backend);
  * reduction scratch; host memory for the CPU), in bytes. */
 void rn_backend_memory(const rn_backend *backend, size_t *in_use, size_t *peak);
 
+/* How the backend runs the time loop of a rate layer of n neurons (recurrent or not) on `batch`
+ * trials, for reports: "persistent-smem" (CUDA: one kernel per direction, W_rec in shared memory),
+ * "cpu-seq" (CPU: one tight loop per direction), or "step" (one launch or call per step). */
+const char *rn_backend_rate_loop(rn_backend *backend, int batch, int n, bool recurrent);
+
 /* Whether this build contains the CUDA backend, and how many devices it can see (0 if none). */
 bool rn_cuda_built(void);
 int rn_cuda_device_count(void);

@@ -3,6 +3,7 @@
 #ifndef RATENN_H
 #define RATENN_H
 
+#include "ratenn/abi.h"
 #include "ratenn/backend.h"
 #include "ratenn/io.h"
 #include "ratenn/net.h"

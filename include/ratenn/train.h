@@ -98,6 +98,13 @@ rn_status rn_trainer_set_optimizer_state(rn_trainer *trainer, const float *m, co
 int64_t rn_trainer_epochs_done(const rn_trainer *trainer);
 size_t rn_trainer_memory_bytes(const rn_trainer *trainer); /* the backend arena's size */
 
+/* The noise draws (SPEC §6): RN_NOISE_FRESH (the default) draws ξ with the epoch's counter, so each
+ * epoch sees new noise; RN_NOISE_FROZEN draws epoch 0's ξ in every epoch, forward and gradients alike,
+ * as the Rockpool tutorial's loop does (its reset_state() restores one RNG key each epoch). Only the
+ * noise is frozen: the epoch count and Adam's bias correction advance as usual. */
+typedef enum rn_noise_mode { RN_NOISE_FRESH = 0, RN_NOISE_FROZEN = 1 } rn_noise_mode;
+rn_status rn_trainer_set_noise_mode(rn_trainer *trainer, rn_noise_mode mode, rn_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -76,14 +76,19 @@ double cli_now(void); /* monotonic seconds */
 int cli_freeze(rn_net *net, const char *list);     /* "a,b": freeze these */
 int cli_train_only(rn_net *net, const char *list); /* freeze all but these */
 int cli_bounds(rn_net *net, const char *list, rn_bound_mode mode);
+/* Checks the network's values as every user of parameters needs them: finite, and each τ > 0 with
+ * dt/τ a finite float. Copies them into dst (rn_net_param_total floats); returns the index of the
+ * first bad parameter with the reason in why, or -1. */
+int cli_check_params(const rn_net *net, float *dst, char *why, size_t why_len);
 /* Loads parameters by name from a .npz (names and shapes checked; `flag` names it in messages);
  * with require_all, every parameter of the network must be in the file. */
 int cli_init_params(rn_net *net, const char *npz_path, const char *flag, bool require_all);
 
 /* ---- files (cli_files.c): each prints one line and returns 1 on failure ---- */
 int cli_write_params(const char *path, const rn_net *net);
-int cli_write_loss_csv(const char *path, const rn_loss_parts *hist, long long n);
-int cli_read_loss_csv(const char *path, rn_loss_parts *hist, long long n);
+/* Whether the two paths name one file: the same inode when both exist, else the same directory and
+ * name (so an output is never written onto an input, under any spelling). */
+bool cli_same_file(const char *a, const char *b);
 int cli_write_checkpoint(const char *path, const rn_net *net, rn_trainer *tr);
 int cli_read_checkpoint(const char *path, rn_net *net, rn_trainer *tr, long long *epochs_done);
 

@@ -1,8 +1,14 @@
-/* `ratenn eval`: a trained network run forward on new inputs of any length and batch. */
+/* `ratenn eval`: a trained network run forward on new inputs of any length and batch. Its outputs
+ * are written only when everything succeeded and every value is finite, never onto an input. */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -32,6 +38,99 @@ static int read_run_config(const char *path, char **spec, double *dt, long long 
     }
     cJSON_Delete(doc);
     return rc;
+}
+
+/* --out and --record must not be an input (or each other), under any spelling or link. */
+static int check_outputs(const char *out, const char *record, const char *params, const char *input,
+                         const char *config) {
+    const char *outs[2][2] = {{"--out", out}, {"--record", record}};
+    const char *ins[3][2] = {{"--params", params}, {"--input", input}, {"--config", config}};
+    for (int o = 0; o < 2; o++) {
+        if (!outs[o][1]) continue;
+        struct stat st;
+        if (stat(outs[o][1], &st) == 0 && S_ISDIR(st.st_mode)) { /* found now, not after a rename */
+            fprintf(stderr, "ratenn eval: %s %s is a directory; give a file name\n", outs[o][0],
+                    outs[o][1]);
+            return 1;
+        }
+        for (int i = 0; i < 3; i++)
+            if (cli_same_file(outs[o][1], ins[i][1])) {
+                fprintf(stderr, "ratenn eval: %s %s is the %s file; it would be overwritten\n",
+                        outs[o][0], outs[o][1], ins[i][0]);
+                return 1;
+            }
+    }
+    if (record && cli_same_file(out, record)) {
+        fprintf(stderr, "ratenn eval: --out and --record name the same file %s\n", out);
+        return 1;
+    }
+    return 0;
+}
+
+/* The first non-finite value of an output: a network that leaves the float range (a tiny τ, huge
+ * weights) gives NaN or Inf, which is an error rather than a result. */
+static int check_finite(const char *what, const float *v, size_t B, size_t T, size_t C) {
+    for (size_t i = 0; i < B * T * C; i++)
+        if (!isfinite(v[i])) {
+            fprintf(stderr,
+                    "ratenn eval: %s is not finite (%g at trial %zu, step %zu, channel %zu): the "
+                    "parameters drive the network out of range on this input; nothing written\n",
+                    what, v[i], i / (T * C), i / C % T, i % C);
+            return 1;
+        }
+    return 0;
+}
+
+/* Every layer's output (and each rate layer's x and r) for --record; NULL after one line. */
+static rn_array *gather_record(const rn_net *net, const rn_trainer *tr, size_t B, size_t T,
+                               int *count) {
+    int L = rn_net_layer_count(net), n = 0;
+    rn_array *arr = calloc((size_t)3 * L + 1, sizeof *arr);
+    rn_error err = {0};
+    bool oom = arr == NULL, ok = !oom;
+    for (int li = 0; ok && li < L; li++) {
+        bool rate = rn_net_layer_kind(net, li) == RN_LAYER_RATE;
+        for (int kind = 0; ok && kind < (rate ? 3 : 1); kind++) {
+            rn_array *a = &arr[n++];
+            static const char *what[] = {"out", "x", "r"};
+            snprintf(a->name, sizeof a->name, "%d_%s.%s", li,
+                     rn_layer_kind_name(rn_net_layer_kind(net, li)), what[kind]);
+            int width = rn_net_layer_width(net, li);
+            a->ndim = 3;
+            a->shape[0] = B;
+            a->shape[1] = T;
+            a->shape[2] = (size_t)width;
+            a->count = B * T * (size_t)width;
+            a->data = malloc(a->count * sizeof(float) + 1);
+            if (!a->data) oom = true;
+            ok = a->data && rn_trainer_get_record(tr, li, (rn_record_kind)kind, a->data, a->count,
+                                                  &err) == RN_OK;
+            char label[160];
+            snprintf(label, sizeof label, "--record '%s'", a->name);
+            if (ok && check_finite(label, a->data, B, T, (size_t)width)) {
+                if (arr) rn_arrays_free(arr, n);
+                return NULL;
+            }
+        }
+    }
+    if (!ok) {
+        fprintf(stderr, "ratenn eval: --record: %s\n", oom ? "out of memory" : err.message);
+        if (arr) rn_arrays_free(arr, n);
+        return NULL;
+    }
+    *count = n;
+    return arr;
+}
+
+static bool file_exists(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+/* "<path>.eval-tmp.<pid>": each output is written whole under such a name first, and both are
+ * renamed only when both were written. */
+static void temp_name(char *dst, size_t n, const char *path) {
+    snprintf(dst, n, "%s.eval-tmp.%ld", path, (long)getpid());
 }
 
 int cli_eval(int argc, char **argv) {
@@ -75,6 +174,7 @@ int cli_eval(int argc, char **argv) {
         snprintf(cfg, sizeof cfg, "%.*sconfig.json", slash ? (int)(slash - params + 1) : 0, params);
         config = cfg;
     }
+    if (check_outputs(out, record, params, input, config)) return 1;
     double dt;
     long long run_seed;
     if (read_run_config(config, &spec, &dt, &run_seed)) return 1;
@@ -82,9 +182,10 @@ int cli_eval(int argc, char **argv) {
     rn_net *net = NULL;
     rn_backend *be = NULL;
     rn_trainer *tr = NULL;
-    rn_array in = {0};
+    rn_array in = {0}, *rec = NULL;
     float *y = NULL;
-    int rc = 1;
+    int rc = 1, n_rec = 0;
+    char tmp_out[4200], tmp_rec[4200];
     rn_backend_kind bk;
     if (rn_backend_kind_parse(backend, &bk, &err) != RN_OK) {
         fprintf(stderr, "ratenn eval: --backend: %s\n", err.message);
@@ -124,46 +225,31 @@ int cli_eval(int argc, char **argv) {
         fprintf(stderr, "ratenn eval: %s\n", y ? err.message : "out of memory");
         goto done;
     }
+    if (check_finite("the output", y, B, T, cout)) goto done;
+    if (record && !(rec = gather_record(net, tr, B, T, &n_rec))) goto done;
     size_t shape[3] = {B, T, cout};
-    if (rn_npy_write(out, y, 3, shape, &err) != RN_OK) {
-        fprintf(stderr, "ratenn eval: %s\n", err.message);
+    temp_name(tmp_out, sizeof tmp_out, out);
+    if (record) temp_name(tmp_rec, sizeof tmp_rec, record);
+    if (rn_npy_write(tmp_out, y, 3, shape, &err) != RN_OK ||
+        (record && rn_npz_write(tmp_rec, rec, n_rec, &err) != RN_OK)) {
+        /* the message names the temporary file: say which output it is */
+        fprintf(stderr, "ratenn eval: %s: %s (nothing written)\n",
+                file_exists(tmp_out) ? "--record" : "--out", err.message);
+        unlink(tmp_out);
+        if (record) unlink(tmp_rec);
         goto done;
     }
-    if (record) {
-        int L = rn_net_layer_count(net), n = 0;
-        rn_array *arr = calloc((size_t)3 * L, sizeof *arr);
-        bool ok = arr != NULL, oom = arr == NULL;
-        for (int li = 0; ok && li < L; li++) {
-            bool rate = rn_net_layer_kind(net, li) == RN_LAYER_RATE;
-            for (int kind = 0; ok && kind < (rate ? 3 : 1); kind++) {
-                rn_array *a = &arr[n++];
-                static const char *what[] = {"out", "x", "r"};
-                snprintf(a->name, sizeof a->name, "%d_%s.%s", li,
-                         rn_layer_kind_name(rn_net_layer_kind(net, li)), what[kind]);
-                int width = rn_net_layer_width(net, li);
-                a->ndim = 3;
-                a->shape[0] = B;
-                a->shape[1] = T;
-                a->shape[2] = (size_t)width;
-                a->count = B * T * (size_t)width;
-                a->data = malloc(a->count * sizeof(float) + 1);
-                if (!a->data) oom = true;
-                ok = a->data && rn_trainer_get_record(tr, li, (rn_record_kind)kind, a->data,
-                                                      a->count, &err) == RN_OK;
-            }
-        }
-        if (!ok || rn_npz_write(record, arr, n, &err) != RN_OK) {
-            fprintf(stderr, "ratenn eval: --record %s: %s\n", record,
-                    oom ? "out of memory" : err.message);
-            if (arr) rn_arrays_free(arr, n);
-            goto done;
-        }
-        rn_arrays_free(arr, n);
+    if (rename(tmp_out, out) != 0 || (record && rename(tmp_rec, record) != 0)) {
+        fprintf(stderr, "ratenn eval: cannot move the outputs into place: %s\n", strerror(errno));
+        unlink(tmp_out);
+        if (record) unlink(tmp_rec);
+        goto done;
     }
     fprintf(stderr, "ratenn eval: %zu trial(s) of %zu steps on %s -> %s\n", B, T,
             rn_backend_description(be), out);
     rc = 0;
 done:
+    if (rec) rn_arrays_free(rec, n_rec);
     free(spec);
     free(y);
     rn_array_free(&in);

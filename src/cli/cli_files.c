@@ -1,10 +1,13 @@
-/* The CLI's files: parameters as .npz, the loss history as CSV, and checkpoints. Every file is
- * written to a temporary name and renamed (rn_atomic_*), so an interrupted write never leaves a
- * broken file. */
+/* The CLI's files: parameters as .npz and checkpoints (each written to a temporary name and renamed,
+ * rn_atomic_*, so an interrupted write never leaves a broken file), and whether two paths name one
+ * file (so that no output is written onto an input). */
+#define _XOPEN_SOURCE 700 /* realpath */
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "atomic_file.h"
 #include "cli.h"
@@ -49,50 +52,30 @@ int cli_write_params(const char *path, const rn_net *net) {
     return rc;
 }
 
-int cli_write_loss_csv(const char *path, const rn_loss_parts *hist, long long n) {
-    rn_atomic_file f;
-    rn_error err = {0};
-    if (rn_atomic_open(&f, path, &err) != RN_OK) {
-        fprintf(stderr, "ratenn: %s\n", err.message);
-        return 1;
-    }
-    fprintf(f.fp, "epoch,loss,mse,bounds,l2,grad_norm\n");
-    for (long long i = 0; i < n; i++)
-        fprintf(f.fp, "%lld,%.17g,%.17g,%.17g,%.17g,%.17g\n", i, hist[i].total, hist[i].mse,
-                hist[i].bounds, hist[i].l2, hist[i].grad_norm);
-    if (rn_atomic_commit(&f, &err) != RN_OK) {
-        fprintf(stderr, "ratenn: %s\n", err.message);
-        return 1;
-    }
-    return 0;
+/* The directory part of path made absolute, then the last component: "" if the directory does
+ * not resolve. */
+static void canonical(const char *path, char *dst, size_t n) {
+    char dir[PATH_MAX], abs[PATH_MAX];
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    if (!slash)
+        strcpy(dir, ".");
+    else
+        snprintf(dir, sizeof dir, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+    if (realpath(dir, abs))
+        snprintf(dst, n, "%s/%s", abs, base);
+    else
+        dst[0] = '\0';
 }
 
-int cli_read_loss_csv(const char *path, rn_loss_parts *hist, long long n) {
-    FILE *fp = fopen(path, "r");
-    if (!fp) {
-        fprintf(stderr, "ratenn: --resume: cannot open %s\n", path);
-        return 1;
-    }
-    char line[1024];
-    long long i = 0;
-    int rc = 0;
-    if (!fgets(line, sizeof line, fp)) rc = 1;
-    while (!rc && i < n && fgets(line, sizeof line, fp)) {
-        long long e;
-        rn_loss_parts *h = &hist[i];
-        if (sscanf(line, "%lld,%lf,%lf,%lf,%lf,%lf", &e, &h->total, &h->mse, &h->bounds, &h->l2,
-                   &h->grad_norm) != 6 ||
-            e != i)
-            rc = 1;
-        i++;
-    }
-    fclose(fp);
-    if (rc || i != n) {
-        fprintf(stderr, "ratenn: --resume: %s does not hold the %lld epochs the checkpoint says\n",
-                path, n);
-        return 1;
-    }
-    return 0;
+bool cli_same_file(const char *a, const char *b) {
+    struct stat sa, sb;
+    if (stat(a, &sa) == 0 && stat(b, &sb) == 0)
+        return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino; /* links and other spellings too */
+    char ca[PATH_MAX + 256], cb[PATH_MAX + 256];
+    canonical(a, ca, sizeof ca);
+    canonical(b, cb, sizeof cb);
+    return ca[0] && !strcmp(ca, cb);
 }
 
 /* checkpoint.npz: the parameters by name, "adam.m/<name>", "adam.v/<name>", and "epochs_done" as

@@ -149,6 +149,36 @@ int cli_bounds(rn_net *net, const char *list, rn_bound_mode mode) {
     return for_each_item(list, bound_one, net, &mode);
 }
 
+int cli_check_params(const rn_net *net, float *dst, char *why, size_t why_len) {
+    const float dt = rn_net_dt(net);
+    size_t off = 0;
+    int first_bad = -1; /* (every value is copied all the same) */
+    for (int i = 0; i < rn_net_param_count(net); i++) {
+        rn_param_info info;
+        rn_net_param_info(net, i, &info, NULL);
+        rn_net_get_param(net, info.name, dst + off, info.count, NULL);
+        const char *dot = strrchr(info.name, '.');
+        bool tau = dot && !strncmp(dot, ".tau", 4);
+        for (size_t k = 0; k < info.count && first_bad < 0; k++) {
+            float v = dst[off + k];
+            /* τ > 0 as rn_net_set_param demands, and dt/τ a float: a smaller τ (1e-45) passes
+             * set_param but turns every step into Inf or NaN */
+            const char *bad = !isfinite(v)                        ? "not finite"
+                              : tau && !(v > 0.0f)                ? "tau must be > 0"
+                              : tau && !isfinite((float)(dt / v)) ? "so small that dt/tau overflows"
+                                                                  : NULL;
+            if (bad) {
+                if (why)
+                    snprintf(why, why_len, "parameter '%s' element %zu is %g: %s", info.name, k, v,
+                             bad);
+                first_bad = i;
+            }
+        }
+        off += info.count;
+    }
+    return first_bad;
+}
+
 /* --init FILE.npz: every array must name a parameter of this network and have its shape; the
  * network's values change only if the whole file is valid. */
 int cli_init_params(rn_net *net, const char *path, const char *flag, bool require_all) {
@@ -199,6 +229,18 @@ int cli_init_params(rn_net *net, const char *path, const char *flag, bool requir
             fprintf(stderr, "ratenn: %s %s: %s\n", flag, path, err.message);
             goto done;
         }
+    float *scratch = malloc(rn_net_param_total(net) * sizeof(float) + 1);
+    char why[400];
+    if (!scratch) {
+        fprintf(stderr, "ratenn: %s %s: out of memory\n", flag, path);
+        goto done;
+    }
+    int bad = cli_check_params(net, scratch, why, sizeof why);
+    free(scratch);
+    if (bad >= 0) {
+        fprintf(stderr, "ratenn: %s %s: %s\n", flag, path, why);
+        goto done;
+    }
     if (!require_all)
         fprintf(stderr, "ratenn: %s: %d of %d parameters loaded from %s\n", flag, n,
                 rn_net_param_count(net), path);

@@ -2,14 +2,17 @@
  * with checkpoints, resume, Ctrl-C handling and the run's files (README "The command line").
  * cli_train_args.c parses the command line, cli_train_data.c loads the data, cli_train_files.c
  * writes the files; this file runs the session: build, train, finish. */
-#define _POSIX_C_SOURCE 200809L
+#define _XOPEN_SOURCE 700 /* realpath */
+#include <limits.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 
+#include "cli_run_dir.h"
 #include "cli_train.h"
 
 static volatile sig_atomic_t g_stop_signal = 0; /* the CLI's only global: set by SIGINT/SIGTERM */
@@ -48,7 +51,8 @@ static int control_params(const train_args *a, rn_net *net) {
     }
     /* --bound-mode was checked with the other flags */
     rn_bound_mode mode = !strcmp(a->bound_mode, "clip") ? RN_BOUND_CLIP : RN_BOUND_PENALTY;
-    if (a->init && cli_init_params(net, a->init, "--init", false)) return 1;
+    /* (on resume, params_initial.npz and the checkpoint stand for --init) */
+    if (a->init && !a->resume && cli_init_params(net, a->init, "--init", false)) return 1;
     if (a->train_only && cli_train_only(net, a->train_only)) return 1;
     if (a->freeze && cli_freeze(net, a->freeze)) return 1;
     if (a->bound && cli_bounds(net, a->bound, mode)) return 1;
@@ -61,42 +65,40 @@ typedef struct train_session {
     rn_net *net;
     rn_backend *be;
     rn_trainer *tr;
-    rn_loss_parts *hist; /* per epoch, grown as epochs are done (hist_cap entries, zeroed) */
-    long long hist_cap;
-    float *output0; /* the output before training */
+    run_dir rd;
+    text_buf loss;         /* rows of loss.csv not yet written */
+    off_t loss_end;        /* bytes of loss.csv that are this run's */
+    rn_loss_parts first;   /* epoch 0's loss (for the closing line) */
+    rn_loss_parts last;    /* the last epoch's */
+    float *output0;        /* the output before training */
+    float *good, *scratch; /* the last parameters that passed the checks; a scratch copy */
     tau_history th;
     char *spec;      /* the network as config.json keeps it (net_effective) */
     long long start; /* the first epoch of this session (after --resume) */
     long long done;  /* epochs done */
-    bool diverged;
+    bool diverged, config_due;
     rn_error diverged_err;
     double wall; /* seconds of training in this session */
 } train_session;
 
-/* Room for n entries of the loss history: grown by doubling as the run goes, not sized for --epochs
- * up front (2^31 epochs would be 96 GiB). */
-static int hist_reserve(train_session *s, long long n) {
-    if (n <= s->hist_cap) return 0;
-    long long cap = s->hist_cap ? s->hist_cap : 1024;
-    while (cap < n)
-        cap *= 2;
-    rn_loss_parts *grown = realloc(s->hist, (size_t)cap * sizeof *grown);
-    if (!grown) {
-        fprintf(stderr, "ratenn train: out of memory for the loss history (%.1f MiB)\n",
-                (double)cap * sizeof *grown / 1048576.0);
-        return 1;
-    }
-    memset(grown + s->hist_cap, 0, (size_t)(cap - s->hist_cap) * sizeof *grown);
-    s->hist = grown;
-    s->hist_cap = cap;
-    return 0;
+/* The first rate layer's time-loop path on this backend ("-" without one), for the first line. */
+static const char *rate_loop(const train_session *s) {
+    rn_rate_options o;
+    for (int l = 0; l < rn_net_layer_count(s->net); l++)
+        if (rn_net_layer_kind(s->net, l) == RN_LAYER_RATE &&
+            rn_net_rate_options(s->net, l, &o, NULL) == RN_OK)
+            return rn_backend_rate_loop(s->be, s->d.B, o.n, o.recurrent);
+    return "-";
 }
 
 static void session_free(train_session *s) {
+    run_dir_close(&s->rd);
     free(s->spec);
-    free(s->th.rows);
-    free(s->hist);
+    text_buf_free(&s->th.pending);
+    text_buf_free(&s->loss);
     free(s->output0);
+    free(s->good);
+    free(s->scratch);
     rn_trainer_free(s->tr);
     rn_backend_free(s->be);
     rn_net_free(s->net);
@@ -146,25 +148,82 @@ static int session_build(train_session *s, const train_cmdline *c) {
         fprintf(stderr, "ratenn train: %s\n", err.message);
         return 1;
     }
-    if (hist_reserve(s, 1)) return 1;
+    size_t P = rn_net_param_total(s->net);
     s->output0 = malloc((size_t)s->d.B * s->d.T * s->d.cout * sizeof(float));
-    if (!s->output0) {
+    s->good = malloc(P * sizeof(float) + 1);
+    s->scratch = malloc(P * sizeof(float) + 1);
+    if (!s->output0 || !s->good || !s->scratch) {
         fprintf(stderr, "ratenn train: out of memory\n");
         return 1;
     }
-    tau_history_init(&s->th, s->net, a->epochs);
+    tau_history_init(&s->th, s->net);
     return 0;
 }
 
-/* A resumed run's state from its directory, or a new run's directory and config.json; then the
- * output before training (and a new run's params_initial.npz). */
+/* The network's values from src (P floats), uploaded again. */
+static int params_restore(train_session *s, const float *src) {
+    rn_error err = {0};
+    size_t off = 0;
+    for (int i = 0; i < rn_net_param_count(s->net); i++) {
+        rn_param_info info;
+        rn_net_param_info(s->net, i, &info, NULL);
+        if (rn_net_set_param(s->net, info.name, src + off, info.count, &err) != RN_OK) break;
+        off += info.count;
+    }
+    if (err.status != RN_OK || rn_trainer_push_params(s->tr, &err) != RN_OK) {
+        fprintf(stderr, "ratenn train: %s\n", err.message);
+        return 1;
+    }
+    return 0;
+}
+
+/* config.json with the paths made absolute (the run's data and --init are found from anywhere, so
+ * that --resume and --config work from another directory), without --resume and --config. */
+static int write_config(train_session *s, const train_cmdline *c) {
+    train_args b = c->a;
+    cli_flag flags[TRAIN_MAX_FLAGS];
+    memcpy(flags, c->flags, sizeof flags);
+    for (int k = 0; k < c->n_flags; k++) /* the same table, pointing into b */
+        flags[k].dest = (char *)&b + ((const char *)c->flags[k].dest - (const char *)&c->a);
+    char abs[4][PATH_MAX];
+    const char **paths[4] = {&b.input, &b.target, &b.mask, &b.init};
+    for (int k = 0; k < 4; k++)
+        if (*paths[k] && realpath(*paths[k], abs[k])) *paths[k] = abs[k];
+    char net_abs[PATH_MAX];
+    struct stat st;
+    if (b.net && stat(b.net, &st) == 0 && S_ISREG(st.st_mode) && realpath(b.net, net_abs))
+        b.net = net_abs;
+    b.out = s->rd.abs;
+    b.resume = b.config = NULL;
+    char path[4200];
+    run_dir_path(&s->rd, path, sizeof path, "config.json");
+    return train_write_config(path, flags, c->n_flags, s->spec, &s->d,
+                              rn_backend_description(s->be));
+}
+
+/* A resumed run's state from its directory, or a new run's config.json (staged); then the output
+ * before training (and a new run's params_initial.npz). */
 static int session_open(train_session *s, const train_cmdline *c) {
     const train_args *a = &c->a;
     rn_error err = {0};
     char path[4200];
     if (a->resume) {
+        /* the output before training is the uninterrupted run's: from params_initial.npz, at
+         * epoch 0 (the trainer is new) */
+        train_path(path, sizeof path, a->resume, "params_initial.npz");
+        if (cli_init_params(s->net, path, "--resume", true)) return 1;
+        if (rn_trainer_push_params(s->tr, &err) != RN_OK ||
+            rn_trainer_forward(s->tr, s->output0, true, &err) != RN_OK) {
+            fprintf(stderr, "ratenn train: initial evaluation: %s\n", err.message);
+            return 1;
+        }
         train_path(path, sizeof path, a->resume, "checkpoint.npz");
         if (cli_read_checkpoint(path, s->net, s->tr, &s->start)) return 1;
+        char why[400];
+        if (cli_check_params(s->net, s->good, why, sizeof why) >= 0) {
+            fprintf(stderr, "ratenn train: --resume %s: %s\n", path, why);
+            return 1;
+        }
         if (s->start > a->epochs) {
             fprintf(stderr,
                     "ratenn train: --resume: the checkpoint is at epoch %lld, past --epochs %d\n",
@@ -172,58 +231,77 @@ static int session_open(train_session *s, const train_cmdline *c) {
             return 1;
         }
         train_path(path, sizeof path, a->resume, "loss.csv");
-        if (hist_reserve(s, s->start + 1) || cli_read_loss_csv(path, s->hist, s->start)) return 1;
+        if (loss_csv_read(path, s->start, &s->first, &s->last, &s->loss_end)) return 1;
         train_path(path, sizeof path, a->resume, "tau_history.csv");
-        tau_history_read(&s->th, path, s->start);
+        if (tau_history_read(&s->th, path, s->start + 1)) return 1;
+        if (s->start == a->epochs) return 0; /* finished: cli_train says so, writes nothing */
+        s->config_due = true; /* --epochs and the like, recorded at the first write */
         fprintf(stderr, "ratenn: resuming %s at epoch %lld of %d\n", a->resume, s->start,
                 a->epochs);
     } else {
-        if (train_make_dir(a->out)) return 1;
-        train_path(path, sizeof path, a->out, "config.json");
-        if (train_write_config(path, c->flags, c->n_flags, s->spec, &s->d,
-                               rn_backend_description(s->be)))
-            return 1;
+        text_buf_printf(&s->loss, "%s\n", LOSS_CSV_HEADER);
+        tau_history_header(&s->th);
+        if (write_config(s, c)) return 1;
     }
-    fprintf(stderr, "ratenn: training on %s; net %s; B=%d T=%d; %d epochs; %.1f MiB of buffers\n",
-            rn_backend_description(s->be), s->spec, s->d.B, s->d.T, a->epochs,
+    fprintf(stderr,
+            "ratenn: training on %s (rate loop: %s); net %s; B=%d T=%d; %d epochs; %.1f MiB of "
+            "buffers\n",
+            rn_backend_description(s->be), rate_loop(s), s->spec, s->d.B, s->d.T, a->epochs,
             (double)rn_trainer_memory_bytes(s->tr) / 1048576.0);
-    if (rn_trainer_forward(s->tr, s->output0, true, &err) != RN_OK) {
-        fprintf(stderr, "ratenn train: initial evaluation: %s\n", err.message);
-        return 1;
-    }
     if (!a->resume) {
-        train_path(path, sizeof path, a->out, "params_initial.npz");
+        if (rn_trainer_forward(s->tr, s->output0, true, &err) != RN_OK) {
+            fprintf(stderr, "ratenn train: initial evaluation: %s\n", err.message);
+            return 1;
+        }
+        run_dir_path(&s->rd, path, sizeof path, "params_initial.npz");
         if (cli_write_params(path, s->net)) return 1;
     }
     return 0;
 }
 
-/* The loss history, the τ history and the checkpoint (every K epochs, and at a stop). */
-static int write_progress(train_session *s, const train_args *a) {
+/* The rows gathered since the last write appended to loss.csv and tau_history.csv, config.json
+ * once after a resume, and (with `checkpoint`) checkpoint.npz written last. */
+static int write_progress(train_session *s, const train_cmdline *c, bool checkpoint) {
     char path[4200];
-    train_path(path, sizeof path, a->out, "loss.csv");
-    if (cli_write_loss_csv(path, s->hist, s->done)) return 1;
-    train_path(path, sizeof path, a->out, "tau_history.csv");
-    if (tau_history_write(&s->th, path, s->done + 1)) return 1;
-    train_path(path, sizeof path, a->out, "checkpoint.npz");
+    run_dir_path(&s->rd, path, sizeof path, "loss.csv");
+    if (text_buf_flush(&s->loss, path, &s->loss_end)) return 1;
+    run_dir_path(&s->rd, path, sizeof path, "tau_history.csv");
+    if (tau_history_flush(&s->th, path)) return 1;
+    if (s->config_due) {
+        if (write_config(s, c)) return 1;
+        s->config_due = false;
+    }
+    if (!checkpoint) return 0;
+    run_dir_path(&s->rd, path, sizeof path, "checkpoint.npz");
     return cli_write_checkpoint(path, s->net, s->tr);
 }
 
-/* Epochs until --epochs, a signal or divergence. */
-static int session_train(train_session *s, const train_args *a) {
+/* Epochs until --epochs, a signal or divergence. After every epoch the parameters are checked as
+ * --init and eval check them (cli_check_params): a step that breaks them counts as divergence, so
+ * what is kept can be evaluated, given to --init and resumed. */
+static int session_train(train_session *s, const train_cmdline *c) {
+    const train_args *a = &c->a;
     rn_error err = {0};
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    tau_history_record(&s->th, s->tr, s->net, s->start); /* the values at the start */
+    /* the values at the start (checked when they were loaded) */
+    cli_check_params(s->net, s->good, NULL, 0);
+    if (s->start == 0) tau_history_record(&s->th, s->net, 0);
     cli_progress prog;
     cli_progress_begin(&prog, s->start, a->epochs, a->quiet);
     s->done = s->start;
     for (long long e = s->start; e < a->epochs && !g_stop_signal; e++) {
-        if (hist_reserve(s, e + 1)) return 1;
-        rn_status st = rn_trainer_epoch(s->tr, &s->hist[e], &err);
+        rn_loss_parts lp;
+        rn_status st = rn_trainer_epoch(s->tr, &lp, &err);
+        if (st == RN_OK && rn_trainer_pull_params(s->tr, &err) != RN_OK) st = err.status;
+        char why[400];
+        if (st == RN_OK && cli_check_params(s->net, s->scratch, why, sizeof why) >= 0) {
+            err.status = RN_ERR_DIVERGED;
+            snprintf(err.message, sizeof err.message,
+                     "diverged at epoch %lld: %s; the parameters are left as they were before "
+                     "this epoch",
+                     e, why);
+            if (params_restore(s, s->good)) return 1;
+            st = RN_ERR_DIVERGED;
+        }
         if (st == RN_ERR_DIVERGED) {
             s->diverged = true;
             s->diverged_err = err; /* kept: later calls reuse err */
@@ -233,66 +311,118 @@ static int session_train(train_session *s, const train_args *a) {
             fprintf(stderr, "ratenn train: %s\n", err.message);
             return 1;
         }
+        float *t = s->good; /* the new values passed: they are the last good ones */
+        s->good = s->scratch;
+        s->scratch = t;
+        loss_row(&s->loss, e, &lp);
+        if (e == 0) s->first = lp;
+        s->last = lp;
         s->done = e + 1;
-        tau_history_record(&s->th, s->tr, s->net, s->done);
-        cli_progress_update(&prog, s->done, s->hist[e].total);
-        if (a->checkpoint_every > 0 && s->done % a->checkpoint_every == 0 && s->done < a->epochs &&
-            write_progress(s, a))
-            return 1;
+        tau_history_record(&s->th, s->net, s->done);
+        cli_progress_update(&prog, s->done, lp.total);
+        if (a->checkpoint_every > 0 && s->done % a->checkpoint_every == 0 && s->done < a->epochs) {
+            if (write_progress(s, c, true) || run_dir_commit(&s->rd)) return 1;
+        } else if (s->loss.len + s->th.pending.len > ((size_t)1 << 20)) {
+            /* the rows so far, so that memory stays bounded on long runs without checkpoints
+             * (rows past the checkpoint are cut again on resume) */
+            if (write_progress(s, c, false)) return 1;
+        }
     }
     cli_progress_end(&prog);
     s->wall = cli_now() - prog.start;
     return 0;
 }
 
-/* The run's files, then one closing line; returns the exit status. */
-static int session_finish(train_session *s, const train_args *a) {
+/* The closing line: the MSE first (what the user asked to minimise), then the total when other
+ * terms are in it, saying when the bound penalty is active. */
+static void closing_line(const train_session *s, const train_args *a) {
+    long long ran = s->done - s->start;
+    if (s->done == 0) {
+        fprintf(stderr, "ratenn: 0 epochs; results in %s/\n", s->rd.dir);
+        return;
+    }
+    char total[320] = "";
+    double pen0 = a->w_bounds * s->first.bounds, pen1 = a->w_bounds * s->last.bounds;
+    if (s->first.bounds != 0 || s->first.l2 != 0 || s->last.bounds != 0 || s->last.l2 != 0)
+        snprintf(total, sizeof total, "; total loss %.6g -> %.6g%s", s->first.total, s->last.total,
+                 pen1 > 0   ? " (the bound penalty is active: a parameter is past its bound)"
+                 : pen0 > 0 ? " (the bound penalty was active at the start)"
+                            : "");
+    fprintf(stderr,
+            "ratenn: mse %.6g -> %.6g after %lld epochs%s; %lld epochs in %.1f s (%.1f "
+            "epochs/s); peak resident memory %.0f MiB; results in %s/\n",
+            s->first.mse, s->last.mse, s->done, total, ran, s->wall,
+            s->wall > 0 ? ran / s->wall : 0.0, peak_rss_mib(), s->rd.dir);
+}
+
+/* The run's files (a new run's moved in last), then one closing line; returns the exit status. */
+static int session_finish(train_session *s, const train_cmdline *c) {
+    const train_args *a = &c->a;
     rn_error err = {0};
     char path[4200];
     if (rn_trainer_pull_params(s->tr, &err) != RN_OK) {
         fprintf(stderr, "ratenn train: %s\n", err.message);
         return 1;
     }
-    bool stopped = g_stop_signal != 0 && s->done < a->epochs;
-    if (stopped || a->checkpoint_every > 0) {
-        if (write_progress(s, a)) return 1;
-    } else {
-        train_path(path, sizeof path, a->out, "loss.csv");
-        if (cli_write_loss_csv(path, s->hist, s->done)) return 1;
-        train_path(path, sizeof path, a->out, "tau_history.csv");
-        if (tau_history_write(&s->th, path, s->done + 1)) return 1;
-    }
-    train_path(path, sizeof path, a->out, "params.npz");
+    bool stopped = g_stop_signal != 0 && s->done < a->epochs && !s->diverged;
+    /* a checkpoint when stopped, when asked for, and when the run had one (after a resume); not
+     * after divergence: the optimiser's state is past the kept parameters */
+    bool checkpoint = !s->diverged && (stopped || a->checkpoint_every > 0 || a->resume);
+    if (write_progress(s, c, checkpoint)) return 1;
+    run_dir_path(&s->rd, path, sizeof path, "params.npz");
     if (cli_write_params(path, s->net)) return 1;
-    train_path(path, sizeof path, a->out, "run.npz");
+    run_dir_path(&s->rd, path, sizeof path, "run.npz");
     if (train_write_run(path, s->tr, s->net, &s->d, s->output0)) return 1;
+    if (run_dir_commit(&s->rd)) return 1;
     if (stopped) {
+        char q[8300];
+        shell_quote(q, sizeof q, s->rd.dir);
         fprintf(stderr,
                 "ratenn: stopped by signal %d after epoch %lld; checkpoint written. Resume with:\n"
                 "  ratenn train --resume %s\n",
-                (int)g_stop_signal, s->done, a->out);
+                (int)g_stop_signal, s->done, q);
         return 128 + (int)g_stop_signal; /* as the shell reports a signal: 130 for SIGINT */
     }
     if (s->diverged) {
         fprintf(stderr,
                 "ratenn train: %s\nratenn train: the last good parameters are in %s/params.npz\n",
-                s->diverged_err.message, a->out);
+                s->diverged_err.message, s->rd.dir);
         return 1;
     }
-    long long ran = s->done - s->start;
-    if (s->done > 0)
-        fprintf(stderr,
-                "ratenn: loss %.6g -> %.6g (mse %.6g -> %.6g) after %lld epochs; %lld epochs in "
-                "%.1f s (%.1f epochs/s); peak resident memory %.0f MiB; results in %s/\n",
-                s->hist[0].total, s->hist[s->done - 1].total, s->hist[0].mse,
-                s->hist[s->done - 1].mse, s->done, ran, s->wall, s->wall > 0 ? ran / s->wall : 0.0,
-                peak_rss_mib(), a->out);
-    else
-        fprintf(stderr, "ratenn: 0 epochs; results in %s/\n", a->out);
+    closing_line(s, a);
     return 0;
 }
 
+/* One run: the directory taken, built, trained, its files written; returns the exit status. */
+static int run(train_session *s, const train_cmdline *c) {
+    const train_args *a = &c->a;
+    if (run_dir_open(&s->rd, a->resume ? a->resume : a->out, a->resume != NULL, a->overwrite) ||
+        session_build(s, c) || session_open(s, c))
+        return 1;
+    if (a->resume && s->start == a->epochs) {
+        fprintf(stderr,
+                "ratenn: %s is already at epoch %lld of --epochs %d: nothing to do, nothing "
+                "written (a larger --epochs trains on)\n",
+                s->rd.dir, s->start, a->epochs);
+        return 0;
+    }
+    if (g_stop_signal) { /* before any epoch: a new run leaves nothing, a resumed one as it was */
+        fprintf(stderr, "ratenn: stopped by signal %d before training; nothing written\n",
+                (int)g_stop_signal);
+        return 128 + (int)g_stop_signal;
+    }
+    if (session_train(s, c)) return 1;
+    return session_finish(s, c);
+}
+
 int cli_train(int argc, char **argv) {
+    /* Ctrl-C and SIGTERM only set a flag from the start: a new run stopped before training
+     * leaves nothing behind; one stopped while training writes its checkpoint. */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
     train_cmdline *c = calloc(1, sizeof *c);
     if (!c) {
         fprintf(stderr, "ratenn train: out of memory\n");
@@ -302,9 +432,8 @@ int cli_train(int argc, char **argv) {
     if (rc < 0) {
         train_session s;
         memset(&s, 0, sizeof s);
-        rc = 1;
-        if (!session_build(&s, c) && !session_open(&s, c) && !session_train(&s, &c->a))
-            rc = session_finish(&s, &c->a);
+        s.rd.lock_fd = -1;
+        rc = run(&s, c);
         session_free(&s);
     }
     free(c);

@@ -2,6 +2,8 @@
 #ifndef RATENN_CLI_TRAIN_H
 #define RATENN_CLI_TRAIN_H
 
+#include <sys/types.h>
+
 #include "cli.h"
 
 typedef struct train_args {
@@ -11,7 +13,7 @@ typedef struct train_args {
     long long seed;
     double noise, dt, lr, pulse, freq_factor, tau_min, w_mse, w_bounds, w_l2, clip_norm, target_tau,
         target_tau2, tau0;
-    bool quiet, no_recurrent;
+    bool quiet, no_recurrent, overwrite;
 } train_args;
 
 /* The command line of one run: the arguments, the flag table that points into them (so it is never
@@ -55,7 +57,6 @@ int train_load_data(const train_args *a, run_data *d);
 void run_data_free(run_data *d);
 
 /* ---- cli_train_files.c: each prints one line and returns 1 on failure ---- */
-int train_make_dir(const char *path);
 /* DIR/config.json: every flag's value and the run's description. */
 int train_write_config(const char *path, const cli_flag *flags, int n_flags, const char *spec,
                        const run_data *d, const char *backend);
@@ -65,6 +66,25 @@ int train_write_run(const char *path, rn_trainer *tr, const rn_net *net, const r
 /* "DIR/FILE" into dst. */
 void train_path(char *dst, size_t n, const char *dir, const char *file);
 
+/* Text gathered for appending to a file (rows of loss.csv and tau_history.csv between writes). */
+typedef struct text_buf {
+    char *s;
+    size_t len, cap;
+    bool oom; /* an allocation failed: reported by text_buf_flush */
+} text_buf;
+void text_buf_printf(text_buf *b, const char *fmt, ...);
+/* Appends the text to path at *end (run_file_append) and empties the buffer. */
+int text_buf_flush(text_buf *b, const char *path, off_t *end);
+void text_buf_free(text_buf *b);
+
+#define LOSS_CSV_HEADER "epoch,loss,mse,bounds,l2,grad_norm"
+/* One row of loss.csv. */
+void loss_row(text_buf *b, long long epoch, const rn_loss_parts *h);
+/* On resume: checks the header and the first `rows` rows of loss.csv (strictly), gives the first
+ * and last of them and the byte offset where they end (what follows is cut at the next append). */
+int loss_csv_read(const char *path, long long rows, rn_loss_parts *first, rn_loss_parts *last,
+                  off_t *end);
+
 /* Per-epoch values of the filter layers' time constants (tau_history.csv), for small networks only.
  */
 typedef struct tau_history {
@@ -72,13 +92,17 @@ typedef struct tau_history {
     char names[16][64]; /* "<i>_<filter>.tau[k]" */
     int param[16];      /* parameter index */
     int elem[16];       /* element */
-    float *rows;        /* (epochs + 1) × n */
+    text_buf pending;   /* rows not yet in the file */
+    off_t end;          /* bytes of the file that are this run's */
 } tau_history;
 
-void tau_history_init(tau_history *h, const rn_net *net, long long epochs);
-void tau_history_record(tau_history *h, rn_trainer *tr, const rn_net *net, long long row);
-int tau_history_write(const tau_history *h, const char *path, long long rows);
-/* On resume: the rows before the checkpoint from the run's tau_history.csv (missing rows stay 0). */
-void tau_history_read(tau_history *h, const char *path, long long rows);
+void tau_history_init(tau_history *h, const rn_net *net);
+/* A new run's header line (into the pending text). */
+void tau_history_header(tau_history *h);
+/* One row from the network's values (the caller has pulled them from the trainer). */
+void tau_history_record(tau_history *h, const rn_net *net, long long row);
+int tau_history_flush(tau_history *h, const char *path);
+/* On resume: checks the header and rows 0 .. rows-1 of the run's tau_history.csv (strictly). */
+int tau_history_read(tau_history *h, const char *path, long long rows);
 
 #endif

@@ -99,7 +99,11 @@ static void train_flags(train_cmdline *c) {
         {"--config", CLI_STRING, &a->config, "FILE",
          "take flag values from a JSON file (flags given here override) [not saved]", false},
         {"--resume", CLI_STRING, &a->resume, "DIR",
-         "continue the run in DIR from its checkpoint [not saved]", false},
+         "continue the run in DIR from its checkpoint (with it only --epochs, "
+         "--checkpoint-every, --backend, --quiet) [not saved]",
+         false},
+        {"--overwrite", CLI_SWITCH, &a->overwrite, NULL,
+         "replace the run already in --out (else refused) [not saved]", false},
         {"--quiet", CLI_SWITCH, &a->quiet, NULL, "no progress display [not saved]", false},
     };
     c->n_flags = (int)(sizeof table / sizeof table[0]);
@@ -128,6 +132,28 @@ static void print_help(const train_cmdline *c) {
     cli_print_flags(c->flags, c->n_flags);
 }
 
+/* The flags that may come with --resume: how far and how (not what) the run goes on. The others
+ * would change the run that config.json records, so they are refused rather than half applied. */
+static const char *const resume_flags[] = {
+    "--resume", "--epochs", "--checkpoint-every", "--quiet", "--backend", "--max-memory", NULL};
+
+static int check_resume_flags(const train_cmdline *c, char *msg, size_t len) {
+    for (int k = 0; k < c->n_flags; k++) {
+        if (!c->flags[k].seen) continue;
+        bool ok = false;
+        for (const char *const *f = resume_flags; *f && !ok; f++)
+            ok = !strcmp(*f, c->flags[k].name);
+        if (ok) continue;
+        snprintf(msg, len,
+                 "%s cannot go with --resume: the run keeps the settings in its config.json "
+                 "(with --resume only --epochs, --checkpoint-every, --backend and --quiet; to "
+                 "train on differently, start a new run with --init DIR/params.npz)",
+                 c->flags[k].name);
+        return 1;
+    }
+    return 0;
+}
+
 /* --config / --resume: the file's values first, then the command line again on top. */
 static int apply_config(train_cmdline *c, int argc, char **argv, char *msg, size_t len) {
     train_args *a = &c->a;
@@ -140,9 +166,14 @@ static int apply_config(train_cmdline *c, int argc, char **argv, char *msg, size
     if (!cfg_path) return 0;
     const char *resume = a->resume;
     bool help = false;
+    if (resume && check_resume_flags(c, msg, len)) return 1;
     if (cli_apply_config(c->flags, c->n_flags, cfg_path, train_info_keys, c->strings,
                          sizeof c->strings, msg, len))
         return 1;
+    if (!resume && a->resume) { /* a --config file cannot start a resume: half of it would apply */
+        snprintf(msg, len, "--config %.900s: \"resume\" cannot be set in a config file", cfg_path);
+        return 1;
+    }
     for (int k = 0; k < c->n_flags; k++)
         c->flags[k].seen = false;
     if (cli_parse_flags(c->flags, c->n_flags, argc, argv, 2, &help, msg, len)) return 1;

@@ -2,37 +2,19 @@
  * written to a temporary name and renamed: rn_atomic_*). */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
+#include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "atomic_file.h"
+#include "cli_run_dir.h"
 #include "cli_train.h"
 
 void train_path(char *dst, size_t n, const char *dir, const char *file) {
     snprintf(dst, n, "%s/%s", dir, file);
-}
-
-int train_make_dir(const char *path) {
-    char buf[4096];
-    if (strlen(path) >= sizeof buf) {
-        fprintf(stderr, "ratenn train: --out path is too long\n");
-        return 1;
-    }
-    strcpy(buf, path);
-    for (char *p = buf + 1; *p; p++)
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(buf, 0777) != 0 && errno != EEXIST) break;
-            *p = '/';
-        }
-    if (mkdir(buf, 0777) != 0 && errno != EEXIST) {
-        fprintf(stderr, "ratenn train: --out %s: cannot create the directory: %s\n", path,
-                strerror(errno));
-        return 1;
-    }
-    return 0;
 }
 
 int train_write_config(const char *path, const cli_flag *flags, int n_flags, const char *spec,
@@ -134,7 +116,114 @@ done:
     return rc;
 }
 
-void tau_history_init(tau_history *h, const rn_net *net, long long epochs) {
+void text_buf_free(text_buf *b) {
+    free(b->s);
+    memset(b, 0, sizeof *b);
+}
+
+void text_buf_printf(text_buf *b, const char *fmt, ...) {
+    if (b->oom) return;
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(b->s ? b->s + b->len : NULL, b->s ? b->cap - b->len : 0, fmt, ap);
+        va_end(ap);
+        if (n < 0) {
+            b->oom = true;
+            return;
+        }
+        if (b->s && b->len + (size_t)n < b->cap) {
+            b->len += (size_t)n;
+            return;
+        }
+        size_t cap = b->cap ? 2 * b->cap : 4096;
+        while (cap < b->len + (size_t)n + 1)
+            cap *= 2;
+        char *s = realloc(b->s, cap);
+        if (!s) {
+            b->oom = true;
+            return;
+        }
+        b->s = s;
+        b->cap = cap;
+    }
+}
+
+int text_buf_flush(text_buf *b, const char *path, off_t *end) {
+    if (b->oom) {
+        fprintf(stderr, "ratenn train: out of memory for the rows of %s\n", path);
+        return 1;
+    }
+    if (run_file_append(path, end, b->s ? b->s : "", b->len)) return 1;
+    b->len = 0;
+    return 0;
+}
+
+void loss_row(text_buf *b, long long epoch, const rn_loss_parts *h) {
+    text_buf_printf(b, "%lld,%.17g,%.17g,%.17g,%.17g,%.17g\n", epoch, h->total, h->mse, h->bounds,
+                    h->l2, h->grad_norm);
+}
+
+/* Reads one line (without its '\n') into *line; returns its length with the '\n', or 0 at the end
+ * or for a last line without '\n' (an interrupted append). */
+static size_t next_line(FILE *fp, char **line, size_t *cap) {
+    ssize_t n = getline(line, cap, fp);
+    if (n <= 0 || (*line)[n - 1] != '\n') return 0;
+    (*line)[n - 1] = '\0';
+    return (size_t)n;
+}
+
+/* Strict "<epoch>,<v>,<v>..." with `count` finite values. */
+static bool parse_row(const char *s, long long epoch, double *v, int count) {
+    char *end;
+    errno = 0;
+    long long e = strtoll(s, &end, 10);
+    if (errno || end == s || e != epoch) return false;
+    for (int k = 0; k < count; k++) {
+        if (*end != ',') return false;
+        s = end + 1;
+        v[k] = strtod(s, &end);
+        if (end == s || !isfinite(v[k])) return false;
+    }
+    return *end == '\0';
+}
+
+int loss_csv_read(const char *path, long long rows, rn_loss_parts *first, rn_loss_parts *last,
+                  off_t *end) {
+    FILE *fp = fopen(path, "r");
+    if (!fp) {
+        fprintf(stderr, "ratenn train: --resume: cannot open %s: %s\n", path, strerror(errno));
+        return 1;
+    }
+    char *line = NULL;
+    size_t cap = 0, n = next_line(fp, &line, &cap);
+    off_t off = (off_t)n;
+    bool ok = n && !strcmp(line, LOSS_CSV_HEADER);
+    long long i = 0;
+    for (; ok && i < rows; i++) {
+        double v[5];
+        n = next_line(fp, &line, &cap);
+        ok = n && parse_row(line, i, v, 5);
+        if (!ok) break;
+        rn_loss_parts h = {v[0], v[1], v[2], v[3], v[4], -1.0};
+        if (i == 0) *first = h;
+        *last = h;
+        off += (off_t)n;
+    }
+    free(line);
+    fclose(fp);
+    if (!ok) {
+        fprintf(stderr,
+                "ratenn train: --resume: %s does not hold the %lld epochs the checkpoint says "
+                "(row %lld is missing or malformed)\n",
+                path, rows, i + 1);
+        return 1;
+    }
+    *end = off;
+    return 0;
+}
+
+void tau_history_init(tau_history *h, const rn_net *net) {
     memset(h, 0, sizeof *h);
     if (rn_net_param_total(net) > 4096) return;
     for (int i = 0; i < rn_net_param_count(net); i++) {
@@ -150,57 +239,67 @@ void tau_history_init(tau_history *h, const rn_net *net, long long epochs) {
             h->n++;
         }
     }
-    if (h->n) h->rows = calloc((size_t)(epochs + 1) * h->n, sizeof(float));
-    if (!h->rows) h->n = 0;
 }
 
-void tau_history_record(tau_history *h, rn_trainer *tr, const rn_net *net, long long row) {
-    if (!h->n || rn_trainer_pull_params(tr, NULL) != RN_OK) return;
+void tau_history_header(tau_history *h) {
+    if (!h->n) return;
+    text_buf_printf(&h->pending, "epoch");
+    for (int c = 0; c < h->n; c++)
+        text_buf_printf(&h->pending, ",%s", h->names[c]);
+    text_buf_printf(&h->pending, "\n");
+}
+
+void tau_history_record(tau_history *h, const rn_net *net, long long row) {
+    if (!h->n) return;
+    text_buf_printf(&h->pending, "%lld", row);
     for (int c = 0; c < h->n; c++) {
         rn_param_info info;
         rn_net_param_info(net, h->param[c], &info, NULL);
         float v[4096]; /* tau_history_init takes networks of at most 4096 parameters */
+        float x = 0;
         if (info.count <= 4096 && rn_net_get_param(net, info.name, v, info.count, NULL) == RN_OK)
-            h->rows[(size_t)row * h->n + c] = v[h->elem[c]];
+            x = v[h->elem[c]];
+        text_buf_printf(&h->pending, ",%.9g", x);
     }
+    text_buf_printf(&h->pending, "\n");
 }
 
-int tau_history_write(const tau_history *h, const char *path, long long rows) {
+int tau_history_flush(tau_history *h, const char *path) {
+    return h->n ? text_buf_flush(&h->pending, path, &h->end) : 0;
+}
+
+int tau_history_read(tau_history *h, const char *path, long long rows) {
     if (!h->n) return 0;
-    rn_atomic_file f;
-    rn_error err = {0};
-    if (rn_atomic_open(&f, path, &err) != RN_OK) {
-        fprintf(stderr, "ratenn train: %s\n", err.message);
+    FILE *fp = fopen(path, "r");
+    if (!fp) {
+        fprintf(stderr, "ratenn train: --resume: cannot open %s: %s\n", path, strerror(errno));
         return 1;
     }
-    fprintf(f.fp, "epoch");
-    for (int c = 0; c < h->n; c++)
-        fprintf(f.fp, ",%s", h->names[c]);
-    fprintf(f.fp, "\n");
-    for (long long r = 0; r < rows; r++) {
-        fprintf(f.fp, "%lld", r);
-        for (int c = 0; c < h->n; c++)
-            fprintf(f.fp, ",%.9g", h->rows[(size_t)r * h->n + c]);
-        fprintf(f.fp, "\n");
+    text_buf head = {0};
+    tau_history_header(h);
+    head = h->pending; /* the header this network writes: the file's must be the same */
+    memset(&h->pending, 0, sizeof h->pending);
+    char *line = NULL;
+    size_t cap = 0, n = next_line(fp, &line, &cap);
+    bool ok = n && !head.oom && head.len == n && !memcmp(line, head.s, n - 1);
+    off_t off = (off_t)n;
+    long long r = 0;
+    for (; ok && r < rows; r++) {
+        double v[16];
+        n = next_line(fp, &line, &cap);
+        ok = n && parse_row(line, r, v, h->n);
+        off += (off_t)n;
     }
-    if (rn_atomic_commit(&f, &err) != RN_OK) {
-        fprintf(stderr, "ratenn train: %s\n", err.message);
-        return 1;
-    }
-    return 0;
-}
-
-void tau_history_read(tau_history *h, const char *path, long long rows) {
-    FILE *fp = h->n ? fopen(path, "r") : NULL;
-    if (!fp) return;
-    char line[4096];
-    if (fgets(line, sizeof line, fp))
-        for (long long r = 0; r < rows && fgets(line, sizeof line, fp); r++) {
-            char *s = strchr(line, ',');
-            for (int c = 0; c < h->n && s; c++) {
-                h->rows[(size_t)r * h->n + c] = strtof(s + 1, &s);
-                if (*s != ',') s = NULL;
-            }
-        }
+    free(line);
     fclose(fp);
+    text_buf_free(&head);
+    if (!ok) {
+        fprintf(stderr,
+                "ratenn train: --resume: %s does not hold the %lld rows the checkpoint says "
+                "(row %lld is missing or malformed)\n",
+                path, rows, r + 1);
+        return 1;
+    }
+    h->end = off;
+    return 0;
 }

@@ -7,7 +7,7 @@
 #include "cpu_ops.h"
 #include "error.h"
 #include "host_memory.h"
-#include "small_gemm.h"
+#include "simd.h"
 
 /* The backend's own state. */
 typedef struct cpu_ctx {
@@ -66,7 +66,7 @@ static rn_status cpu_fill(rn_backend *be, float *dst, float value, size_t n) {
 }
 
 /* Small products (the per-step recurrent ones) without BLAS, in the order the whole-sequence
- * entries use too (small_gemm.h); the large ones (over all B·T rows) through CBLAS. */
+ * entries use too (simd.h); the large ones (over all B·T rows) through CBLAS. */
 static rn_status cpu_gemm(rn_backend *be, bool trans_a, bool trans_b, int m, int n, int k,
                           float alpha, const float *a, int lda, const float *b, int ldb, float beta,
                           float *c, int ldc) {

@@ -13,9 +13,13 @@ rn_status rn_cpu_rate_init(rn_backend *be, float *x_init, float *a_init, const f
                            const float *theta, int activation, int batch, int n);
 /* One trial's row of rate_forward_step / rate_backward_step (the pointers as there): the step
  * entries loop over trials, the whole-sequence entries over steps, with the same arithmetic. */
+/* xi (NULL: drawn here) holds the trial's standard normals ξ at the positions of x (row stride ld),
+ * drawn beforehand by rn_cpu_rate_noise; x may be xi (each ξ is read before its x is written). */
 void rn_cpu_rate_forward_row(int b, float *x, float *out, const float *x_prev, const float *in,
                              const float *rec, const float *tau, const float *bias,
-                             const float *theta, const rn_rate_step *s);
+                             const float *theta, const float *xi, const rn_rate_step *s);
+/* z[j] = ξ of trial b, neuron i0 + j (j < count) at step s->t (SPEC §6); i0 a multiple of 4. */
+void rn_cpu_rate_noise(float *z, const rn_rate_step *s, int b, int i0, int count);
 void rn_cpu_rate_backward_row(int b, float *lam, float *e, float *acc_tau, float *acc_bias,
                               float *acc_theta, const float *g, const float *d, const float *x,
                               const float *a, const float *x_prev, const float *tau,

@@ -1,15 +1,27 @@
 /* CPU mirror of kernels/rate_seq.cu: the rate layer's whole time loop in one call, trial by trial
  * (each trial's state, W_rec and its transpose stay in cache; trials are independent, so they run
  * on the machine's cores), with the step entries' arithmetic row for row: the same bits as the
- * step path (small_gemm.h gives the recurrent product the same summation order there). */
+ * step path (simd.h gives the recurrent product the same summation order there). */
 #include "cpu_ops.h"
-#include "small_gemm.h"
+#include "simd.h"
 
-/* Trials over the cores where the build has OpenMP (a plain loop otherwise: the same numbers). */
+/* Trials over the cores where the build has OpenMP (a plain loop otherwise: the same numbers), for
+ * calls of at least RN_PARALLEL_MIN elements (B·T·N): after a parallel region OpenMP's threads
+ * spin for a while, which costs more than a small call gains on a busy machine. */
+#define RN_PARALLEL_MIN 65536
 #ifdef _OPENMP
-#define RN_FOR_TRIALS _Pragma("omp parallel for schedule(static) if (B > 1)")
+#include <omp.h>
+#define RN_FOR_TRIALS _Pragma("omp parallel for schedule(static) if (parallel)")
+#define RN_FOR_ROWS _Pragma("omp parallel for schedule(static)")
+static int cpu_threads(void) {
+    return omp_get_max_threads();
+}
 #else
 #define RN_FOR_TRIALS
+#define RN_FOR_ROWS
+static int cpu_threads(void) {
+    return 1;
+}
 #endif
 
 bool rn_cpu_rate_seq_fits(rn_backend *be, int batch, int n, bool recurrent) {
@@ -21,6 +33,23 @@ rn_status rn_cpu_rate_forward_seq(rn_backend *be, float *x, float *out, float *r
                                   const float *w, const float *tau, const float *bias,
                                   const float *theta, const rn_rate_step *s, int t0, int t1) {
     const int B = s->batch, N = s->n, ld = s->ld;
+    const bool big = (double)B * (t1 - t0) * N >= RN_PARALLEL_MIN, parallel = big && B > 1;
+    (void)parallel;                                  /* (read by OpenMP only) */
+    float wp[RN_SMALL_GEMM_MAX * RN_SMALL_GEMM_MAX]; /* W_rec, rows padded to whole vectors */
+    if (w) rn_small_pack(N, N, w, N, false, wp);
+    /* With fewer trials than cores, the noise (independent of the state) is drawn first, for all
+     * steps on all cores, into x, where the loop reads each ξ before it writes that x. */
+    const bool predraw = s->noise_scale != 0.0f && big && B < cpu_threads();
+    if (predraw) {
+        const long steps = t1 - t0, rows = (long)B * steps;
+        RN_FOR_ROWS
+        for (long row = 0; row < rows; row++) {
+            const int b = (int)(row / steps), t = t0 + (int)(row % steps);
+            rn_rate_step st = *s;
+            st.t = t;
+            rn_cpu_rate_noise(x + (size_t)t * N + (size_t)b * ld, &st, b, 0, N);
+        }
+    }
     RN_FOR_TRIALS
     for (int b = 0; b < B; b++) {
         rn_rate_step st = *s;
@@ -31,10 +60,10 @@ rn_status rn_cpu_rate_forward_seq(rn_backend *be, float *x, float *out, float *r
             st.ld_prev = t > 0 ? ld : N;
             st.t = t;
             if (w) /* r_t = a_{t−1} · W_rec for this trial's row */
-                rn_small_gemm(1, N, N, 1.0f, a_prev + (size_t)b * st.ld_prev, st.ld_prev, w, N,
-                              0.0f, r + off + (size_t)b * ld, ld);
+                rn_small_gemm_padded(1, N, N, a_prev + (size_t)b * st.ld_prev, st.ld_prev, wp,
+                                     r + off + (size_t)b * ld, ld);
             rn_cpu_rate_forward_row(b, x + off, out + off, x_prev, in + off, w ? r + off : NULL,
-                                    tau, bias, theta, &st);
+                                    tau, bias, theta, predraw ? x + off : NULL, &st);
         }
     }
     return RN_OK;
@@ -46,8 +75,10 @@ rn_status rn_cpu_rate_backward_seq(rn_backend *be, float *lam, float *e, float *
                                    const float *w, const float *tau, const float *theta,
                                    const rn_rate_step *s, int t0, int t1) {
     const int B = s->batch, N = s->n, ld = s->ld, T = s->steps;
-    float wt[RN_SMALL_GEMM_MAX * RN_SMALL_GEMM_MAX]; /* W_recᵀ, as the step path's gemm makes it */
-    if (w) rn_small_transpose(N, N, w, N, wt);
+    const bool parallel = B > 1 && (double)B * (t1 - t0) * N >= RN_PARALLEL_MIN;
+    (void)parallel;                                  /* (read by OpenMP only) */
+    float wt[RN_SMALL_GEMM_MAX * RN_SMALL_GEMM_MAX]; /* W_recᵀ, rows padded to whole vectors */
+    if (w) rn_small_pack(N, N, w, N, true, wt);
     RN_FOR_TRIALS
     for (int b = 0; b < B; b++) {
         rn_rate_step st = *s;
@@ -55,8 +86,8 @@ rn_status rn_cpu_rate_backward_seq(rn_backend *be, float *lam, float *e, float *
             const size_t off = (size_t)t * N;
             const float *d = NULL;
             if (w && t < T - 1) { /* d_t = e_{t+1} · W_recᵀ for this trial's row */
-                rn_small_gemm(1, N, N, 1.0f, e + off + N + (size_t)b * ld, ld, wt, N, 0.0f,
-                              dscr + (size_t)b * N, N);
+                rn_small_gemm_padded(1, N, N, e + off + N + (size_t)b * ld, ld, wt,
+                                     dscr + (size_t)b * N, N);
                 d = dscr;
             }
             st.ld_prev = t > 0 ? ld : N;
