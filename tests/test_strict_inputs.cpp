@@ -4,13 +4,16 @@
 // it is inflated.
 #include <gtest/gtest.h>
 
+#include <sys/resource.h>
 #include <sys/wait.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <string>
 
 #include "cli_run.h"
@@ -29,6 +32,13 @@ namespace {
 #endif
 
 const char *const kQuick = "--repeats 1 --hidden 4 --backend cpu --quiet";
+
+} // namespace
+
+// OpenBLAS's build (0 serial, 1 pthreads, 2 OpenMP); absent for another CBLAS.
+extern "C" int openblas_get_parallel(void) __attribute__((weak));
+
+namespace {
 
 // Runs `sh -c SCRIPT` (RATENN stands for the program) and captures stdout and stderr.
 struct ShResult {
@@ -74,10 +84,51 @@ void expect_refused(const std::string &args, const std::string &needle, const st
 
 // ---- class 1: a memory limit gives "out of memory" with the size, never a hang ----
 
+// The library: a CPU backend that cannot have OpenBLAS's buffers says so at its first allocation (a
+// trainer's creation), in a child whose address space is limited to what it has now plus 64 MiB.
+TEST(StrictLimits, TheCpuBackendSaysWhenOpenBlasBuffersCannotBeHad) {
+#ifdef RATENN_TEST_ASAN
+    GTEST_SKIP() << "AddressSanitizer needs more address space than the limit leaves";
+#endif
+    if (!openblas_get_parallel) GTEST_SKIP() << "not OpenBLAS";
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        alarm(60); // a hang ends as SIGALRM
+        unsigned long pages = 0;
+        FILE *fp = std::fopen("/proc/self/statm", "r");
+        if (!fp || std::fscanf(fp, "%lu", &pages) != 1) _exit(3);
+        std::fclose(fp);
+        rlim_t lim = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) + ((rlim_t)64 << 20);
+        struct rlimit rl = {lim, lim};
+        if (setrlimit(RLIMIT_AS, &rl)) _exit(4);
+        rn_error err = {};
+        rn_net *net = nullptr;
+        rn_backend *be = nullptr;
+        rn_trainer *tr = nullptr;
+        if (rn_net_from_spec(&net, "linear(1,8) rate(8) linear(8,1)", 1e-3f, 0, &err) != RN_OK ||
+            rn_backend_create(&be, RN_BACKEND_CPU, &err) != RN_OK)
+            _exit(5);
+        rn_status st = rn_trainer_create(&tr, net, be, nullptr, 1, 100, &err);
+        std::fprintf(stderr, "[ limits ] child: %s\n", err.message);
+        _exit(st == RN_ERR_NO_MEMORY && std::strstr(err.message, "OpenBLAS") &&
+                      std::strstr(err.message, "129 MiB")
+                  ? 0
+                  : 6);
+    }
+    int status = 0;
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    ASSERT_TRUE(WIFEXITED(status)) << "signal " << WTERMSIG(status) << " (SIGALRM: a hang)";
+    EXPECT_EQ(WEXITSTATUS(status), 0);
+}
+
 TEST(StrictLimits, MemoryLimitIsAnOutOfMemoryLineNotAHang) {
 #ifdef RATENN_TEST_ASAN
     GTEST_SKIP() << "AddressSanitizer needs more address space than the limit leaves";
 #endif
+    if (openblas_get_parallel && openblas_get_parallel() == 2)
+        GTEST_SKIP() << "OpenBLAS's OpenMP build takes its threads' buffers as the library loads, "
+                        "before ratenn runs (README: Limits and errors)";
     TempDir dir;
     ASSERT_TRUE(dir.ok());
     // OpenBLAS with worker threads (each takes a 128 MiB buffer when the library loads and, without

@@ -6,7 +6,9 @@
  * program hung, deaf to SIGTERM. OPENBLAS_NUM_THREADS is read only at load, so when the limit leaves
  * less room than the threads' buffers need, the program starts itself again with one OpenBLAS thread
  * (no workers). The main thread's own buffer is checked before the first product by the library
- * (src/cpu/blas_reserve.c), which turns the remaining shortage into "out of memory". */
+ * (src/cpu/blas_reserve.c), which turns the remaining shortage into "out of memory". (The OpenMP
+ * build takes every thread's buffer while the library loads, before main: nothing here can help
+ * there; README "Limits and errors".) */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +19,7 @@
 
 #if defined(__GNUC__) || defined(__clang__)
 int openblas_get_num_threads(void) __attribute__((weak));
+int openblas_get_parallel(void) __attribute__((weak)); /* 0 serial, 1 pthreads, 2 OpenMP */
 #endif
 
 #define BUFFER_BYTES (((double)(128 << 20)) + (double)(1 << 20)) /* as blas_reserve.c */
@@ -43,7 +46,11 @@ static double headroom(void) {
 
 void cli_blas_setup(char **argv) {
 #if defined(__GNUC__) || defined(__clang__)
-    if (!openblas_get_num_threads || getenv(REEXEC_MARK)) return;
+    /* only the pthread build has workers that take buffers of their own as they start (the OpenMP
+     * build took its threads' when it loaded: this process has them) */
+    if (!openblas_get_num_threads || !openblas_get_parallel || openblas_get_parallel() != 1 ||
+        getenv(REEXEC_MARK))
+        return;
     int threads = openblas_get_num_threads();
     if (threads <= 1) return;
     double room = headroom();
