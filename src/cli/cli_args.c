@@ -296,7 +296,7 @@ int cli_apply_config_text(cli_flag *flags, int n_flags, const char *text, const 
                 char what[80];
                 snprintf(what, sizeof what, "--config %s: \"%s\"", path, item->string);
                 char shown[32];
-                snprintf(shown, sizeof shown, "%.17g", item->valuedouble);
+                snprintf(shown, sizeof shown, "%.9g", item->valuedouble);
                 if (check_float_range(what, shown, item->valuedouble, errbuf, errlen)) {
                     rc = 1;
                     goto done;
