@@ -226,9 +226,10 @@ static rn_status parse_dict(const char *text, size_t n, const char *what, npy_he
 
 /* ---- the whole file ---- */
 
-/* Magic and version; the header text is buf[*start .. *start + *hlen). */
-static rn_status parse_preamble(const unsigned char *buf, size_t len, const char *what,
-                                size_t *start, size_t *hlen, rn_error *err) {
+/* Magic and version; the header text is buf[*start .. *start + *hlen). buf holds the first len
+ * bytes of a .npy of total bytes (len < total: the head of a compressed member). */
+static rn_status parse_preamble(const unsigned char *buf, size_t len, uint64_t total,
+                                const char *what, size_t *start, size_t *hlen, rn_error *err) {
     if (len < 10 || memcmp(buf, k_magic, sizeof k_magic) != 0)
         return rn_fail(err, RN_ERR_FORMAT, "%s: not a .npy file (bad magic; %zu bytes)", what, len);
     unsigned major = buf[6], minor = buf[7];
@@ -246,12 +247,15 @@ static rn_status parse_preamble(const unsigned char *buf, size_t len, const char
                        "%s: .npy format version %u.%u is not supported (1.0, 2.0 or 3.0)", what,
                        major, minor);
     }
-    if (*hlen > len - *start)
+    if (*hlen > total - *start)
         return rn_fail(err, RN_ERR_FORMAT,
-                       "%s: header length %zu runs past the end of the file (%zu bytes)", what,
-                       *hlen, len);
+                       "%s: header length %zu runs past the end of the file (%llu bytes)", what,
+                       *hlen, (unsigned long long)total);
     if (*hlen > MAX_HEADER_LEN)
         return rn_fail(err, RN_ERR_FORMAT, "%s: header length %zu is too large", what, *hlen);
+    if (*hlen > len - *start) /* only a compressed member's head can be shorter than its total */
+        return rn_fail(err, RN_ERR_FORMAT, "%s: the header (%zu bytes) is cut short at %zu bytes",
+                       what, *hlen, len);
     return RN_OK;
 }
 
@@ -296,7 +300,7 @@ rn_status rn_npy_parse(const unsigned char *buf, size_t len, const char *what, r
                        what);
     size_t start = 0, hlen = 0, item = 0, count = 0;
     npy_header h;
-    rn_status st = parse_preamble(buf, len, what, &start, &hlen, err);
+    rn_status st = parse_preamble(buf, len, len, what, &start, &hlen, err);
     if (st == RN_OK) st = parse_dict((const char *)buf + start, hlen, what, &h, err);
     if (st == RN_OK) st = check_dtype(&h, what, &item, err);
     if (st != RN_OK) return st;
@@ -314,7 +318,8 @@ rn_status rn_npy_parse(const unsigned char *buf, size_t len, const char *what, r
             what, have - need, need, have);
     float *data = convert_data(buf + start + hlen, count, item);
     if (!data)
-        return rn_fail(err, RN_ERR_NO_MEMORY, "%s: out of memory for %zu elements", what, count);
+        return rn_fail(err, RN_ERR_NO_MEMORY, "%s: out of memory for %zu elements (%.1f MiB)", what,
+                       count, (double)count * sizeof(float) / 1048576.0);
     out->ndim = h.ndim;
     memcpy(out->shape, h.shape, sizeof out->shape);
     if (!count) {
@@ -323,6 +328,25 @@ rn_status rn_npy_parse(const unsigned char *buf, size_t len, const char *what, r
     }
     out->count = count;
     out->data = data;
+    return RN_OK;
+}
+
+rn_status rn_npy_check_head(const unsigned char *head, size_t len, uint64_t total, const char *what,
+                            size_t *count, rn_error *err) {
+    size_t start = 0, hlen = 0, item = 0;
+    npy_header h;
+    rn_status st = parse_preamble(head, len, total, what, &start, &hlen, err);
+    if (st == RN_OK) st = parse_dict((const char *)head + start, hlen, what, &h, err);
+    if (st == RN_OK) st = check_dtype(&h, what, &item, err);
+    if (st != RN_OK) return st;
+    if (!rn_shape_count(h.ndim, h.shape, count))
+        return rn_fail(err, RN_ERR_FORMAT, "%s: the shape's element count overflows", what);
+    uint64_t need = (uint64_t)start + hlen + (uint64_t)*count * item;
+    if (need != total)
+        return rn_fail(err, RN_ERR_FORMAT,
+                       "%s: the .npy header's shape makes %llu bytes, the archive says the member "
+                       "is %llu",
+                       what, (unsigned long long)need, (unsigned long long)total);
     return RN_OK;
 }
 

@@ -2,6 +2,7 @@
  * size or offset passes 4 GiB); read STORED or deflated (numpy.savez / numpy.savez_compressed),
  * with every zip record, size and CRC-32 checked. CRC-32 and inflate come from zlib. */
 #define _POSIX_C_SOURCE 200809L
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 
 #include "atomic_file.h"
 #include "error.h"
+#include "host_memory.h"
 #include "npy_format.h"
 #include "read_file.h"
 
@@ -418,9 +420,10 @@ static rn_status locate_data(const unsigned char *buf, const zip_dir *dir, const
 }
 
 /* Raw deflate (no zlib header) of src[0..csize) into exactly dst[0..usize); sizes may pass zlib's
- * uInt. */
+ * uInt. With head (non-NULL), only the first bytes of the stream are wanted: up to usize of them,
+ * fewer where the stream ends sooner; *head is how many. */
 static rn_status inflate_member(const unsigned char *src, uint64_t csize, unsigned char *dst,
-                                uint64_t usize, const char *what, rn_error *err) {
+                                uint64_t usize, uint64_t *head, const char *what, rn_error *err) {
     z_stream zs;
     memset(&zs, 0, sizeof zs);
     if (inflateInit2(&zs, -MAX_WBITS) != Z_OK)
@@ -439,6 +442,7 @@ static rn_status inflate_member(const unsigned char *src, uint64_t csize, unsign
             out_left -= zs.avail_out;
         }
         r = inflate(&zs, Z_NO_FLUSH);
+        if (head && r == Z_OK && !zs.avail_out && !out_left) break; /* the head is complete */
         if (r == Z_OK) continue;
         if (r == Z_BUF_ERROR && ((!zs.avail_in && in_left) || (!zs.avail_out && out_left)))
             continue;
@@ -447,6 +451,10 @@ static rn_status inflate_member(const unsigned char *src, uint64_t csize, unsign
     uint64_t produced = usize - out_left - zs.avail_out;
     inflateEnd(&zs);
     if (r == Z_MEM_ERROR) return rn_fail(err, RN_ERR_NO_MEMORY, "%s: out of memory in zlib", what);
+    if (head && (r == Z_STREAM_END || (produced == usize && (r == Z_OK || r == Z_BUF_ERROR)))) {
+        *head = produced; /* the rest, and whether the stream ends where it says, is read later */
+        return RN_OK;
+    }
     if (r != Z_STREAM_END)
         return rn_fail(err, RN_ERR_FORMAT,
                        "%s: compressed data is corrupt or longer than its stated size (zlib: %s)",
@@ -467,10 +475,30 @@ static rn_status read_member(const unsigned char *buf, const zip_dir *dir, const
     const unsigned char *plain = buf + data;
     unsigned char *owned = NULL;
     if (m->method == 8) {
+        /* the .npy header first, from the head of the stream: its shape must account for the
+         * member's stated size, and that size must fit in memory, before anything more is inflated
+         * (a small hostile member may declare gigabytes) */
+        size_t head_len = m->usize < RN_NPY_HEAD_MAX ? (size_t)m->usize : RN_NPY_HEAD_MAX,
+               count = 0;
+        unsigned char *head = malloc(head_len + 1);
+        if (!head)
+            return rn_fail(err, RN_ERR_NO_MEMORY, "%s: out of memory for %zu bytes", what,
+                           head_len);
+        uint64_t got = 0;
+        st = inflate_member(buf + data, m->csize, head, head_len, &got, what, err);
+        if (st == RN_OK) st = rn_npy_check_head(head, (size_t)got, m->usize, what, &count, err);
+        free(head);
+        if (st != RN_OK) return st;
+        double need = (double)m->usize + (double)count * sizeof(float); /* inflated + converted */
+        if (rn_host_memory_exceeds((size_t)(need < 1.8e19 ? need : 1.8e19)))
+            return rn_fail(err, RN_ERR_NO_MEMORY,
+                           "%s: out of host memory: the array needs %.1f MiB, this machine has "
+                           "%.1f MiB",
+                           what, need / 1048576.0, (double)rn_host_memory_total() / 1048576.0);
         if (!(owned = malloc((size_t)m->usize + 1)))
-            return rn_fail(err, RN_ERR_NO_MEMORY, "%s: out of memory for %llu bytes", what,
-                           (unsigned long long)m->usize);
-        st = inflate_member(buf + data, m->csize, owned, m->usize, what, err);
+            return rn_fail(err, RN_ERR_NO_MEMORY, "%s: out of memory for %llu bytes (%.1f MiB)",
+                           what, (unsigned long long)m->usize, (double)m->usize / 1048576.0);
+        st = inflate_member(buf + data, m->csize, owned, m->usize, NULL, what, err);
         plain = owned;
     }
     if (st == RN_OK && crc_update(0, plain, m->usize) != m->crc)

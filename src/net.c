@@ -77,7 +77,8 @@ static int add_param(rn_net *net, int layer, const char *kind, const char *pname
     }
     float *grown = realloc(net->values, (net->total + count) * sizeof(float));
     if (!grown && net->total + count > 0) {
-        rn_fail(err, RN_ERR_NO_MEMORY, "out of host memory for %zu parameters", net->total + count);
+        rn_fail(err, RN_ERR_NO_MEMORY, "out of host memory for %zu parameters (%.1f MiB)",
+                net->total + count, (double)(net->total + count) * sizeof(float) / 1048576.0);
         return -1;
     }
     net->values = grown;
@@ -401,6 +402,11 @@ rn_status rn_net_set_bounds(rn_net *net, const char *name, float lower, float up
         return rn_fail(err, RN_ERR_NOT_FOUND, "unknown parameter '%s'", name ? name : "(null)");
     if (isnan(lower) || isnan(upper) || !(lower <= upper))
         return rn_fail(err, RN_ERR_INVALID_ARG, "bounds of '%s': need lower <= upper (got %g, %g)",
+                       name, lower, upper);
+    if (lower == INFINITY || upper == -INFINITY) /* what an overflowing bound becomes */
+        return rn_fail(err, RN_ERR_INVALID_ARG,
+                       "bounds of '%s': a lower bound of +inf or an upper bound of -inf admits no "
+                       "value (got %g, %g)",
                        name, lower, upper);
     if (mode != RN_BOUND_PENALTY && mode != RN_BOUND_CLIP)
         return rn_fail(err, RN_ERR_INVALID_ARG, "bounds of '%s': unknown mode %d", name, (int)mode);

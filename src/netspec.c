@@ -1,5 +1,6 @@
 /* Building a network from a short text spec or a JSON document (the CLI's --net). */
 #include <ctype.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +9,7 @@
 #include <cjson/cJSON.h>
 
 #include "error.h"
+#include "json_strict.h"
 #include "net_impl.h"
 
 #define MAX_ARGS 8
@@ -102,13 +104,19 @@ static bool parse_int(const char *s, int *v) {
     return true;
 }
 
+/* A number that a float32 holds: finite, at most FLT_MAX, and 0 or at least FLT_MIN in magnitude
+ * (a value that would round to 0, a subnormal or infinity is refused, not changed). */
 static bool parse_float(const char *s, float *v) {
     char *end;
     double x = strtod(s, &end);
-    if (*s == '\0' || *end != '\0' || !isfinite(x)) return false;
+    if (*s == '\0' || *end != '\0' || !isfinite(x) || fabs(x) > FLT_MAX ||
+        (x != 0.0 && fabs(x) < FLT_MIN))
+        return false;
     *v = (float)x;
     return true;
 }
+
+#define FLOAT_RANGE "a number of float32 range (0 or 1.2e-38 to 3.4e+38 in magnitude)"
 
 static bool parse_bool(const char *s, bool *v) {
     if (!strcmp(s, "true") || !strcmp(s, "1") || !strcmp(s, "yes"))
@@ -133,7 +141,7 @@ static rn_status add_layer(rn_net *net, int index, const layer_text *L, rn_error
     const char *where = L->text;
     if (!strcmp(L->kind, "linear")) {
         int dims[2], nd = 0;
-        bool bias = true;
+        bool bias = true, have_bias = false;
         for (int i = 0; i < L->n_args; i++) {
             if (!L->key[i][0]) {
                 if (nd >= 2 || !parse_int(L->value[i], &dims[nd]))
@@ -142,6 +150,8 @@ static rn_status add_layer(rn_net *net, int index, const layer_text *L, rn_error
                         index, where, L->value[i]);
                 nd++;
             } else if (!strcmp(L->key[i], "bias")) {
+                if (have_bias) BAD("layer %d '%s': bias is given twice", index, where);
+                have_bias = true;
                 if (!parse_bool(L->value[i], &bias))
                     BAD("layer %d '%s': bias must be true or false", index, where);
             } else {
@@ -153,7 +163,8 @@ static rn_status add_layer(rn_net *net, int index, const layer_text *L, rn_error
     }
     if (!strcmp(L->kind, "rate")) {
         rn_rate_options o = rn_rate_options_default(0);
-        bool have_n = false;
+        bool have_n = false, have_act = false, have_rec = false, have_noise = false,
+             have_tau = false;
         for (int i = 0; i < L->n_args; i++) {
             const char *k = L->key[i], *v = L->value[i];
             int a;
@@ -161,20 +172,30 @@ static rn_status add_layer(rn_net *net, int index, const layer_text *L, rn_error
                 if (!parse_int(v, &o.n))
                     BAD("layer %d '%s': '%s' is not a size from 1 to 1048576", index, where, v);
                 have_n = true;
-            } else if (!k[0] && (a = activation_code(v)) >= 0) {
+            } else if ((!k[0] || !strcmp(k, "activation")) && (a = activation_code(v)) >= 0) {
+                if (have_act) BAD("layer %d '%s': the activation is given twice", index, where);
+                have_act = true;
                 o.activation = (rn_activation)a;
-            } else if (!k[0] && (!strcmp(v, "rec") || !strcmp(v, "recurrent"))) {
-                o.recurrent = true;
-            } else if (!k[0] && (!strcmp(v, "ff") || !strcmp(v, "norec"))) {
-                o.recurrent = false;
+            } else if (!k[0] && (!strcmp(v, "rec") || !strcmp(v, "recurrent") || !strcmp(v, "ff") ||
+                                 !strcmp(v, "norec"))) {
+                if (have_rec)
+                    BAD("layer %d '%s': recurrent or not (rec/ff) is given twice", index, where);
+                have_rec = true;
+                o.recurrent = !strcmp(v, "rec") || !strcmp(v, "recurrent");
             } else if (!strcmp(k, "noise")) {
+                if (have_noise) BAD("layer %d '%s': noise is given twice", index, where);
+                have_noise = true;
                 if (!parse_float(v, &o.noise_std) || o.noise_std < 0)
-                    BAD("layer %d '%s': noise must be a number >= 0", index, where);
+                    BAD("layer %d '%s': noise=%s must be >= 0 and %s", index, where, v,
+                        FLOAT_RANGE);
             } else if (!strcmp(k, "tau")) {
+                if (have_tau) BAD("layer %d '%s': tau is given twice", index, where);
+                have_tau = true;
                 if (!parse_float(v, &o.tau) || !(o.tau > 0))
-                    BAD("layer %d '%s': tau must be finite and > 0", index, where);
-            } else if (!strcmp(k, "activation") && (a = activation_code(v)) >= 0) {
-                o.activation = (rn_activation)a;
+                    BAD("layer %d '%s': tau=%s must be > 0 and %s", index, where, v, FLOAT_RANGE);
+            } else if (!strcmp(k, "activation")) {
+                BAD("layer %d '%s': unknown activation '%s' (tanh, relu, sigmoid, lrelu, linear)",
+                    index, where, v);
             } else {
                 BAD("layer %d '%s': unknown option '%s%s%s'", index, where, k, k[0] ? "=" : "", v);
             }
@@ -203,10 +224,11 @@ static rn_status add_layer(rn_net *net, int index, const layer_text *L, rn_error
             n_pos++;
             continue;
         }
+        const char *what = k;
         if (!k[0] && n_pos == 1)
-            dst = &tau;
+            dst = &tau, what = kind == RN_LAYER_DOUBLEEXP ? "tau1" : "tau";
         else if (!k[0] && n_pos == 2 && kind == RN_LAYER_DOUBLEEXP)
-            dst = &tau2;
+            dst = &tau2, what = "tau2";
         else if (!strcmp(k, kind == RN_LAYER_DOUBLEEXP ? "tau1" : "tau"))
             dst = &tau;
         else if (kind == RN_LAYER_DOUBLEEXP && !strcmp(k, "tau2"))
@@ -214,8 +236,9 @@ static rn_status add_layer(rn_net *net, int index, const layer_text *L, rn_error
         else
             BAD("layer %d '%s': unknown option '%s%s%s'", index, where, k, k[0] ? "=" : "", v);
         if (!k[0]) n_pos++;
+        if (!isnan(*dst)) BAD("layer %d '%s': %s is given twice", index, where, what);
         if (!parse_float(v, dst) || !(*dst > 0))
-            BAD("layer %d '%s': %s must be finite and > 0", index, where, k[0] ? k : "tau");
+            BAD("layer %d '%s': %s=%s must be > 0 and %s", index, where, what, v, FLOAT_RANGE);
     }
     if (channels == 0) BAD("layer %d '%s': expected %s(channels, ...)", index, where, L->kind);
     if (isnan(tau) || (kind == RN_LAYER_DOUBLEEXP && isnan(tau2)))
@@ -252,22 +275,69 @@ rn_status rn_net_from_spec(rn_net **out, const char *spec, float dt, uint64_t se
     return rn_ok(err);
 }
 
-/* JSON: each layer object is turned into the text form's key=value arguments and added the same way. */
+/* JSON: each layer object is turned into the text form's key=value arguments and added the same
+ * way, after its keys are checked against the layer kind: an unknown key or a value of the wrong
+ * JSON type is an error naming the key ("recurrent": 1 is not true). */
+typedef enum { J_SIZE, J_NUMBER, J_BOOL, J_STRING } json_kind;
+typedef struct json_key {
+    const char *layer, *key; /* layer "" : any layer kind */
+    json_kind kind;
+} json_key;
+
+static const json_key json_keys[] = {
+    {"linear", "in", J_SIZE},          {"linear", "out", J_SIZE},
+    {"linear", "bias", J_BOOL},        {"rate", "n", J_SIZE},
+    {"rate", "activation", J_STRING},  {"rate", "recurrent", J_BOOL},
+    {"rate", "noise", J_NUMBER},       {"rate", "tau", J_NUMBER},
+    {"lowpass", "channels", J_SIZE},   {"lowpass", "tau", J_NUMBER},
+    {"alpha", "channels", J_SIZE},     {"alpha", "tau", J_NUMBER},
+    {"doubleexp", "channels", J_SIZE}, {"doubleexp", "tau1", J_NUMBER},
+    {"doubleexp", "tau2", J_NUMBER},
+};
+
+static const char *const json_kind_name[] = {"a whole number", "a number", "true or false",
+                                             "a string"};
+
 static rn_status json_layer(const cJSON *obj, int index, layer_text *L, rn_error *err) {
     memset(L, 0, sizeof *L);
+    if (!cJSON_IsObject(obj))
+        return rn_fail(err, RN_ERR_INVALID_ARG, "JSON: layer %d must be an object", index);
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(obj, "type");
-    if (!cJSON_IsObject(obj) || !cJSON_IsString(type) || strlen(type->valuestring) >= TOKEN_LEN)
+    if (!cJSON_IsString(type) || strlen(type->valuestring) >= TOKEN_LEN)
         return rn_fail(err, RN_ERR_INVALID_ARG, "JSON: layer %d needs a \"type\" string", index);
     strcpy(L->kind, type->valuestring);
     snprintf(L->text, sizeof L->text, "%s (JSON)", L->kind);
+    bool known_type = false;
+    for (size_t j = 0; j < sizeof json_keys / sizeof json_keys[0]; j++)
+        known_type |= !strcmp(json_keys[j].layer, L->kind);
+    if (!known_type)
+        return rn_fail(err, RN_ERR_INVALID_ARG,
+                       "JSON: layer %d: unknown type \"%.63s\" (linear, rate, lowpass, alpha, "
+                       "doubleexp)",
+                       index, L->kind);
+    const cJSON *item;
+    cJSON_ArrayForEach(item, obj) { /* every key known for this kind, of the right JSON type */
+        const char *k = item->string;
+        if (!strcmp(k, "type")) continue;
+        const json_key *spec = NULL;
+        for (size_t j = 0; j < sizeof json_keys / sizeof json_keys[0]; j++)
+            if (!strcmp(json_keys[j].layer, L->kind) && !strcmp(json_keys[j].key, k))
+                spec = &json_keys[j];
+        if (!spec)
+            return rn_fail(err, RN_ERR_INVALID_ARG, "JSON: layer %d (%s): unknown key \"%.63s\"",
+                           index, L->kind, k);
+        bool ok = spec->kind == J_BOOL     ? cJSON_IsBool(item)
+                  : spec->kind == J_STRING ? cJSON_IsString(item)
+                                           : cJSON_IsNumber(item);
+        if (!ok)
+            return rn_fail(err, RN_ERR_INVALID_ARG, "JSON: layer %d (%s): \"%s\" must be %s", index,
+                           L->kind, k, json_kind_name[spec->kind]);
+    }
     /* the positional sizes first, in the order the text form takes them */
     static const char *sizes[] = {"in", "out", "n", "channels"};
     for (int k = 0; k < 4; k++) {
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, sizes[k]);
         if (!v) continue;
-        if (!cJSON_IsNumber(v))
-            return rn_fail(err, RN_ERR_INVALID_ARG, "JSON: layer %d: \"%s\" must be a number",
-                           index, sizes[k]);
         double d = v->valuedouble; /* a size: whole and in int range before any conversion */
         if (!(d >= 0.0 && d <= 2147483647.0) || d != floor(d))
             return rn_fail(
@@ -276,30 +346,29 @@ static rn_status json_layer(const cJSON *obj, int index, layer_text *L, rn_error
                 sizes[k], d);
         snprintf(L->value[L->n_args++], TOKEN_LEN, "%d", (int)d);
     }
-    const cJSON *item;
     cJSON_ArrayForEach(item, obj) {
         const char *k = item->string;
         bool is_size = false;
         for (int j = 0; j < 4; j++)
             is_size |= !strcmp(k, sizes[j]);
         if (is_size || !strcmp(k, "type")) continue;
-        if (L->n_args >= MAX_ARGS || strlen(k) >= TOKEN_LEN)
-            return rn_fail(err, RN_ERR_INVALID_ARG, "JSON: layer %d: too many or too long keys",
-                           index);
+        if (L->n_args >= MAX_ARGS)
+            return rn_fail(err, RN_ERR_INVALID_ARG, "JSON: layer %d: too many keys", index);
         if (!strcmp(k, "recurrent")) {
             snprintf(L->value[L->n_args++], TOKEN_LEN, "%s", cJSON_IsTrue(item) ? "rec" : "ff");
             continue;
         }
         strcpy(L->key[L->n_args], k);
-        if (cJSON_IsNumber(item))
-            snprintf(L->value[L->n_args], TOKEN_LEN, "%.9g", item->valuedouble);
-        else if (cJSON_IsBool(item))
+        if (cJSON_IsNumber(item)) { /* the shortest of these that gives the number back */
+            snprintf(L->value[L->n_args], TOKEN_LEN, "%.15g", item->valuedouble);
+            if (strtod(L->value[L->n_args], NULL) != item->valuedouble)
+                snprintf(L->value[L->n_args], TOKEN_LEN, "%.17g", item->valuedouble);
+        } else if (cJSON_IsBool(item))
             strcpy(L->value[L->n_args], cJSON_IsTrue(item) ? "true" : "false");
-        else if (cJSON_IsString(item) && strlen(item->valuestring) < TOKEN_LEN)
+        else if (strlen(item->valuestring) < TOKEN_LEN)
             strcpy(L->value[L->n_args], item->valuestring);
         else
-            return rn_fail(err, RN_ERR_INVALID_ARG,
-                           "JSON: layer %d: \"%s\" has an unsupported value", index, k);
+            return rn_fail(err, RN_ERR_INVALID_ARG, "JSON: layer %d: \"%s\" is too long", index, k);
         L->n_args++;
     }
     return RN_OK;
@@ -308,14 +377,22 @@ static rn_status json_layer(const cJSON *obj, int index, layer_text *L, rn_error
 rn_status rn_net_from_json(rn_net **out, const char *json, float dt, uint64_t seed, rn_error *err) {
     if (!out || !json) return rn_fail(err, RN_ERR_INVALID_ARG, "JSON: no document given");
     *out = NULL;
-    cJSON *doc = cJSON_Parse(json);
-    if (!doc)
-        return rn_fail(err, RN_ERR_FORMAT, "JSON: not valid JSON near '%.20s'",
-                       cJSON_GetErrorPtr() ? cJSON_GetErrorPtr() : "");
-    const cJSON *layers = cJSON_GetObjectItemCaseSensitive(doc, "layers");
+    rn_error perr = {0};
+    cJSON *doc = rn_json_parse_strict(json, strlen(json), &perr);
+    if (!doc) return rn_fail(err, perr.status, "JSON: %s", perr.message);
     rn_status st;
     rn_net *net = NULL;
-    if (!cJSON_IsArray(layers) || cJSON_GetArraySize(layers) == 0) {
+    const cJSON *layers = cJSON_GetObjectItemCaseSensitive(doc, "layers");
+    const cJSON *item;
+    if (cJSON_IsObject(doc)) cJSON_ArrayForEach(item, doc) {
+            if (strcmp(item->string, "layers")) {
+                st = rn_fail(err, RN_ERR_INVALID_ARG,
+                             "JSON: unknown key \"%.63s\" (the document is {\"layers\": [...]})",
+                             item->string);
+                goto done;
+            }
+        }
+    if (!cJSON_IsObject(doc) || !cJSON_IsArray(layers) || cJSON_GetArraySize(layers) == 0) {
         st = rn_fail(err, RN_ERR_INVALID_ARG,
                      "JSON: expected {\"layers\": [ ... ]} with at least one layer");
         goto done;

@@ -3,6 +3,7 @@
 #define RATENN_NPY_FORMAT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "ratenn/io.h"
 
@@ -22,6 +23,16 @@ rn_status rn_npz_parse(const unsigned char *buf, size_t len, const char *what, r
  * "file.npz:member"). On failure *out is zeroed and nothing is allocated. */
 rn_status rn_npy_parse(const unsigned char *buf, size_t len, const char *what, rn_array *out,
                        rn_error *err);
+
+/* The most bytes of a .npy that its magic, version and header can take (format 2.0/3.0 preamble and
+ * the 1 MiB header limit). */
+#define RN_NPY_HEAD_MAX (12 + ((size_t)1 << 20))
+/* Checks the head of a .npy (its first len bytes: all of it, or at least RN_NPY_HEAD_MAX) against
+ * the total size the container says it has: magic, header, dtype and order as rn_npy_parse does,
+ * and the shape's bytes plus the header equal to total. *count is the shape's element count. Lets
+ * a compressed member be judged before it is inflated. */
+rn_status rn_npy_check_head(const unsigned char *head, size_t len, uint64_t total, const char *what,
+                            size_t *count, rn_error *err);
 
 /* Writes the magic, version 1.0 and the padded header dictionary of a '<f4' C-order array into
  * hdr[0..cap), laid out byte for byte as numpy.save does; returns its length (a multiple of 64), or

@@ -35,7 +35,10 @@ int cli_parse_command(const char *cmd, const char *usage, cli_flag *flags, int n
  * members. */
 void cli_write_config(FILE *fp, const cli_flag *flags, int n_flags, const char *extra);
 /* Applies a JSON config's values to the flags (before the command line, which overrides them). Keys
- * in `ignored` (NULL-terminated) are skipped; string values are copied into `strings`. */
+ * in `ignored` (NULL-terminated) are skipped; string values are copied into `strings`. The JSON is
+ * read strictly (json_strict.h): an unknown key, a value of the wrong type or out of range, a key of
+ * a string flag that a config cannot set ("[not saved]" in its help: --config, --resume) is an error naming
+ * the key. */
 int cli_apply_config(cli_flag *flags, int n_flags, const char *path, const char *const *ignored,
                      char *strings, size_t strings_len, char *errbuf, size_t errlen);
 /* The same from the JSON text itself (`path` only names it in messages). */
@@ -88,6 +91,12 @@ int cli_write_params(const char *path, const rn_net *net);
 bool cli_same_file(const char *a, const char *b);
 int cli_write_checkpoint(const char *path, const rn_net *net, rn_trainer *tr);
 int cli_read_checkpoint(const char *path, rn_net *net, rn_trainer *tr, long long *epochs_done);
+
+/* ---- OpenBLAS under a memory limit (cli_blas.c) ---- */
+/* When an address-space or data limit leaves too little room for OpenBLAS's per-thread work buffers
+ * (they are taken when the library loads, and a worker that cannot get one spins forever), starts
+ * the program again (execv) with OPENBLAS_NUM_THREADS=1. Returns when nothing needs doing. */
+void cli_blas_setup(char **argv);
 
 /* ---- commands ---- */
 int cli_train(int argc, char **argv);

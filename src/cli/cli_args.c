@@ -1,6 +1,7 @@
 /* Table-driven flag parsing for the CLI: every value is checked in full (no trailing junk, in
  * range). */
 #include <errno.h>
+#include <float.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -8,7 +9,27 @@
 #include <string.h>
 
 #include "cli.h"
+#include "json_strict.h"
 #include "read_file.h"
+
+/* Every real-valued flag ends up in a float32 (the network and the trainer compute in it), so a
+ * value is refused rather than changed to 0, a subnormal or infinity: 0 or a magnitude from FLT_MIN
+ * to FLT_MAX. Writes one line "FLAG: 'TEXT' ..." and returns 1 otherwise. */
+static int check_float_range(const char *flag, const char *text, double v, char *errbuf,
+                             size_t errlen) {
+    if (!isfinite(v) || fabs(v) > FLT_MAX) {
+        snprintf(errbuf, errlen, "%s: '%s' is too large (a float32 holds up to %.3g)", flag, text,
+                 (double)FLT_MAX);
+        return 1;
+    }
+    if (v != 0.0 && fabs(v) < FLT_MIN) {
+        snprintf(errbuf, errlen,
+                 "%s: '%s' is too small for a float32 (its smallest normal value is %.3g)", flag,
+                 text, (double)FLT_MIN);
+        return 1;
+    }
+    return 0;
+}
 
 static int parse_value(cli_flag *f, const char *text, char *errbuf, size_t errlen) {
     char *end = NULL;
@@ -30,10 +51,14 @@ static int parse_value(cli_flag *f, const char *text, char *errbuf, size_t errle
     }
     case CLI_DOUBLE: {
         double v = strtod(text, &end);
-        if (end == text || *end != '\0' || errno == ERANGE || !isfinite(v)) {
+        if (end == text || *end != '\0' || isnan(v) || (isinf(v) && errno != ERANGE)) {
             snprintf(errbuf, errlen, "%s: '%s' is not a finite number", f->name, text);
             return 1;
         }
+        /* ERANGE: an overflow (±HUGE_VAL) or an underflow (a subnormal or 0): both said as such */
+        if (check_float_range(f->name, text, errno == ERANGE && v == 0.0 ? DBL_MIN : v, errbuf,
+                              errlen))
+            return 1;
         *(double *)f->dest = v;
         return 0;
     }
@@ -196,6 +221,12 @@ int cli_apply_config(cli_flag *flags, int n_flags, const char *path, const char 
     }
     char *text = (char *)buf;
     text[len] = '\0';
+    if (strlen(text) != len) {
+        snprintf(errbuf, errlen, "--config %s: a NUL byte at byte %zu (a config is JSON text)",
+                 path, strlen(text));
+        free(text);
+        return 1;
+    }
     int rc = cli_apply_config_text(flags, n_flags, text, path, ignored, strings, strings_len,
                                    errbuf, errlen);
     free(text);
@@ -205,7 +236,12 @@ int cli_apply_config(cli_flag *flags, int n_flags, const char *path, const char 
 int cli_apply_config_text(cli_flag *flags, int n_flags, const char *text, const char *path,
                           const char *const *ignored, char *strings, size_t strings_len,
                           char *errbuf, size_t errlen) {
-    cJSON *doc = cJSON_Parse(text);
+    rn_error perr = {0};
+    cJSON *doc = rn_json_parse_strict(text, strlen(text), &perr);
+    if (!doc) {
+        snprintf(errbuf, errlen, "--config %s: %s", path, perr.message);
+        return 1;
+    }
     if (!cJSON_IsObject(doc)) {
         snprintf(errbuf, errlen, "--config %s: not a JSON object", path);
         cJSON_Delete(doc);
@@ -223,15 +259,29 @@ int cli_apply_config_text(cli_flag *flags, int n_flags, const char *text, const 
         for (int k = 0; k < n_flags; k++)
             if (strcmp(flags[k].name + 2, item->string) == 0) f = &flags[k];
         if (!f) {
-            snprintf(errbuf, errlen, "--config %s: unknown key \"%s\"", path, item->string);
+            snprintf(errbuf, errlen, "--config %s: unknown key \"%.64s\"", path, item->string);
             rc = 1;
             break;
         }
-        if (cJSON_IsNull(item)) continue;
+        /* null: how cli_write_config says a string flag is unset (the default stays) */
+        if (cJSON_IsNull(item) && f->type == CLI_STRING) continue;
+        /* --config and --resume name other files: never from a file (a run-time switch such as
+         * --quiet may be) */
+        if (f->type == CLI_STRING && f->help && strstr(f->help, "[not saved]")) {
+            snprintf(errbuf, errlen,
+                     "--config %s: \"%s\" cannot be set in a config file (give %s "
+                     "on the command line)",
+                     path, item->string, f->name);
+            rc = 1;
+            break;
+        }
         bool ok = true;
+        const char *want = "";
         switch (f->type) {
         case CLI_INT:
         case CLI_INT64:
+            want = f->type == CLI_INT ? "a whole number from -2147483648 to 2147483647"
+                                      : "a whole number";
             ok = cJSON_IsNumber(item) && item->valuedouble == floor(item->valuedouble) &&
                  fabs(item->valuedouble) < (f->type == CLI_INT ? 2147483648.0 : 9.2e18);
             if (ok && f->type == CLI_INT)
@@ -240,15 +290,29 @@ int cli_apply_config_text(cli_flag *flags, int n_flags, const char *text, const 
                 *(long long *)f->dest = (long long)item->valuedouble;
             break;
         case CLI_DOUBLE:
-            ok = cJSON_IsNumber(item) && isfinite(item->valuedouble);
-            if (ok) *(double *)f->dest = item->valuedouble;
+            want = "a number";
+            ok = cJSON_IsNumber(item);
+            if (ok) {
+                char what[80];
+                snprintf(what, sizeof what, "--config %s: \"%s\"", path, item->string);
+                char shown[32];
+                snprintf(shown, sizeof shown, "%.9g", item->valuedouble);
+                if (check_float_range(what, shown, item->valuedouble, errbuf, errlen)) {
+                    rc = 1;
+                    goto done;
+                }
+                *(double *)f->dest = item->valuedouble;
+            }
             break;
         case CLI_SWITCH:
+            want = "true or false";
             ok = cJSON_IsBool(item);
             if (ok) *(bool *)f->dest = cJSON_IsTrue(item);
             break;
         case CLI_STRING: {
-            ok = cJSON_IsString(item);
+            want = "a string (or null)";
+            ok = cJSON_IsString(item) && item->valuestring[0] != '\0';
+            if (cJSON_IsString(item) && !ok) want = "a non-empty string (or null)";
             size_t n = ok ? strlen(item->valuestring) + 1 : 0;
             if (ok && used + n > strings_len) {
                 snprintf(errbuf, errlen, "--config %s: string values too long", path);
@@ -264,8 +328,7 @@ int cli_apply_config_text(cli_flag *flags, int n_flags, const char *text, const 
         }
         }
         if (!ok) {
-            snprintf(errbuf, errlen, "--config %s: \"%s\" has a value of the wrong type", path,
-                     item->string);
+            snprintf(errbuf, errlen, "--config %s: \"%s\" must be %s", path, item->string, want);
             rc = 1;
             break;
         }

@@ -131,6 +131,12 @@ out:
     return rc;
 }
 
+/* An array of exactly the parameter's shape (not only its element count). */
+static bool same_shape(const rn_array *a, const rn_param_info *info) {
+    return a && a->ndim == info->ndim && a->shape[0] == info->shape[0] &&
+           (info->ndim == 1 || a->shape[1] == info->shape[1]);
+}
+
 int cli_read_checkpoint(const char *path, rn_net *net, rn_trainer *tr, long long *epochs_done) {
     rn_array *arr = NULL;
     int n = 0, rc = 1;
@@ -163,11 +169,11 @@ int cli_read_checkpoint(const char *path, rn_net *net, rn_trainer *tr, long long
         snprintf(vn, sizeof vn, "adam.v/%s", info.name);
         const rn_array *p = rn_arrays_find(arr, n, info.name), *pm = rn_arrays_find(arr, n, mn),
                        *pv = rn_arrays_find(arr, n, vn);
-        if (!p || !pm || !pv || p->count != info.count || pm->count != info.count ||
-            pv->count != info.count) {
+        if (!same_shape(p, &info) || !same_shape(pm, &info) || !same_shape(pv, &info)) {
             fprintf(stderr,
-                    "ratenn: --resume: %s lacks '%s' (or its Adam moments) with %zu elements\n",
-                    path, info.name, info.count);
+                    "ratenn: --resume: %s lacks '%s' (or its Adam moments) of shape (%zu%s%.0zu)\n",
+                    path, info.name, info.shape[0], info.ndim == 2 ? ", " : ",",
+                    info.ndim == 2 ? info.shape[1] : 0);
             goto out;
         }
         if (rn_net_set_param(net, info.name, p->data, info.count, &err) != RN_OK) {

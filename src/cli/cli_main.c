@@ -33,6 +33,7 @@ int main(int argc, char **argv) {
     /* A file size limit (ulimit -f) must fail a write with EFBIG, reported and cleaned up like a
      * full disk, not kill the program half-way through a file. */
     signal(SIGXFSZ, SIG_IGN);
+    cli_blas_setup(argv); /* may start the program again with one OpenBLAS thread */
     if (argc < 2) {
         usage(stderr);
         return 2;

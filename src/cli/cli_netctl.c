@@ -1,4 +1,5 @@
 /* The CLI's parameter control: --freeze, --train-only, --bound, --bound-mode, --init. */
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +30,14 @@ static int for_each_item(const char *list, int (*fn)(rn_net *, const char *, voi
         s = e ? e + 1 : s + strlen(s); /* (s + n would stop on trailing spaces) */
     }
     return 0;
+}
+
+/* A bound given must be a float32 as it is: finite, not rounded to 0 or to infinity. */
+static int bound_number(const char *expr, double v) {
+    if (isfinite(v) && fabs(v) <= FLT_MAX && (v == 0.0 || fabs(v) >= FLT_MIN)) return 0;
+    fprintf(stderr, "ratenn: --bound '%s': %g is not a finite number in float32's range\n", expr,
+            v);
+    return 1;
 }
 
 static int unknown(const rn_net *net, const char *flag, const char *name) {
@@ -95,6 +104,7 @@ static int bound_one(rn_net *net, const char *expr, void *ctx) {
         /* lo <= name [<= hi] */
         if (op == 1 || op == 3) goto bad;
         lo = lv;
+        if (bound_number(expr, lo)) return 1;
         const char *q = strstr(right, "<");
         if (q) {
             size_t nn = (size_t)(q - right);
@@ -104,6 +114,7 @@ static int bound_one(rn_net *net, const char *expr, void *ctx) {
             const char *num = q + (q[1] == '=' ? 2 : 1);
             hi = strtod(num, &end);
             if (*num == '\0' || *end != '\0') goto bad;
+            if (bound_number(expr, hi)) return 1;
         } else {
             snprintf(name, sizeof name, "%s", right);
         }
@@ -111,6 +122,7 @@ static int bound_one(rn_net *net, const char *expr, void *ctx) {
         snprintf(name, sizeof name, "%s", left);
         double v = strtod(right, &end);
         if (right[0] == '\0' || *end != '\0') goto bad;
+        if (bound_number(expr, v)) return 1;
         if (op == 1 || op == 3)
             lo = v;
         else

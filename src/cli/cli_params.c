@@ -24,7 +24,8 @@ int cli_params(int argc, char **argv) {
     };
     const int n_flags = (int)(sizeof flags / sizeof flags[0]);
     static const char usage[] =
-        "usage: ratenn params FILE.npz [--name NAME] [--dt S]\n\nPrints each parameter's shape, "
+        "usage: ratenn params FILE.npz [NAME | --name NAME] [--dt S]\n\nPrints each parameter's "
+        "shape, "
         "mean, std, min and max; for every time constant (tau, tau1, tau2)\nits channels' τ and "
         "pole p = exp(-dt/τ) (and back, τ = -dt/ln p).\n";
     if (argc < 3 || argv[2][0] == '-') {
@@ -36,8 +37,15 @@ int cli_params(int argc, char **argv) {
         fprintf(stderr, "ratenn params: give a .npz file (see ratenn params --help)\n");
         return 2;
     }
-    int parsed = cli_parse_command("params", usage, flags, n_flags, argc, argv, 3);
+    /* the README's form: a NAME after the file, as --name */
+    const char *positional = argc > 3 && argv[3][0] != '-' ? argv[3] : NULL;
+    int parsed = cli_parse_command("params", usage, flags, n_flags, argc, argv, positional ? 4 : 3);
     if (parsed >= 0) return parsed;
+    if (positional && name) {
+        fprintf(stderr, "ratenn params: give the NAME or --name, not both\n");
+        return 2;
+    }
+    if (positional) name = positional;
     if (!(dt > 0) || max_rows < 0) {
         fprintf(stderr, "ratenn params: --dt must be > 0 and --rows >= 0\n");
         return 2;

@@ -6,6 +6,7 @@
 #include <cjson/cJSON.h>
 
 #include "cli.h"
+#include "json_strict.h"
 #include "read_file.h"
 
 char *cli_strdup(const char *s) {
@@ -27,7 +28,13 @@ char *cli_read_text(const char *cmd, const char *what, const char *path, size_t 
         free(buf);
         return NULL;
     }
-    buf[len] = '\0'; /* rn_read_file leaves one spare byte */
+    buf[len] = '\0';                  /* rn_read_file leaves one spare byte */
+    if (strlen((char *)buf) != len) { /* what follows a NUL would be dropped unseen */
+        fprintf(stderr, "ratenn %s: %s %s: a NUL byte at byte %zu (expected text)\n", cmd, what,
+                path, strlen((char *)buf));
+        free(buf);
+        return NULL;
+    }
     return (char *)buf;
 }
 
@@ -55,8 +62,13 @@ char *cli_json_quote(const char *s) {
 char *cli_config_string(const char *cmd, const char *path, const char *key) {
     char *text = cli_read_text(cmd, "config", path, (size_t)1 << 20);
     if (!text) return NULL;
-    cJSON *doc = cJSON_Parse(text);
+    rn_error err = {0};
+    cJSON *doc = rn_json_parse_strict(text, strlen(text), &err);
     free(text);
+    if (!doc) {
+        fprintf(stderr, "ratenn %s: %s: %s\n", cmd, path, err.message);
+        return NULL;
+    }
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(doc, key);
     char *out = cJSON_IsString(v) ? cli_strdup(v->valuestring) : NULL;
     if (!out) fprintf(stderr, "ratenn %s: %s has no string \"%s\"\n", cmd, path, key);

@@ -119,8 +119,9 @@ static int session_build(train_session *s, const train_cmdline *c) {
         free(saved);
         if (bad) return 1;
     } else {
-        default_net_spec(a, &s->d, spec_buf, sizeof spec_buf);
-        if (cli_build_net("train", spec_buf, a->dt, a->seed, &s->net, &s->spec)) return 1;
+        default_net_spec(a, &s->d, spec_buf, sizeof spec_buf); /* a --net of any length as given */
+        if (cli_build_net("train", a->net ? a->net : spec_buf, a->dt, a->seed, &s->net, &s->spec))
+            return 1;
     }
     if (rn_net_input_size(s->net) != s->d.cin || rn_net_output_size(s->net) != s->d.cout) {
         fprintf(stderr,

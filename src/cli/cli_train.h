@@ -35,6 +35,13 @@ typedef struct train_cmdline {
 int train_parse(train_cmdline *c, int argc, char **argv);
 /* Prints "ratenn train: MSG" and returns the usage exit status (2). */
 int train_usage_error(const char *msg);
+/* The defaults of every flag (before --config and the command line); 1 when out of memory. */
+int train_default_args(train_args *a);
+/* ---- cli_train_limits.c ---- */
+/* The checks across flags: weights >= 0, flags that do not apply to the task or network refused, and
+ * the built-in task's sizes against the limits and the machine's memory from the flags alone.
+ * Returns -1 to go on, or the exit status after one line. */
+int train_check_limits(const train_cmdline *c);
 /* Keys of config.json that describe the run rather than set a flag. */
 extern const char *const train_info_keys[];
 

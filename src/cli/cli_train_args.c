@@ -1,6 +1,7 @@
 /* `ratenn train`'s command line: the defaults (the tutorial's), the flags, --config and --resume's
  * config.json underneath the command line, and the checks of every value. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli_train.h"
@@ -111,6 +112,15 @@ static void train_flags(train_cmdline *c) {
     memcpy(c->flags, table, sizeof table);
 }
 
+int train_default_args(train_args *a) {
+    train_cmdline *c = calloc(1, sizeof *c);
+    if (!c) return 1;
+    train_flags(c);
+    *a = c->a;
+    free(c);
+    return 0;
+}
+
 static void print_help(const train_cmdline *c) {
     printf("usage: ratenn train [--task chirp|synapse | --input U.npy --target Y.npy] [flags]\n\n"
            "Trains a network by BPTT (by default the tutorial's linear(1→50) → rate(50) → "
@@ -214,6 +224,8 @@ static int check_args(train_cmdline *c) {
     if (!(a->target_tau > 0) || !(a->target_tau2 >= 0) || !(a->tau0 > 0))
         return train_usage_error("--target-tau and --tau0 must be > 0, --target-tau2 >= 0");
     if (a->seed < 0) return train_usage_error("--seed must be >= 0");
+    int rc = train_check_limits(c); /* cli_train_limits.c */
+    if (rc >= 0) return rc;
     if (a->tau_min < 0) a->tau_min = 11.0 * a->dt;
     return -1;
 }

@@ -1,5 +1,6 @@
 /* `ratenn train`'s data: the chirp or synapse task, or the user's .npy input, target and mask. */
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,9 +116,19 @@ static int load_user(const train_args *a, run_data *d) {
             fprintf(stderr, "ratenn train: --mask %s\n", err.message);
             goto done;
         }
-        if (mk.count != di[0] * di[1]) {
-            fprintf(stderr, "ratenn train: --mask %s has %zu elements; expected B*T = %zu\n",
-                    a->mask, mk.count, di[0] * di[1]);
+        /* (B, T) exactly, or (T,) beside a (T, C) input: not any shape of B·T elements */
+        bool fits = (mk.ndim == 2 && mk.shape[0] == di[0] && mk.shape[1] == di[1]) ||
+                    (mk.ndim == 1 && in.ndim == 2 && mk.shape[0] == di[1]);
+        if (!fits) {
+            char shape[200] = "(";
+            for (int k = 0; k < mk.ndim; k++)
+                snprintf(shape + strlen(shape), sizeof shape - strlen(shape), "%zu%s", mk.shape[k],
+                         k + 1 < mk.ndim ? ", "
+                         : mk.ndim == 1  ? ",)"
+                                         : ")");
+            if (mk.ndim == 0) strcpy(shape, "()");
+            fprintf(stderr, "ratenn train: --mask %s has shape %s; expected (B, T) = (%zu, %zu)\n",
+                    a->mask, shape, di[0], di[1]);
             goto done;
         }
         d->mask = mk.data;

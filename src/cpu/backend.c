@@ -3,13 +3,36 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "blas_reserve.h"
 #include "cpu_ops.h"
 #include "error.h"
 #include "host_memory.h"
 #include "simd.h"
 
+/* The backend's own state. */
+typedef struct cpu_ctx {
+    bool blas_ready; /* OpenBLAS's work buffers are claimed (blas_reserve.c) */
+} cpu_ctx;
+
+static void cpu_release(rn_backend *be) {
+    free(be->ctx);
+    be->ctx = NULL;
+}
+
+/* OpenBLAS's work buffers before anything else (blas_reserve.c): a shortage is then reported by the
+ * first allocation (a trainer's creation), before any product, and a product can never spin. */
+static rn_status blas_ready(rn_backend *be) {
+    cpu_ctx *cx = be->ctx;
+    if (cx->blas_ready) return RN_OK;
+    rn_status st = rn_cpu_blas_reserve(&be->err);
+    if (st == RN_OK) cx->blas_ready = true;
+    return st;
+}
+
 static rn_status cpu_alloc(rn_backend *be, void **ptr, size_t bytes) {
     *ptr = NULL;
+    rn_status st = blas_ready(be);
+    if (st != RN_OK) return st;
     /* refused before any page is touched: under overcommit malloc would grant it */
     if (rn_host_memory_exceeds(bytes))
         return rn_fail(&be->err, RN_ERR_NO_MEMORY,
@@ -57,12 +80,15 @@ static rn_status cpu_gemm(rn_backend *be, bool trans_a, bool trans_b, int m, int
         }
         return RN_OK;
     }
+    rn_status st = blas_ready(be); /* (done at the first allocation already) */
+    if (st != RN_OK) return st;
     cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
                 trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     return RN_OK;
 }
 
 static const rn_backend_ops cpu_ops = {
+    .release = cpu_release,
     .alloc = cpu_alloc,
     .free = cpu_free,
     .upload = cpu_copy,
@@ -94,8 +120,9 @@ static const rn_backend_ops cpu_ops = {
 };
 
 rn_status rn_cpu_backend_init(rn_backend *be, rn_error *err) {
+    be->ctx = calloc(1, sizeof(cpu_ctx));
+    if (!be->ctx) return rn_fail(err, RN_ERR_NO_MEMORY, "out of host memory for the backend");
     be->ops = &cpu_ops;
-    be->ctx = NULL;
     be->kind = RN_BACKEND_CPU;
     strcpy(be->description, "cpu (CBLAS: OpenBLAS)");
     return rn_ok(err);
