@@ -29,6 +29,19 @@ typedef struct rn_train_config {
     uint64_t noise_seed; /* seed of the rate layers' noise ξ (SPEC §6) */
     bool graphs;         /* CUDA: record an epoch's forward and backward once as a CUDA graph and
                             replay it (default true; same numbers, fewer launches); ignored on CPU */
+    /* Memory (checkpointed BPTT). The trainer's buffers stay within max_memory bytes (0: half of
+     * the host's available memory on the CPU; no limit on other backends): every step is stored
+     * when that fits, else the state is kept every K steps and each segment of K steps is
+     * recomputed from its checkpoint in the backward pass (about one forward more per epoch), with
+     * the same result bit for bit. checkpoint_steps sets K instead (0: from the budget; >= T:
+     * store everything). Sums over time go in blocks of block_steps steps (0: 1000) whatever K is,
+     * K being rounded up to a multiple of it. Checkpointing needs a network of linear and rate
+     * layers whose first and last layers are linear; other networks store every step. */
+    size_t max_memory;
+    int checkpoint_steps;
+    int block_steps;
+    bool shared_data; /* the data will come from rn_trainer_set_shared_data (every trial the same):
+                         the input is then held once where the first layer is linear */
 } rn_train_config;
 
 rn_train_config rn_train_config_default(void);
@@ -60,6 +73,11 @@ void rn_trainer_free(rn_trainer *trainer);
  * (every step counts). Values must be finite; the mask must be >= 0 with a positive sum. */
 rn_status rn_trainer_set_data(rn_trainer *trainer, const float *input, const float *target,
                               const float *mask, rn_error *err);
+
+/* As rn_trainer_set_data for data that every trial shares: input (T, C_in), target (T, C_out) or
+ * NULL, mask (T) or NULL. Each trial draws its own noise. */
+rn_status rn_trainer_set_shared_data(rn_trainer *trainer, const float *input, const float *target,
+                                     const float *mask, rn_error *err);
 
 /* Forward, loss and backward at the current parameters, without a step. Gradients are then readable with
  * rn_trainer_get_grad. Noise is drawn for the current epoch number. */
