@@ -40,8 +40,8 @@ static rn_status filter_forward(rn_trainer *tr, int li, int seg, rn_rows in_rows
     } else {
         RN_OP(be->ops->filter_forward(be, lb->filter.mid, in, tau1, init, tr->B, tr->T, L->n_out,
                                       dt));
-        RN_OP(be->ops->filter_forward(be, out.p, lb->filter.mid, tau2_of(tr, L), init, tr->B,
-                                      tr->T, L->n_out, dt));
+        RN_OP(be->ops->filter_forward(be, out.p, lb->filter.mid, tau2_of(tr, L), init, tr->B, tr->T,
+                                      L->n_out, dt));
     }
     return RN_OK;
 }

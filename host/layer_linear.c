@@ -49,8 +49,8 @@ static rn_status linear_backward(rn_trainer *tr, int li, int seg, rn_rows in, rn
                                     L->n_out));
             if (db) RN_OP(be->ops->bias_grad(be, db, g, rows, L->n_out));
             if (din.p)
-                RN_OP(be->ops->gemm(be, false, true, rows, L->n_in, L->n_out, 1.0f, g, L->n_out,
-                                    w, L->n_out, 0.0f, rn_row(din, L->n_in, b, tb), L->n_in));
+                RN_OP(be->ops->gemm(be, false, true, rows, L->n_in, L->n_out, 1.0f, g, L->n_out, w,
+                                    L->n_out, 0.0f, rn_row(din, L->n_in, b, tb), L->n_in));
         }
     }
     return RN_OK;

@@ -62,10 +62,9 @@ static float *seq_base(float *seg, int t0, int n) {
 static rn_status rate_begin(rn_trainer *tr, int li, rn_error *err) {
     const rn_layer *L = &tr->net->layers[li];
     rn_layer_buffers *lb = &tr->layers[li];
-    RN_OP(tr->be->ops->rate_init(tr->be, lb->rate.ckpt_x, lb->rate.ckpt_a,
-                                 rn_param_ptr(tr, tr->p, L->p_x0),
-                                 rn_param_ptr(tr, tr->p, L->p_threshold),
-                                 (int)L->rate.activation, tr->B, L->n_out));
+    RN_OP(tr->be->ops->rate_init(
+        tr->be, lb->rate.ckpt_x, lb->rate.ckpt_a, rn_param_ptr(tr, tr->p, L->p_x0),
+        rn_param_ptr(tr, tr->p, L->p_threshold), (int)L->rate.activation, tr->B, L->n_out));
     return RN_OK;
 }
 
@@ -128,8 +127,7 @@ static rn_status rate_backward(rn_trainer *tr, int li, int seg, rn_rows in, rn_r
     rn_layer_buffers *lb = &tr->layers[li];
     rn_backend *be = tr->be;
     const rn_backend_ops *o = be->ops;
-    const int B = tr->B, T = tr->T, N = L->n_out, t0 = rn_seg_t0(tr, seg),
-              t1 = rn_seg_t1(tr, seg);
+    const int B = tr->B, T = tr->T, N = L->n_out, t0 = rn_seg_t0(tr, seg), t1 = rn_seg_t1(tr, seg);
     const size_t bn = (size_t)B * N;
     const float *w = rn_param_ptr(tr, tr->p, L->p_w_rec);
     const float *tau = rn_param_ptr(tr, tr->p, L->p_tau);
@@ -151,11 +149,10 @@ static rn_status rate_backward(rn_trainer *tr, int li, int seg, rn_rows in, rn_r
     const bool seq = use_seq(tr, li) && lo < hi;
     for (int t = t1 - 1; t >= t0;) {
         if (seq && t == hi - 1) {
-            RN_OP(o->rate_backward_seq(be, lam, seq_base(e.p, t0, N), lb->rate.acc_tau,
-                                       lb->rate.acc_bias, lb->rate.acc_theta, dscr,
-                                       seq_base(dout.p, t0, N), seq_base(x.p, t0, N),
-                                       seq_base(out.p, t0, N), lb->rate.ckpt_x, w, tau, theta, &s,
-                                       lo, hi));
+            RN_OP(o->rate_backward_seq(
+                be, lam, seq_base(e.p, t0, N), lb->rate.acc_tau, lb->rate.acc_bias,
+                lb->rate.acc_theta, dscr, seq_base(dout.p, t0, N), seq_base(x.p, t0, N),
+                seq_base(out.p, t0, N), lb->rate.ckpt_x, w, tau, theta, &s, lo, hi));
             t = lo - 1;
             continue;
         }
@@ -172,9 +169,9 @@ static rn_status rate_backward(rn_trainer *tr, int li, int seg, rn_rows in, rn_r
         s.ld_prev = t > t0 ? s.ld : N;
         const float *x_prev = t > t0 ? rn_row(x, N, 0, t - 1) : cx;
         RN_OP(o->rate_backward_step(be, lam, rn_row(e, N, 0, t), lb->rate.acc_tau,
-                                    lb->rate.acc_bias, lb->rate.acc_theta, rn_row(dout, N, 0, t),
-                                    d, rn_row(x, N, 0, t), rn_row(out, N, 0, t), x_prev, tau,
-                                    theta, &s));
+                                    lb->rate.acc_bias, lb->rate.acc_theta, rn_row(dout, N, 0, t), d,
+                                    rn_row(x, N, 0, t), rn_row(out, N, 0, t), x_prev, tau, theta,
+                                    &s));
         t--;
     }
     float *dw = w ? rn_grad_ptr(tr, L->p_w_rec) : NULL;
@@ -193,8 +190,8 @@ static rn_status rate_backward(rn_trainer *tr, int li, int seg, rn_rows in, rn_r
     }
     if (seg > 0) /* the older segment's last step needs this one's first e */
         for (int b = 0; b < B; b++) {
-            rn_status st = rn_trainer_copy(tr, lb->rate.e_next + (size_t)b * N,
-                                           rn_row(e, N, b, t0), (size_t)N, err);
+            rn_status st = rn_trainer_copy(tr, lb->rate.e_next + (size_t)b * N, rn_row(e, N, b, t0),
+                                           (size_t)N, err);
             if (st != RN_OK) return st;
         }
     return RN_OK;

@@ -162,9 +162,9 @@ static rn_status choose_segments(rn_trainer *tr, rn_error *err) {
         return rn_fail(err, RN_ERR_INVALID_ARG, "checkpoint and block steps must be >= 0");
     tr->Tb = c->block_steps > 0 && c->block_steps < T ? c->block_steps : T;
     if (c->block_steps == 0 && T > RN_DEFAULT_BLOCK_STEPS) tr->Tb = RN_DEFAULT_BLOCK_STEPS;
-    tr->budget = c->max_memory ? c->max_memory
+    tr->budget = c->max_memory                                   ? c->max_memory
                  : rn_backend_get_kind(tr->be) == RN_BACKEND_CPU ? host_budget()
-                                                                : SIZE_MAX;
+                                                                 : SIZE_MAX;
     const bool seg_ok = segmentable(tr->net);
     const int blocks = (T + tr->Tb - 1) / tr->Tb;
     int K = T;
@@ -312,15 +312,15 @@ static rn_status check_mask(const float *mask, size_t n, rn_error *err) {
 static rn_status put_data(rn_trainer *tr, int trials, const float *input, const float *target,
                           const float *mask, rn_error *err) {
     const size_t T = (size_t)tr->T, per = (size_t)trials * T;
-    const size_t cin = (size_t)rn_net_input_size(tr->net), cout = (size_t)rn_net_output_size(tr->net);
+    const size_t cin = (size_t)rn_net_input_size(tr->net),
+                 cout = (size_t)rn_net_output_size(tr->net);
     rn_status st;
     if ((st = check_finite(input, per * cin, "input", err)) != RN_OK) return st;
     if (target && (st = check_finite(target, per * cout, "target", err)) != RN_OK) return st;
     if (mask && (st = check_mask(mask, per, err)) != RN_OK) return st;
     const rn_backend_ops *o = tr->be->ops;
     rn_backend *be = tr->be;
-    if (tr->input_stride == 0)
-        RN_OP(o->upload(be, tr->input, input, T * cin * sizeof(float)));
+    if (tr->input_stride == 0) RN_OP(o->upload(be, tr->input, input, T * cin * sizeof(float)));
     const int copies = trials == 1 ? tr->B : 1;
     for (int b = 0; b < copies; b++) {
         if (tr->input_stride)
@@ -389,9 +389,9 @@ static rn_rows din_rows(const rn_trainer *tr, int li, int seg) {
 /* The layers from `first` to `last` over segment seg. */
 static rn_status forward_segment(rn_trainer *tr, int seg, int last, bool noise, rn_error *err) {
     for (int li = 0; li <= last; li++) {
-        rn_status st = rn_layer_ops(tr->net->layers[li].kind)
-                           ->forward(tr, li, seg, in_rows(tr, li, seg), out_rows(tr, li, seg),
-                                     noise, err);
+        rn_status st =
+            rn_layer_ops(tr->net->layers[li].kind)
+                ->forward(tr, li, seg, in_rows(tr, li, seg), out_rows(tr, li, seg), noise, err);
         if (st != RN_OK) return st;
     }
     return RN_OK;
@@ -422,13 +422,15 @@ static rn_status backward(rn_trainer *tr, rn_error *err) {
     for (int seg = tr->S - 1; seg >= 0; seg--) {
         rn_status st;
         /* the last layer's output is whole already; the layers below it are recomputed */
-        if (seg < tr->S - 1 && (st = forward_segment(tr, seg, last - 1, tr->fwd_noise, err)) != RN_OK)
+        if (seg < tr->S - 1 &&
+            (st = forward_segment(tr, seg, last - 1, tr->fwd_noise, err)) != RN_OK)
             return st;
         for (int li = last; li >= 0; li--) {
             rn_rows dout = li == last ? (rn_rows){tr->dy, (size_t)tr->T * net->layers[li].n_out, 0}
                                       : din_rows(tr, li + 1, seg);
-            st = rn_layer_ops(net->layers[li].kind)
-                     ->backward(tr, li, seg, in_rows(tr, li, seg), dout, din_rows(tr, li, seg), err);
+            st =
+                rn_layer_ops(net->layers[li].kind)
+                    ->backward(tr, li, seg, in_rows(tr, li, seg), dout, din_rows(tr, li, seg), err);
             if (st != RN_OK) return st;
         }
     }

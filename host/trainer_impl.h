@@ -54,7 +54,7 @@ typedef struct rn_layer_buffers {
     float *din; /* or NULL (a first linear layer needs none) */
     union {
         struct {
-            float *x, *r; /* (B, K, N); backward reuses r for the shifted activations */
+            float *x, *r;           /* (B, K, N); backward reuses r for the shifted activations */
             float *ckpt_x, *ckpt_a; /* (S, B, N): x and f(x − θ) before each segment's first step
                                        (segment 0: x0 and f(x0 − θ)) */
             float *e_next; /* (B, N): e at the first step of the segment after the one at hand */

@@ -115,6 +115,10 @@ rn_status rn_trainer_set_optimizer_state(rn_trainer *trainer, const float *m, co
 
 int64_t rn_trainer_epochs_done(const rn_trainer *trainer);
 size_t rn_trainer_memory_bytes(const rn_trainer *trainer); /* the backend arena's size */
+/* The budget K was chosen under (bytes; SIZE_MAX: none), and K: the steps between checkpoints (T when
+ * every step is stored). */
+size_t rn_trainer_memory_budget(const rn_trainer *trainer);
+int rn_trainer_checkpoint_steps(const rn_trainer *trainer);
 
 #ifdef __cplusplus
 }
