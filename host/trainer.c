@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include <stdio.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include "host_memory.h"
 #include "trainer_impl.h"
@@ -145,11 +147,32 @@ static size_t host_budget(void) {
         fclose(f);
     }
     if (!avail) avail = rn_host_memory_total();
+    /* under an address-space limit (ulimit -v), half of what is left of it */
+    struct rlimit lim;
+    if (getrlimit(RLIMIT_AS, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY) {
+        size_t used = 0;
+        FILE *st = fopen("/proc/self/statm", "r");
+        unsigned long long pages;
+        if (st && fscanf(st, "%llu", &pages) == 1)
+            used = (size_t)pages * (size_t)sysconf(_SC_PAGESIZE);
+        if (st) fclose(st);
+        size_t left = (size_t)lim.rlim_cur > used ? (size_t)lim.rlim_cur - used : 0;
+        if (!avail || left < avail) avail = left;
+    }
     return avail ? avail / 2 : SIZE_MAX;
 }
 
-static double mib(size_t bytes) {
-    return (double)bytes / 1048576.0;
+/* A size for a message: "12.3 MiB", or "12.3 KiB" below a MiB. */
+typedef struct rn_size_text {
+    char s[32];
+} rn_size_text;
+static rn_size_text size_text(size_t bytes) {
+    rn_size_text t;
+    if (bytes < 1048576)
+        snprintf(t.s, sizeof t.s, "%.1f KiB", (double)bytes / 1024.0);
+    else
+        snprintf(t.s, sizeof t.s, "%.1f MiB", (double)bytes / 1048576.0);
+    return t;
 }
 
 /* K, S and the arena's size under the memory budget: every step stored when that fits, else the
@@ -191,19 +214,19 @@ static rn_status choose_segments(rn_trainer *tr, rn_error *err) {
     if (tr->arena_bytes <= tr->budget || !c->max_memory) return RN_OK;
     if (!seg_ok)
         return rn_fail(err, RN_ERR_NO_MEMORY,
-                       "memory budget %.1f MiB is too small: B=%d, T=%d needs %.1f MiB storing "
+                       "memory budget %s is too small: B=%d, T=%d needs %s storing "
                        "every step (checkpointing needs linear and rate layers only, the first "
                        "and last linear)",
-                       mib(tr->budget), tr->B, T, mib(tr->arena_bytes));
+                       size_text(tr->budget).s, tr->B, T, size_text(tr->arena_bytes).s);
     if (c->checkpoint_steps > 0)
         return rn_fail(err, RN_ERR_NO_MEMORY,
-                       "memory budget %.1f MiB is too small: B=%d, T=%d with checkpoints every %d "
-                       "steps needs %.1f MiB",
-                       mib(tr->budget), tr->B, T, K, mib(tr->arena_bytes));
+                       "memory budget %s is too small: B=%d, T=%d with checkpoints every %d "
+                       "steps needs %s",
+                       size_text(tr->budget).s, tr->B, T, K, size_text(tr->arena_bytes).s);
     return rn_fail(err, RN_ERR_NO_MEMORY,
-                   "memory budget %.1f MiB is too small: B=%d, T=%d needs at least %.1f MiB "
+                   "memory budget %s is too small: B=%d, T=%d needs at least %s "
                    "(checkpoints every %d steps); give at least that much",
-                   mib(tr->budget), tr->B, T, mib(tr->arena_bytes), K);
+                   size_text(tr->budget).s, tr->B, T, size_text(tr->arena_bytes).s, K);
 }
 
 rn_status rn_trainer_create(rn_trainer **out, rn_net *net, rn_backend *be,
@@ -602,6 +625,76 @@ rn_status rn_trainer_forward(rn_trainer *tr, float *output, bool noise, rn_error
     if (st == RN_OK) st = forward(tr, noise, err);
     if (st != RN_OK) return st;
     const rn_net *net = tr->net;
+    if (output)
+        RN_OP(
+            tr->be->ops->download(tr->be, output, tr->layers[net->n_layers - 1].out,
+                                  (size_t)tr->B * tr->T * rn_net_output_size(net) * sizeof(float)));
+    return rn_ok(err);
+}
+
+/* Copies segment seg's part of one request into its values. */
+static rn_status record_segment(rn_trainer *tr, int seg, const rn_record_request *q,
+                                rn_error *err) {
+    const rn_layer *L = &tr->net->layers[q->layer];
+    const int C = L->n_out, t0 = rn_seg_t0(tr, seg), t1 = rn_seg_t1(tr, seg);
+    const size_t kept = (size_t)(tr->T + q->stride - 1) / (size_t)q->stride;
+    rn_rows src = out_rows(tr, q->layer, seg);
+    if (q->kind != RN_RECORD_OUTPUT) {
+        const float *p = NULL;
+        rn_status st = rn_layer_ops(L->kind)->record(tr, q->layer, q->kind, &p, err);
+        if (st != RN_OK) return st;
+        src = (rn_rows){(float *)p, (size_t)(t1 - t0) * C, t0};
+    }
+    const int first = (t0 + q->stride - 1) / q->stride * q->stride; /* the first kept step */
+    for (int b = 0; b < q->trials; b++) {
+        float *dst = q->values + (size_t)b * kept * C;
+        if (!src.p) { /* not recurrent: r is zero */
+            for (int t = first; t < t1; t += q->stride)
+                memset(dst + (size_t)(t / q->stride) * C, 0, (size_t)C * sizeof(float));
+        } else if (q->stride == 1) {
+            RN_OP(tr->be->ops->download(tr->be, dst + (size_t)t0 * C, rn_row(src, C, b, t0),
+                                        (size_t)(t1 - t0) * C * sizeof(float)));
+        } else {
+            for (int t = first; t < t1; t += q->stride)
+                RN_OP(tr->be->ops->download(tr->be, dst + (size_t)(t / q->stride) * C,
+                                            rn_row(src, C, b, t), (size_t)C * sizeof(float)));
+        }
+    }
+    return RN_OK;
+}
+
+rn_status rn_trainer_forward_record(rn_trainer *tr, float *output, bool noise,
+                                    const rn_record_request *req, int n_req, rn_error *err) {
+    if (!tr) return rn_fail(err, RN_ERR_INVALID_ARG, "trainer is NULL");
+    if (n_req < 0 || (n_req > 0 && !req))
+        return rn_fail(err, RN_ERR_INVALID_ARG, "record: %d requests at %p", n_req, (void *)req);
+    const rn_net *net = tr->net;
+    for (int i = 0; i < n_req; i++) {
+        const rn_record_request *q = &req[i];
+        if (q->layer < 0 || q->layer >= net->n_layers)
+            return rn_fail(err, RN_ERR_INVALID_ARG, "record: layer %d out of range", q->layer);
+        if (q->trials < 1 || q->trials > tr->B || q->stride < 1 || !q->values)
+            return rn_fail(err, RN_ERR_INVALID_ARG,
+                           "record of layer %d: trials must be in 1..%d, stride >= 1, values not "
+                           "NULL (got %d, %d)",
+                           q->layer, tr->B, q->trials, q->stride);
+        const rn_layer_kind_ops *k = rn_layer_ops(net->layers[q->layer].kind);
+        if (q->kind != RN_RECORD_OUTPUT && !k->record)
+            return rn_fail(err, RN_ERR_INVALID_ARG, "layer %d (%s): only its output is recorded",
+                           q->layer, rn_layer_kind_name(net->layers[q->layer].kind));
+    }
+    rn_status st = set_noise_epoch(tr, err);
+    if (st != RN_OK) return st;
+    tr->fwd_noise = noise;
+    for (int li = 0; li < net->n_layers; li++) {
+        const rn_layer_kind_ops *k = rn_layer_ops(net->layers[li].kind);
+        if (k->begin && (st = k->begin(tr, li, err)) != RN_OK) return st;
+    }
+    for (int seg = 0; seg < tr->S; seg++) {
+        if ((st = forward_segment(tr, seg, net->n_layers - 1, noise, err)) != RN_OK) return st;
+        for (int i = 0; i < n_req; i++)
+            if ((st = record_segment(tr, seg, &req[i], err)) != RN_OK) return st;
+    }
     if (output)
         RN_OP(
             tr->be->ops->download(tr->be, output, tr->layers[net->n_layers - 1].out,

@@ -95,6 +95,21 @@ rn_status rn_trainer_forward(rn_trainer *trainer, float *output, bool noise, rn_
 rn_status rn_trainer_get_record(const rn_trainer *trainer, int layer, rn_record_kind kind,
                                 float *values, size_t count, rn_error *err);
 
+/* A recording taken during a forward pass, in bounded memory whatever T is: trials [0, trials) of
+ * one layer's quantity at steps 0, stride, 2·stride, ... into values (trials, ⌈T / stride⌉, width). */
+typedef struct rn_record_request {
+    int layer;
+    rn_record_kind kind;
+    int trials; /* 1..B */
+    int stride; /* >= 1 */
+    float *values;
+} rn_record_request;
+
+/* rn_trainer_forward that also fills the n requests as the segments go by (rn_trainer_get_record
+ * can only give what the buffers still hold: with checkpoints, the last layer's output). */
+rn_status rn_trainer_forward_record(rn_trainer *trainer, float *output, bool noise,
+                                    const rn_record_request *requests, int n, rn_error *err);
+
 /* The gradient of one parameter from the last compute_gradients / epoch. */
 rn_status rn_trainer_get_grad(const rn_trainer *trainer, const char *name, float *values,
                               size_t count, rn_error *err);
