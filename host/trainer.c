@@ -174,6 +174,14 @@ static rn_size_text size_text(size_t bytes) {
         snprintf(t.s, sizeof t.s, "%.1f MiB", (double)bytes / 1048576.0);
     return t;
 }
+/* The same rounded up, for a size to give back as a budget. */
+static rn_size_text size_text_up(size_t bytes) {
+    rn_size_text t;
+    double unit = bytes < 1048576 ? 1024.0 : 1048576.0;
+    snprintf(t.s, sizeof t.s, "%.1f %s", ceil((double)bytes / unit * 10.0) / 10.0,
+             bytes < 1048576 ? "KiB" : "MiB");
+    return t;
+}
 
 /* K, S and the arena's size under the memory budget: every step stored when that fits, else the
  * K (a multiple of Tb) that needs the least memory (about √T steps: S checkpoints of the state plus
@@ -226,7 +234,7 @@ static rn_status choose_segments(rn_trainer *tr, rn_error *err) {
     return rn_fail(err, RN_ERR_NO_MEMORY,
                    "memory budget %s is too small: B=%d, T=%d needs at least %s "
                    "(checkpoints every %d steps); give at least that much",
-                   size_text(tr->budget).s, tr->B, T, size_text(tr->arena_bytes).s, K);
+                   size_text(tr->budget).s, tr->B, T, size_text_up(tr->arena_bytes).s, K);
 }
 
 rn_status rn_trainer_create(rn_trainer **out, rn_net *net, rn_backend *be,

@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -197,7 +198,11 @@ TEST(Checkpoint, BudgetPicksKOrNamesTheSmallestThatWorks) {
         size_t at = msg.find("at least ");
         ASSERT_NE(at, std::string::npos) << msg;
         EXPECT_NE(msg.find("memory budget"), std::string::npos) << msg;
-        smallest = (size_t)(std::atof(msg.c_str() + at + 9) * 1048576.0) + 65536;
+        char *unit = nullptr;
+        double value = std::strtod(msg.c_str() + at + 9, &unit);
+        ASSERT_TRUE(unit && (!std::strncmp(unit, " MiB", 4) || !std::strncmp(unit, " KiB", 4)))
+            << msg;
+        smallest = (size_t)(value * (unit[1] == 'M' ? 1048576.0 : 1024.0)); // rounded up
         EXPECT_LT(smallest, everything / 4) << msg;
     }
     TrainerParts p;
