@@ -162,6 +162,17 @@ static size_t host_budget(void) {
     return avail ? avail / 2 : SIZE_MAX;
 }
 
+/* Without a budget given: half of the host's available memory on the CPU; three quarters of the
+ * device's free memory where the backend says (the rest for its libraries' workspaces); else none. */
+static size_t default_budget(rn_backend *be) {
+    if (rn_backend_get_kind(be) == RN_BACKEND_CPU) return host_budget();
+    size_t free_bytes = 0;
+    if (be->ops->mem_free && be->ops->mem_free(be, &free_bytes) == RN_OK && free_bytes)
+        return free_bytes / 4 * 3;
+    be->err.status = RN_OK;
+    return SIZE_MAX;
+}
+
 /* A size for a message: "12.3 MiB", or "12.3 KiB" below a MiB. */
 typedef struct rn_size_text {
     char s[32];
@@ -193,9 +204,7 @@ static rn_status choose_segments(rn_trainer *tr, rn_error *err) {
         return rn_fail(err, RN_ERR_INVALID_ARG, "checkpoint and block steps must be >= 0");
     tr->Tb = c->block_steps > 0 && c->block_steps < T ? c->block_steps : T;
     if (c->block_steps == 0 && T > RN_DEFAULT_BLOCK_STEPS) tr->Tb = RN_DEFAULT_BLOCK_STEPS;
-    tr->budget = c->max_memory                                   ? c->max_memory
-                 : rn_backend_get_kind(tr->be) == RN_BACKEND_CPU ? host_budget()
-                                                                 : SIZE_MAX;
+    tr->budget = c->max_memory ? c->max_memory : default_budget(tr->be);
     const bool seg_ok = segmentable(tr->net);
     const int blocks = (T + tr->Tb - 1) / tr->Tb;
     int K = T;
