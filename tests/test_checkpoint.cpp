@@ -186,6 +186,58 @@ TEST(Checkpoint, FilterNetworkStoresEverything) {
     EXPECT_EQ(r.K, c.T);
 }
 
+// Records taken as the segments go by equal the whole records of a run that stores every step,
+// downsampled: x, r and the outputs of trials 0 and 1 at every third step.
+TEST(Checkpoint, ForwardRecordMatchesTheStoredStates) {
+    const char *spec = "linear(1,5) rate(5,tanh,rec,noise=0.2) linear(5,2)";
+    const int B = 3, T = 31, N = 5, stride = 3, kept = (T + stride - 1) / stride;
+    std::vector<float> u = random_floats((size_t)B * T, 8, -1, 1);
+    std::vector<std::vector<float>> whole(3), rec(3);
+    for (int K : {T, 4}) {
+        TrainerParts p;
+        rn_error err = {};
+        ASSERT_EQ(rn_net_from_spec(&p.net, spec, 1e-3f, 7, &err), RN_OK) << err.message;
+        ASSERT_EQ(rn_backend_create(&p.be, RN_BACKEND_CPU, &err), RN_OK) << err.message;
+        rn_train_config cfg = rn_train_config_default();
+        cfg.checkpoint_steps = K;
+        cfg.block_steps = 1;
+        ASSERT_EQ(rn_trainer_create(&p.tr, p.net, p.be, &cfg, B, T, &err), RN_OK) << err.message;
+        ASSERT_EQ(rn_trainer_checkpoint_steps(p.tr), K);
+        ASSERT_EQ(rn_trainer_set_data(p.tr, u.data(), nullptr, nullptr, &err), RN_OK);
+        const int layer[3] = {1, 1, 2}, width[3] = {N, N, 2};
+        const rn_record_kind kind[3] = {RN_RECORD_X, RN_RECORD_R, RN_RECORD_OUTPUT};
+        if (K == T) { // every step stored: the whole records
+            ASSERT_EQ(rn_trainer_forward(p.tr, nullptr, true, &err), RN_OK) << err.message;
+            for (int i = 0; i < 3; i++) {
+                whole[i].assign((size_t)B * T * width[i], NAN);
+                ASSERT_EQ(rn_trainer_get_record(p.tr, layer[i], kind[i], whole[i].data(),
+                                                whole[i].size(), &err),
+                          RN_OK)
+                    << err.message;
+            }
+            continue;
+        }
+        rn_record_request req[3];
+        for (int i = 0; i < 3; i++) {
+            rec[i].assign((size_t)2 * kept * width[i], NAN);
+            req[i] = {layer[i], kind[i], 2, stride, rec[i].data()};
+        }
+        ASSERT_EQ(rn_trainer_forward_record(p.tr, nullptr, true, req, 3, &err), RN_OK)
+            << err.message;
+        req[0].stride = 0;
+        EXPECT_EQ(rn_trainer_forward_record(p.tr, nullptr, true, req, 1, &err), RN_ERR_INVALID_ARG);
+    }
+    for (int i = 0; i < 3; i++) {
+        const size_t w = rec[i].size() / (2 * kept);
+        std::vector<float> expect;
+        for (int b = 0; b < 2; b++)
+            for (int t = 0; t < T; t += stride)
+                for (size_t c = 0; c < w; c++)
+                    expect.push_back(whole[i][((size_t)b * T + t) * w + c]);
+        EXPECT_TRUE(same_bits(rec[i], expect)) << "record " << i;
+    }
+}
+
 rn_status create_with_budget(TrainerParts &p, const char *spec, int B, int T, size_t budget,
                              rn_error *err) {
     rn_status st = rn_net_from_spec(&p.net, spec, 1e-3f, 7, err);
