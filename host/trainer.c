@@ -194,9 +194,12 @@ static rn_size_text size_text_up(size_t bytes) {
     return t;
 }
 
-/* K, S and the arena's size under the memory budget: every step stored when that fits, else the
- * K (a multiple of Tb) that needs the least memory (about √T steps: S checkpoints of the state plus
- * one segment of every sequence); an explicit K as given (rounded up to a multiple of Tb). */
+/* K, S and the arena's size under the memory budget: every step stored when that fits; else, under
+ * a budget given, the largest K (a multiple of Tb) within it, since every segment but the newest is
+ * recomputed once and longer segments leave fewer steps to recompute; under the default budget
+ * (never granted by the caller), the K that needs the least memory (about √T steps: S checkpoints of
+ * the state plus one segment of every sequence). An explicit K as given (rounded up to a multiple of
+ * Tb). */
 static rn_status choose_segments(rn_trainer *tr, rn_error *err) {
     const rn_train_config *c = &tr->cfg;
     const int T = tr->T;
@@ -217,14 +220,20 @@ static rn_status choose_segments(rn_trainer *tr, rn_error *err) {
                            "whose first and last layers are linear",
                            K);
     } else if (arena_for(tr, T) > tr->budget && seg_ok) {
+        /* a budget given: the longest segments within it (the fewest steps recomputed); the
+         * default budget, or one too small: the least memory */
+        int fits = 0;
+        for (int m = blocks - 1; c->max_memory && m >= 1 && !fits; m--)
+            if (arena_for(tr, m * tr->Tb) <= tr->budget) fits = m * tr->Tb;
         size_t best = SIZE_MAX;
-        for (int m = 1; m < blocks; m++) {
+        for (int m = 1; !fits && m < blocks; m++) {
             size_t bytes = arena_for(tr, m * tr->Tb);
             if (bytes < best) {
                 best = bytes;
                 K = m * tr->Tb;
             }
         }
+        if (fits) K = fits;
     }
     tr->arena_bytes = arena_for(tr, K);
     /* the default budget steers K; only a budget given is a limit (past it the allocation says) */

@@ -31,9 +31,10 @@ typedef struct rn_train_config {
                             replay it (default true; same numbers, fewer launches); ignored on CPU */
     /* Memory (checkpointed BPTT). The trainer's buffers stay within max_memory bytes (0: half of
      * the host's available memory on the CPU; no limit on other backends): every step is stored
-     * when that fits, else the state is kept every K steps and each segment of K steps is
-     * recomputed from its checkpoint in the backward pass (about one forward more per epoch), with
-     * the same result bit for bit. checkpoint_steps sets K instead (0: from the budget; >= T:
+     * when that fits, else the state is kept every K steps and each segment of K steps but the
+     * newest is recomputed from its checkpoint in the backward pass (up to one forward more per
+     * epoch), with the same result bit for bit. K is the largest that fits a budget given (the
+     * fewest steps recomputed) and the one needing the least memory (about √T) under the default. checkpoint_steps sets K instead (0: from the budget; >= T:
      * store everything). Sums over time go in blocks of block_steps steps (0: 1000) whatever K is,
      * K being rounded up to a multiple of it. Checkpointing needs a network of linear and rate
      * layers whose first and last layers are linear; other networks store every step. */
