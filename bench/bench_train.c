@@ -3,7 +3,8 @@
  * and/or the CUDA backend, measured in one run so that the GPU-over-CPU ratio compares like with
  * like.
  *
- *   bench_train [--backend cpu|cuda|both] [--configs S,SB,M16,M,L] [--quick] [--cpu-max-work X]
+ *   bench_train [--backend cpu|cuda|both] [--configs S,SB,M16,M,L,long,R10,R10ck] [--quick]
+ *               [--cpu-max-work X]
  *               [--ceiling TFLOPS] [--no-graphs] [--json FILE] [--compare FILE --compare-name NAME]
  *
  * --compare FILE reads "config ms_per_epoch" lines measured by another implementation (Rockpool on
@@ -17,7 +18,11 @@
  * that fails is reported and the next one runs; the JSON file is rewritten after every row, so it
  * is valid whenever the run is stopped.
  * --cpu-no-warmup times the CPU's first epoch too (first touches of the buffers included): for L,
- * whose CPU epoch takes minutes. --no-graphs launches every op instead of replaying the recorded
+ * whose CPU epoch takes minutes. The long configs (issue 14) are not in the default list: "long"
+ * trains T = 300,000 steps with checkpoints every 1000 steps; R10 and R10ck compare storing
+ * every step with checkpoints at T = 30,000. maxrss is the process's peak resident memory so far
+ * (getrusage: run "long" alone to read its own); K is the checkpoint interval (T: everything
+ * stored). --no-graphs launches every op instead of replaying the recorded
  * CUDA graph (to measure what graphs save). */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
@@ -26,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "ratenn/ratenn.h"
@@ -33,9 +39,13 @@
 typedef struct config {
     const char *name;
     int n, steps, batch, reps, cpu_reps; /* timed epochs on the GPU (>= 20) and on the CPU */
+    size_t max_memory;                   /* the trainer's memory budget (0: its default) */
+    int checkpoint;                      /* checkpoint_steps (0: from the budget) */
 } config;
 
 typedef struct result {
+    int K;          /* the trainer's checkpoint interval (T: every step stored) */
+    double rss_mib; /* the process's peak resident memory so far (getrusage), MiB */
     double ms;      /* median ms per epoch (device time on the GPU) */
     double wall_ms; /* median wall-clock ms per epoch around rn_trainer_epoch */
     int reps;
@@ -46,11 +56,18 @@ typedef struct result {
 
 /* The configurations of issue 3, each timed after one warm-up epoch. */
 static const config all_configs[] = {
-    {"S", 50, 3000, 1, 21, 11},    /* the tutorial: one chirp of 3000 steps */
-    {"SB", 50, 3000, 256, 21, 3},  /* the tutorial's network on 256 trials at once */
-    {"M16", 512, 2000, 16, 21, 5}, /* a large reservoir, 16 trials (issue 2's CPU config) */
-    {"M", 512, 2000, 64, 21, 3},   /* a large reservoir */
-    {"L", 4096, 1000, 256, 21, 1}, /* a very large reservoir, many trials (GPU only by default) */
+    {"S", 50, 3000, 1, 21, 11, 0, 0},    /* the tutorial: one chirp of 3000 steps */
+    {"SB", 50, 3000, 256, 21, 3, 0, 0},  /* the tutorial's network on 256 trials at once */
+    {"M16", 512, 2000, 16, 21, 5, 0, 0}, /* a large reservoir, 16 trials (issue 2's CPU config) */
+    {"M", 512, 2000, 64, 21, 3, 0, 0},   /* a large reservoir */
+    {"L", 4096, 1000, 256, 21, 1, 0,
+     0}, /* a very large reservoir, many trials (GPU only by default) */
+    /* issue 14: the tutorial's R = 100 repeats (T 300,000) at N 256, B 16 with checkpoints every
+     * 1000 steps (the least memory); and R = 10 storing every step against checkpoints under a
+     * 256 MiB budget, time per step */
+    {"long", 256, 300000, 16, 3, 1, 0, 1000},
+    {"R10", 256, 30000, 16, 3, 1, 0, 30000},
+    {"R10ck", 256, 30000, 16, 3, 1, (size_t)1 << 28, 0},
 };
 
 static double now(void) {
@@ -97,6 +114,8 @@ static int run(const config *c, rn_backend_kind kind, int reps, bool graphs, boo
     o.noise_std = 0.1f;
     rn_train_config cfg = rn_train_config_default();
     cfg.graphs = graphs;
+    cfg.max_memory = c->max_memory;
+    cfg.checkpoint_steps = c->checkpoint;
     size_t bt = (size_t)c->batch * c->steps;
     u = calloc(bt, sizeof(float));
     y = calloc(bt, sizeof(float));
@@ -134,6 +153,9 @@ static int run(const config *c, rn_backend_kind kind, int reps, bool graphs, boo
     res->wall_ms = walls[reps / 2];
     res->reps = reps;
     rn_backend_memory(be, NULL, &res->peak);
+    res->K = rn_trainer_checkpoint_steps(tr);
+    struct rusage ru;
+    res->rss_mib = getrusage(RUSAGE_SELF, &ru) == 0 ? (double)ru.ru_maxrss / 1024.0 : NAN;
     rc = 0;
 done:
     if (rc)
@@ -204,19 +226,21 @@ static int emit(rows *out, const config *c, rn_backend_kind kind, const result *
     double sps = (double)c->batch * c->steps / (r->ms * 1e-3);
     if (cuda && !isnan(ceiling))
         snprintf(ceil_s, sizeof ceil_s, "%.1f%%", 100.0 * gflops / (ceiling * 1e3));
-    printf("%-3s %5d %5d %4d %-5s %5d %11.3f %9.3f %9.2f %12.3g %9.1f %8s %9.1f %9s %16s %s\n",
+    printf("%-5s %5d %6d %4d %-5s %5d %11.3f %9.3f %9.2f %12.3g %9.1f %8s %9.1f %9.1f %6d "
+           "%9s %16s %s\n",
            c->name, c->n, c->steps, c->batch, cuda ? "cuda" : "cpu", r->reps, r->ms, r->wall_ms,
-           1e3 / r->ms, sps, gflops, ceil_s, (double)r->peak / 1048576.0, ratio, cmp, r->path);
+           1e3 / r->ms, sps, gflops, ceil_s, (double)r->peak / 1048576.0, r->rss_mib, r->K, ratio,
+           cmp, r->path);
     fflush(stdout);
     int e =
         rows_add(out,
                  "%s\n    {\"config\": \"%s\", \"backend\": \"%s\", \"N\": %d, \"T\": %d, "
                  "\"B\": %d, \"reps\": %d, \"ms_per_epoch\": %.4f, \"wall_ms_per_epoch\": %.4f, "
                  "\"timing\": \"%s\", \"gflops\": %.3f, \"peak_mib\": %.2f, \"first_loss\": %.9g, "
-                 "\"rate_loop\": \"%s\"",
+                 "\"checkpoint_steps\": %d, \"process_max_rss_mib\": %.1f, \"rate_loop\": \"%s\"",
                  out->len ? "," : "", c->name, cuda ? "cuda" : "cpu", c->n, c->steps, c->batch,
                  r->reps, r->ms, r->wall_ms, cuda ? "cuda events" : "wall clock", gflops,
-                 (double)r->peak / 1048576.0, r->loss0, r->path);
+                 (double)r->peak / 1048576.0, r->loss0, r->K, r->rss_mib, r->path);
     if (!cuda && !isnan(gpu_ms))
         e |= rows_add(out, ", \"gpu_speedup_over_this\": %.3f", r->ms / gpu_ms);
     if (!isnan(other)) e |= rows_add(out, ", \"%s_ms\": %.4f", compare_name, other);
@@ -230,7 +254,8 @@ static int emit(rows *out, const config *c, rn_backend_kind kind, const result *
 static void usage(void) {
     fprintf(
         stderr,
-        "usage: bench_train [--backend cpu|cuda|both] [--configs S,SB,M16,M,L] [--quick] "
+        "usage: bench_train [--backend cpu|cuda|both] [--configs S,SB,M16,M,L,long,R10,R10ck] "
+        "[--quick] "
         "[--cpu-max-work X]\n"
         "                   [--no-graphs] [--json FILE] [--compare FILE --compare-name NAME]\n");
 }
@@ -282,14 +307,14 @@ int main(int argc, char **argv) {
     }
     printf("ratenn training benchmark: one epoch = forward + BPTT + Adam; ms = median of the timed "
            "epochs (GPU: CUDA events; wall = host clock)\n");
-    printf("%-3s %5s %5s %4s %-5s %5s %11s %9s %9s %12s %9s %8s %9s %9s %16s %s\n", "cfg", "N", "T",
-           "B", "on", "reps", "ms/epoch", "wall ms", "epochs/s", "steps*B/s", "GFLOP/s", "%ceil",
-           "peak MiB", "cpu/gpu", compare ? compare_name : "-", "rate loop");
+    printf("%-5s %5s %6s %4s %-5s %5s %11s %9s %9s %12s %9s %8s %9s %9s %6s %9s %16s %s\n", "cfg",
+           "N", "T", "B", "on", "reps", "ms/epoch", "wall ms", "epochs/s", "steps*B/s", "GFLOP/s",
+           "%ceil", "peak MiB", "maxrss", "K", "cpu/gpu", compare ? compare_name : "-", "rate loop");
     rows out = {NULL, 0, 0, json};
     int failed = rows_save(&out);
     for (size_t i = 0; i < sizeof all_configs / sizeof all_configs[0] && failed < 2; i++) {
         config c = all_configs[i];
-        char key[8];
+        char key[16];
         snprintf(key, sizeof key, ",%s,", c.name);
         char list[128];
         snprintf(list, sizeof list, ",%s,", names);
@@ -302,7 +327,7 @@ int main(int argc, char **argv) {
         double other = lookup(compare, c.name), gpu_ms = NAN;
         /* The GPU first, its row written at once: a slow CPU run stopped by a time limit loses only
          * its own row. A config that fails is reported and the next one runs. */
-        result r = {NAN, NAN, 0, 0, NAN, "-"};
+        result r = {0, NAN, NAN, NAN, 0, 0, NAN, "-"};
         if (want_gpu) {
             if (run(&c, RN_BACKEND_CUDA, c.reps, graphs, true, &r) == 0) {
                 gpu_ms = r.ms;

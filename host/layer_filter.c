@@ -1,11 +1,13 @@
 /* The synaptic filter layers in the trainer (SPEC §2): lowpass is one first-order stage per
- * channel; alpha is two stages sharing one τ; doubleexp is two stages, τ1 then τ2. */
+ * channel; alpha is two stages sharing one τ; doubleexp is two stages, τ1 then τ2. Their backend
+ * entries scan all T steps from the initial level, so a network with a filter stores every step
+ * (one segment, trainer_impl.h). */
 #include "trainer_impl.h"
 
 static void filter_layout(rn_trainer *tr, int li, rn_carver *c) {
     const rn_layer *L = &tr->net->layers[li];
     rn_layer_buffers *lb = &tr->layers[li];
-    size_t BT = (size_t)tr->B * tr->T, bc = (size_t)tr->B * L->n_out;
+    size_t BT = (size_t)tr->B * tr->K, bc = (size_t)tr->B * L->n_out;
     lb->din = RN_CARVE_F(c, BT * L->n_in);
     lb->filter.acc_dp = RN_CARVE_F(c, bc);
     lb->filter.acc_dinit = RN_CARVE_F(c, bc);
@@ -24,8 +26,9 @@ static float *dtau2_of(const rn_trainer *tr, const rn_layer *L) {
     return L->kind == RN_LAYER_ALPHA ? rn_grad_ptr(tr, L->p_tau) : rn_grad_ptr(tr, L->p_tau2);
 }
 
-static rn_status filter_forward(rn_trainer *tr, int li, const float *in, bool noise,
-                                rn_error *err) {
+static rn_status filter_forward(rn_trainer *tr, int li, int seg, rn_rows in_rows, rn_rows out,
+                                bool noise, rn_error *err) {
+    const float *in = in_rows.p;
     const rn_layer *L = &tr->net->layers[li];
     rn_layer_buffers *lb = &tr->layers[li];
     rn_backend *be = tr->be;
@@ -33,18 +36,19 @@ static rn_status filter_forward(rn_trainer *tr, int li, const float *in, bool no
                 *init = rn_param_ptr(tr, tr->p, L->p_init);
     const float dt = tr->net->dt;
     if (rn_filter_stages(L->kind) == 1) {
-        RN_OP(be->ops->filter_forward(be, lb->out, in, tau1, init, tr->B, tr->T, L->n_out, dt));
+        RN_OP(be->ops->filter_forward(be, out.p, in, tau1, init, tr->B, tr->T, L->n_out, dt));
     } else {
         RN_OP(be->ops->filter_forward(be, lb->filter.mid, in, tau1, init, tr->B, tr->T, L->n_out,
                                       dt));
-        RN_OP(be->ops->filter_forward(be, lb->out, lb->filter.mid, tau2_of(tr, L), init, tr->B,
-                                      tr->T, L->n_out, dt));
+        RN_OP(be->ops->filter_forward(be, out.p, lb->filter.mid, tau2_of(tr, L), init, tr->B, tr->T,
+                                      L->n_out, dt));
     }
     return RN_OK;
 }
 
-static rn_status filter_backward(rn_trainer *tr, int li, const float *in, const float *dout,
-                                 rn_error *err) {
+static rn_status filter_backward(rn_trainer *tr, int li, int seg, rn_rows in_rows,
+                                 rn_rows dout_rows, rn_rows din, rn_error *err) {
+    const float *in = in_rows.p, *dout = dout_rows.p;
     const rn_layer *L = &tr->net->layers[li];
     rn_layer_buffers *lb = &tr->layers[li];
     rn_backend *be = tr->be;

@@ -1,18 +1,23 @@
 /* The rate layer in the trainer (SPEC §2, §4): the Euler time loop forward, the adjoint time loop
- * backward, one backend step entry per time step and the recurrent product as a GEMM per step. */
+ * backward, one segment at a time (trainer_impl.h): the backend's whole-sequence entries where they
+ * take the layer, else one step entry per time step with the recurrent product as a GEMM per step.
+ * A segment starts from its checkpoint (x and f(x − θ) before its first step), and the adjoint of an
+ * older segment from the newer one's λ and first e. */
 #include <math.h>
+#include <stdint.h>
 
 #include "trainer_impl.h"
 
 static void rate_layout(rn_trainer *tr, int li, rn_carver *c) {
     const rn_layer *L = &tr->net->layers[li];
     rn_layer_buffers *lb = &tr->layers[li];
-    size_t BT = (size_t)tr->B * tr->T, bn = (size_t)tr->B * L->n_out;
-    lb->rate.x = RN_CARVE_F(c, BT * L->n_out);
-    lb->rate.r = RN_CARVE_F(c, BT * L->n_out);
-    lb->din = RN_CARVE_F(c, BT * L->n_in); /* e = ∂L/∂i (SPEC §4), needed even for layer 0 */
-    lb->rate.x_init = RN_CARVE_F(c, bn);
-    lb->rate.a_init = RN_CARVE_F(c, bn);
+    size_t BK = (size_t)tr->B * tr->K, bn = (size_t)tr->B * L->n_out;
+    lb->rate.x = RN_CARVE_F(c, BK * L->n_out);
+    lb->rate.r = RN_CARVE_F(c, BK * L->n_out);
+    lb->din = RN_CARVE_F(c, BK * L->n_in); /* e = ∂L/∂i (SPEC §4), needed even for layer 0 */
+    lb->rate.ckpt_x = RN_CARVE_F(c, (size_t)tr->S * bn);
+    lb->rate.ckpt_a = RN_CARVE_F(c, (size_t)tr->S * bn);
+    lb->rate.e_next = RN_CARVE_F(c, bn);
     lb->rate.lam = RN_CARVE_F(c, bn);
     lb->rate.acc_tau = RN_CARVE_F(c, bn);
     lb->rate.acc_bias = RN_CARVE_F(c, bn);
@@ -20,13 +25,14 @@ static void rate_layout(rn_trainer *tr, int li, rn_carver *c) {
     lb->rate.dscr = RN_CARVE_F(c, bn);
 }
 
-/* The step scalars of layer li; the noise epoch is read from backend memory when a step runs. */
-static rn_rate_step rate_step(const rn_trainer *tr, int li, bool noise) {
+/* The step scalars of layer li over a segment of `len` steps; the noise epoch is read from backend
+ * memory when a step runs. */
+static rn_rate_step rate_step(const rn_trainer *tr, int li, bool noise, int len) {
     const rn_layer *L = &tr->net->layers[li];
     rn_rate_step s;
     s.batch = tr->B;
     s.n = L->n_out;
-    s.ld = tr->T * L->n_out;
+    s.ld = len * L->n_out;
     s.ld_prev = s.ld;
     s.activation = (int)L->rate.activation;
     s.dt = tr->net->dt;
@@ -46,88 +52,166 @@ static bool use_seq(const rn_trainer *tr, int li) {
     return o->rate_seq_fits && o->rate_seq_fits(tr->be, tr->B, L->n_out, L->p_w_rec >= 0);
 }
 
-static rn_status rate_forward(rn_trainer *tr, int li, const float *in, bool noise, rn_error *err) {
+/* The whole-sequence entries address step t at base + t·N: a segment buffer holding steps from t0
+ * on is handed over as if it started at step 0. They read only the steps the call covers (and the
+ * one before, which the callers below keep inside the buffer). */
+static float *seq_base(float *seg, int t0, int n) {
+    return (float *)((uintptr_t)seg - (uintptr_t)t0 * (uintptr_t)n * sizeof(float));
+}
+
+static rn_status rate_begin(rn_trainer *tr, int li, rn_error *err) {
+    const rn_layer *L = &tr->net->layers[li];
+    rn_layer_buffers *lb = &tr->layers[li];
+    RN_OP(tr->be->ops->rate_init(
+        tr->be, lb->rate.ckpt_x, lb->rate.ckpt_a, rn_param_ptr(tr, tr->p, L->p_x0),
+        rn_param_ptr(tr, tr->p, L->p_threshold), (int)L->rate.activation, tr->B, L->n_out));
+    return RN_OK;
+}
+
+static rn_status rate_forward(rn_trainer *tr, int li, int seg, rn_rows in, rn_rows out, bool noise,
+                              rn_error *err) {
     const rn_layer *L = &tr->net->layers[li];
     rn_layer_buffers *lb = &tr->layers[li];
     rn_backend *be = tr->be;
     const rn_backend_ops *o = be->ops;
-    const int T = tr->T, N = L->n_out;
+    const int N = L->n_out, t0 = rn_seg_t0(tr, seg), t1 = rn_seg_t1(tr, seg);
+    const size_t bn = (size_t)tr->B * N;
     const float *w = rn_param_ptr(tr, tr->p, L->p_w_rec);
     const float *tau = rn_param_ptr(tr, tr->p, L->p_tau),
                 *bias = rn_param_ptr(tr, tr->p, L->p_bias);
     const float *theta = rn_param_ptr(tr, tr->p, L->p_threshold);
-    float *x = lb->rate.x, *r = lb->rate.r;
-    rn_rate_step s = rate_step(tr, li, noise);
-    RN_OP(o->rate_init(be, lb->rate.x_init, lb->rate.a_init, rn_param_ptr(tr, tr->p, L->p_x0),
-                       theta, s.activation, tr->B, N));
-    if (use_seq(tr, li)) {
-        RN_OP(o->rate_forward_seq(be, x, lb->out, r, lb->rate.x_init, lb->rate.a_init, in, w, tau,
-                                  bias, theta, &s, 0, T));
-        lb->rate.r_reused = false;
-        return RN_OK;
-    }
-    for (int t = 0; t < T; t++) {
-        const float *a_prev = t > 0 ? lb->out + (size_t)(t - 1) * N : lb->rate.a_init;
-        const float *x_prev = t > 0 ? x + (size_t)(t - 1) * N : lb->rate.x_init;
-        int ld_prev = t > 0 ? s.ld : N;
+    const float *cx = lb->rate.ckpt_x + seg * bn, *ca = lb->rate.ckpt_a + seg * bn;
+    rn_rows x = {lb->rate.x, (size_t)(t1 - t0) * N, t0}, r = {lb->rate.r, x.stride, t0};
+    rn_rate_step s = rate_step(tr, li, noise, t1 - t0);
+    /* the first step of a later segment starts from the checkpoint, the rest from the buffer */
+    const int lo = t0 > 0 ? t0 + 1 : 0;
+    const bool seq = use_seq(tr, li);
+    for (int t = t0; t < t1; t++) {
+        if (seq && t == lo) {
+            RN_OP(o->rate_forward_seq(be, seq_base(x.p, t0, N), seq_base(out.p, t0, N),
+                                      seq_base(r.p, t0, N), lb->rate.ckpt_x, lb->rate.ckpt_a,
+                                      seq_base(in.p, t0, N), w, tau, bias, theta, &s, lo, t1));
+            break;
+        }
+        const float *a_prev = t > t0 ? rn_row(out, N, 0, t - 1) : ca;
+        const float *x_prev = t > t0 ? rn_row(x, N, 0, t - 1) : cx;
+        int ld_prev = t > t0 ? s.ld : N;
         float *rec = NULL;
         if (w) {
             /* r_t = a_{t−1} · W_rec */
-            rec = r + (size_t)t * N;
+            rec = rn_row(r, N, 0, t);
             RN_OP(o->gemm(be, false, false, tr->B, N, N, 1.0f, a_prev, ld_prev, w, N, 0.0f, rec,
                           s.ld));
         }
         s.t = t;
         s.ld_prev = ld_prev;
-        RN_OP(o->rate_forward_step(be, x + (size_t)t * N, lb->out + (size_t)t * N, x_prev,
-                                   in + (size_t)t * N, rec, tau, bias, theta, &s));
+        RN_OP(o->rate_forward_step(be, rn_row(x, N, 0, t), rn_row(out, N, 0, t), x_prev,
+                                   rn_row(in, N, 0, t), rec, tau, bias, theta, &s));
     }
     lb->rate.r_reused = false;
+    if (seg + 1 < tr->S) /* the next segment's checkpoint: this one's last x and f(x − θ) */
+        for (int b = 0; b < tr->B; b++) {
+            rn_status st;
+            if ((st = rn_trainer_copy(tr, lb->rate.ckpt_x + (seg + 1) * bn + (size_t)b * N,
+                                      rn_row(x, N, b, t1 - 1), (size_t)N, err)) != RN_OK ||
+                (st = rn_trainer_copy(tr, lb->rate.ckpt_a + (seg + 1) * bn + (size_t)b * N,
+                                      rn_row(out, N, b, t1 - 1), (size_t)N, err)) != RN_OK)
+                return st;
+        }
     return RN_OK;
 }
 
-static rn_status rate_backward(rn_trainer *tr, int li, const float *in, const float *dout,
-                               rn_error *err) {
+static rn_status rate_backward(rn_trainer *tr, int li, int seg, rn_rows in, rn_rows dout,
+                               rn_rows din, rn_error *err) {
     const rn_layer *L = &tr->net->layers[li];
     rn_layer_buffers *lb = &tr->layers[li];
     rn_backend *be = tr->be;
     const rn_backend_ops *o = be->ops;
-    const int B = tr->B, T = tr->T, N = L->n_out, BT = B * T;
+    const int B = tr->B, T = tr->T, N = L->n_out, t0 = rn_seg_t0(tr, seg), t1 = rn_seg_t1(tr, seg);
     const size_t bn = (size_t)B * N;
     const float *w = rn_param_ptr(tr, tr->p, L->p_w_rec);
     const float *tau = rn_param_ptr(tr, tr->p, L->p_tau);
     const float *theta = rn_param_ptr(tr, tr->p, L->p_threshold);
-    float *e = lb->din, *lam = lb->rate.lam, *dscr = lb->rate.dscr;
-    rn_rate_step s = rate_step(tr, li, false);
-    RN_OP(o->fill(be, lam, 0.0f, bn));
-    RN_OP(o->fill(be, lb->rate.acc_tau, 0.0f, bn));
-    RN_OP(o->fill(be, lb->rate.acc_bias, 0.0f, bn));
-    RN_OP(o->fill(be, lb->rate.acc_theta, 0.0f, bn));
-    if (use_seq(tr, li)) {
-        RN_OP(o->rate_backward_seq(be, lam, e, lb->rate.acc_tau, lb->rate.acc_bias,
-                                   lb->rate.acc_theta, dscr, dout, lb->rate.x, lb->out,
-                                   lb->rate.x_init, w, tau, theta, &s, 0, T));
-    } else {
-        for (int t = T - 1; t >= 0; t--) {
-            const float *d = NULL;
-            if (w && t < T - 1) {
-                /* d_t = e_{t+1} · W_recᵀ */
-                RN_OP(o->gemm(be, false, true, B, N, N, 1.0f, e + (size_t)(t + 1) * N, s.ld, w, N,
-                              0.0f, dscr, N));
-                d = dscr;
-            }
-            s.t = t;
-            s.ld_prev = t > 0 ? s.ld : N;
-            const float *x_prev = t > 0 ? lb->rate.x + (size_t)(t - 1) * N : lb->rate.x_init;
-            RN_OP(o->rate_backward_step(be, lam, e + (size_t)t * N, lb->rate.acc_tau,
-                                        lb->rate.acc_bias, lb->rate.acc_theta, dout + (size_t)t * N,
-                                        d, lb->rate.x + (size_t)t * N, lb->out + (size_t)t * N,
-                                        x_prev, tau, theta, &s));
+    const float *cx = lb->rate.ckpt_x + seg * bn, *ca = lb->rate.ckpt_a + seg * bn;
+    float *lam = lb->rate.lam, *dscr = lb->rate.dscr;
+    rn_rows x = {lb->rate.x, (size_t)(t1 - t0) * N, t0}, e = din;
+    const rn_rows out = {tr->layers[li].out, x.stride, t0};
+    rn_rate_step s = rate_step(tr, li, false, t1 - t0);
+    if (seg == tr->S - 1) { /* the newest segment: the adjoint starts */
+        RN_OP(o->fill(be, lam, 0.0f, bn));
+        RN_OP(o->fill(be, lb->rate.acc_tau, 0.0f, bn));
+        RN_OP(o->fill(be, lb->rate.acc_bias, 0.0f, bn));
+        RN_OP(o->fill(be, lb->rate.acc_theta, 0.0f, bn));
+    }
+    /* the whole-sequence entry takes the steps whose neighbours are in the buffers: not the last
+     * one when e_{t1} is in e_next, not the first when x_{t0−1} is in the checkpoint */
+    const int lo = t0 > 0 ? t0 + 1 : 0, hi = t1 < T ? t1 - 1 : t1;
+    const bool seq = use_seq(tr, li) && lo < hi;
+    for (int t = t1 - 1; t >= t0;) {
+        if (seq && t == hi - 1) {
+            RN_OP(o->rate_backward_seq(
+                be, lam, seq_base(e.p, t0, N), lb->rate.acc_tau, lb->rate.acc_bias,
+                lb->rate.acc_theta, dscr, seq_base(dout.p, t0, N), seq_base(x.p, t0, N),
+                seq_base(out.p, t0, N), lb->rate.ckpt_x, w, tau, theta, &s, lo, hi));
+            t = lo - 1;
+            continue;
+        }
+        const float *d = NULL;
+        if (w && t < T - 1) {
+            /* d_t = e_{t+1} · W_recᵀ */
+            const bool inside = t + 1 < t1;
+            RN_OP(o->gemm(be, false, true, B, N, N, 1.0f,
+                          inside ? rn_row(e, N, 0, t + 1) : lb->rate.e_next, inside ? s.ld : N, w,
+                          N, 0.0f, dscr, N));
+            d = dscr;
+        }
+        s.t = t;
+        s.ld_prev = t > t0 ? s.ld : N;
+        const float *x_prev = t > t0 ? rn_row(x, N, 0, t - 1) : cx;
+        RN_OP(o->rate_backward_step(be, lam, rn_row(e, N, 0, t), lb->rate.acc_tau,
+                                    lb->rate.acc_bias, lb->rate.acc_theta, rn_row(dout, N, 0, t), d,
+                                    rn_row(x, N, 0, t), rn_row(out, N, 0, t), x_prev, tau, theta,
+                                    &s));
+        t--;
+    }
+    float *dw = w ? rn_grad_ptr(tr, L->p_w_rec) : NULL;
+    if (dw) {
+        /* ∂W_rec = Σ a_{t−1}ᵀ e_t by blocks of Tb steps per trial, newest first; r holds the
+         * shifted a. */
+        RN_OP(o->shift_rows(be, lb->rate.r, out.p, ca, B, t1 - t0, N));
+        lb->rate.r_reused = true;
+        const rn_rows a_prev = {lb->rate.r, x.stride, t0};
+        for (int tb = t0 + ((t1 - 1 - t0) / tr->Tb) * tr->Tb; tb >= t0; tb -= tr->Tb) {
+            const int rows = t1 - tb < tr->Tb ? t1 - tb : tr->Tb;
+            for (int b = 0; b < B; b++)
+                RN_OP(o->gemm(be, true, false, N, N, rows, 1.0f, rn_row(a_prev, N, b, tb), N,
+                              rn_row(e, N, b, tb), N, 1.0f, dw, N));
         }
     }
+    if (seg > 0) /* the older segment's last step needs this one's first e */
+        for (int b = 0; b < B; b++) {
+            rn_status st = rn_trainer_copy(tr, lb->rate.e_next + (size_t)b * N, rn_row(e, N, b, t0),
+                                           (size_t)N, err);
+            if (st != RN_OK) return st;
+        }
+    return RN_OK;
+}
+
+/* After segment 0: the initial state's share, and the per-trial sums reduced into the gradients. */
+static rn_status rate_finish(rn_trainer *tr, int li, rn_error *err) {
+    const rn_layer *L = &tr->net->layers[li];
+    rn_layer_buffers *lb = &tr->layers[li];
+    rn_backend *be = tr->be;
+    const rn_backend_ops *o = be->ops;
+    const int B = tr->B, N = L->n_out;
+    const float *w = rn_param_ptr(tr, tr->p, L->p_w_rec);
+    const float *tau = rn_param_ptr(tr, tr->p, L->p_tau);
+    const float *theta = rn_param_ptr(tr, tr->p, L->p_threshold);
+    float *lam = lb->rate.lam, *dscr = lb->rate.dscr;
+    rn_rate_step s = rate_step(tr, li, false, rn_seg_t1(tr, 0));
     const float *d = NULL;
-    if (w) {
-        RN_OP(o->gemm(be, false, true, B, N, N, 1.0f, e, s.ld, w, N, 0.0f, dscr, N));
+    if (w) { /* e_0 is the first row of segment 0, still in the buffer */
+        RN_OP(o->gemm(be, false, true, B, N, N, 1.0f, lb->din, s.ld, w, N, 0.0f, dscr, N));
         d = dscr;
     }
     RN_OP(o->rate_backward_init(be, lam, lb->rate.acc_theta, d, rn_param_ptr(tr, tr->p, L->p_x0),
@@ -136,13 +220,6 @@ static rn_status rate_backward(rn_trainer *tr, int li, const float *in, const fl
                               rn_grad_ptr(tr, L->p_threshold), rn_grad_ptr(tr, L->p_x0),
                               lb->rate.acc_tau, lb->rate.acc_bias, lb->rate.acc_theta, lam, tau, B,
                               N));
-    float *dw = w ? rn_grad_ptr(tr, L->p_w_rec) : NULL;
-    if (dw) {
-        /* ∂W_rec = Σ a_{t−1}ᵀ e_t as one GEMM over all B·T rows; r holds the shifted a. */
-        RN_OP(o->shift_rows(be, lb->rate.r, lb->out, lb->rate.a_init, B, T, N));
-        lb->rate.r_reused = true;
-        RN_OP(o->gemm(be, true, false, N, N, BT, 1.0f, lb->rate.r, N, e, N, 1.0f, dw, N));
-    }
     return RN_OK;
 }
 
@@ -181,8 +258,11 @@ static rn_status rate_record(const rn_trainer *tr, int li, rn_record_kind kind, 
 
 const rn_layer_kind_ops rn_layer_rate_ops = {
     .layout = rate_layout,
+    .begin = rate_begin,
     .forward = rate_forward,
     .backward = rate_backward,
+    .finish = rate_finish,
     .penalty = rate_penalty,
     .record = rate_record,
+    .segmented = true,
 };

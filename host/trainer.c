@@ -6,6 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <stdio.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "host_memory.h"
 #include "trainer_impl.h"
 
 rn_train_config rn_train_config_default(void) {
@@ -21,6 +26,10 @@ rn_train_config rn_train_config_default(void) {
     c.w_l2 = 1.0f;
     c.noise_seed = 0;
     c.graphs = true;
+    c.max_memory = 0;
+    c.checkpoint_steps = 0;
+    c.block_steps = 0;
+    c.shared_data = false;
     return c;
 }
 
@@ -39,14 +48,16 @@ static void layout(rn_trainer *tr, rn_carver *c) {
     tr->train_mask = rn_carve(c, P);
     tr->scalars = rn_carve(c, RN_SCALAR_COUNT * sizeof(double));
     tr->noise_epoch = rn_carve(c, sizeof(uint32_t));
-    tr->input = RN_CARVE_F(c, BT * rn_net_input_size(net));
+    tr->input = RN_CARVE_F(c, (tr->input_stride ? BT : (size_t)tr->T) * rn_net_input_size(net));
     tr->target = RN_CARVE_F(c, BT * rn_net_output_size(net));
     tr->mask = RN_CARVE_F(c, BT);
     tr->dy = RN_CARVE_F(c, BT * rn_net_output_size(net));
     for (int li = 0; li < net->n_layers; li++) {
         rn_layer_buffers *lb = &tr->layers[li];
         memset(lb, 0, sizeof *lb);
-        lb->out = RN_CARVE_F(c, BT * net->layers[li].n_out);
+        /* the last layer's output stays whole for the loss; the others hold one segment */
+        size_t steps = li == net->n_layers - 1 ? (size_t)tr->T : (size_t)tr->K;
+        lb->out = RN_CARVE_F(c, (size_t)tr->B * steps * net->layers[li].n_out);
         rn_layer_ops(net->layers[li].kind)->layout(tr, li, c);
     }
 }
@@ -60,6 +71,16 @@ rn_status rn_trainer_op_fail(rn_backend *be, rn_status st, rn_error *err) {
     be->err.status = RN_OK;
     return st;
 }
+rn_status rn_trainer_copy(rn_trainer *tr, float *dst, const float *src, size_t n, rn_error *err) {
+    /* shift_rows with one trial of one step copies its `first` row, exactly */
+    const size_t chunk = INT_MAX / 2;
+    for (size_t at = 0; at < n; at += chunk) {
+        size_t len = n - at < chunk ? n - at : chunk;
+        RN_OP(tr->be->ops->shift_rows(tr->be, dst + at, src + at, src + at, 1, 1, (int)len));
+    }
+    return RN_OK;
+}
+
 rn_status rn_trainer_push_params(rn_trainer *tr, rn_error *err) {
     const rn_net *net = tr->net;
     size_t P = net->total;
@@ -92,6 +113,146 @@ rn_status rn_trainer_push_params(rn_trainer *tr, rn_error *err) {
     free(host);
     if (st != RN_OK) return rn_trainer_op_fail(tr->be, st, err);
     return rn_ok(err);
+}
+
+/* Whether the network can run one segment at a time: linear and rate layers only (the filters'
+ * entries scan all T steps), the first and the last linear (they take the whole-sequence input and
+ * give the whole-sequence output the loss needs, row block by row block). */
+static bool segmentable(const rn_net *net) {
+    for (int li = 0; li < net->n_layers; li++)
+        if (!rn_layer_ops(net->layers[li].kind)->segmented) return false;
+    return net->layers[0].kind == RN_LAYER_LINEAR &&
+           net->layers[net->n_layers - 1].kind == RN_LAYER_LINEAR;
+}
+
+/* The arena's size with segments of K steps. */
+static size_t arena_for(rn_trainer *tr, int K) {
+    tr->K = K;
+    tr->S = (tr->T + K - 1) / K;
+    rn_carver measure = {NULL, 0};
+    layout(tr, &measure);
+    return measure.used;
+}
+
+/* Half of the memory the system says is available now (MemAvailable), or of the physical memory
+ * where it does not say. */
+static size_t host_budget(void) {
+    size_t avail = 0;
+    FILE *f = fopen("/proc/meminfo", "r");
+    if (f) {
+        char line[256];
+        unsigned long long kib;
+        while (fgets(line, sizeof line, f))
+            if (sscanf(line, "MemAvailable: %llu kB", &kib) == 1) avail = (size_t)kib * 1024;
+        fclose(f);
+    }
+    if (!avail) avail = rn_host_memory_total();
+    /* under an address-space limit (ulimit -v), half of what is left of it */
+    struct rlimit lim;
+    if (getrlimit(RLIMIT_AS, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY) {
+        size_t used = 0;
+        FILE *st = fopen("/proc/self/statm", "r");
+        unsigned long long pages;
+        if (st && fscanf(st, "%llu", &pages) == 1)
+            used = (size_t)pages * (size_t)sysconf(_SC_PAGESIZE);
+        if (st) fclose(st);
+        size_t left = (size_t)lim.rlim_cur > used ? (size_t)lim.rlim_cur - used : 0;
+        if (!avail || left < avail) avail = left;
+    }
+    return avail ? avail / 2 : SIZE_MAX;
+}
+
+/* Without a budget given: half of the host's available memory on the CPU; three quarters of the
+ * device's free memory where the backend says (the rest for its libraries' workspaces); else none. */
+static size_t default_budget(rn_backend *be) {
+    if (rn_backend_get_kind(be) == RN_BACKEND_CPU) return host_budget();
+    size_t free_bytes = 0;
+    if (be->ops->mem_free && be->ops->mem_free(be, &free_bytes) == RN_OK && free_bytes)
+        return free_bytes / 4 * 3;
+    be->err.status = RN_OK;
+    return SIZE_MAX;
+}
+
+/* A size for a message: "12.3 MiB", or "12.3 KiB" below a MiB. */
+typedef struct rn_size_text {
+    char s[32];
+} rn_size_text;
+static rn_size_text size_text(size_t bytes) {
+    rn_size_text t;
+    if (bytes < 1048576)
+        snprintf(t.s, sizeof t.s, "%.1f KiB", (double)bytes / 1024.0);
+    else
+        snprintf(t.s, sizeof t.s, "%.1f MiB", (double)bytes / 1048576.0);
+    return t;
+}
+/* The same rounded up, for a size to give back as a budget. */
+static rn_size_text size_text_up(size_t bytes) {
+    rn_size_text t;
+    double unit = bytes < 1048576 ? 1024.0 : 1048576.0;
+    snprintf(t.s, sizeof t.s, "%.1f %s", ceil((double)bytes / unit * 10.0) / 10.0,
+             bytes < 1048576 ? "KiB" : "MiB");
+    return t;
+}
+
+/* K, S and the arena's size under the memory budget: every step stored when that fits; else, under
+ * a budget given, the largest K (a multiple of Tb) within it, since every segment but the newest is
+ * recomputed once and longer segments leave fewer steps to recompute; under the default budget
+ * (never granted by the caller), the K that needs the least memory (about √T steps: S checkpoints of
+ * the state plus one segment of every sequence). An explicit K as given (rounded up to a multiple of
+ * Tb). */
+static rn_status choose_segments(rn_trainer *tr, rn_error *err) {
+    const rn_train_config *c = &tr->cfg;
+    const int T = tr->T;
+    if (c->block_steps < 0 || c->checkpoint_steps < 0)
+        return rn_fail(err, RN_ERR_INVALID_ARG, "checkpoint and block steps must be >= 0");
+    tr->Tb = c->block_steps > 0 && c->block_steps < T ? c->block_steps : T;
+    if (c->block_steps == 0 && T > RN_DEFAULT_BLOCK_STEPS) tr->Tb = RN_DEFAULT_BLOCK_STEPS;
+    tr->budget = c->max_memory ? c->max_memory : default_budget(tr->be);
+    const bool seg_ok = segmentable(tr->net);
+    const int blocks = (T + tr->Tb - 1) / tr->Tb;
+    int K = T;
+    if (c->checkpoint_steps > 0) {
+        long long want = ((long long)c->checkpoint_steps + tr->Tb - 1) / tr->Tb * tr->Tb;
+        K = want < T ? (int)want : T;
+        if (K < T && !seg_ok)
+            return rn_fail(err, RN_ERR_INVALID_ARG,
+                           "checkpoints every %d steps need a network of linear and rate layers "
+                           "whose first and last layers are linear",
+                           K);
+    } else if (arena_for(tr, T) > tr->budget && seg_ok) {
+        /* a budget given: the longest segments within it (the fewest steps recomputed); the
+         * default budget, or one too small: the least memory */
+        int fits = 0;
+        for (int m = blocks - 1; c->max_memory && m >= 1 && !fits; m--)
+            if (arena_for(tr, m * tr->Tb) <= tr->budget) fits = m * tr->Tb;
+        size_t best = SIZE_MAX;
+        for (int m = 1; !fits && m < blocks; m++) {
+            size_t bytes = arena_for(tr, m * tr->Tb);
+            if (bytes < best) {
+                best = bytes;
+                K = m * tr->Tb;
+            }
+        }
+        if (fits) K = fits;
+    }
+    tr->arena_bytes = arena_for(tr, K);
+    /* the default budget steers K; only a budget given is a limit (past it the allocation says) */
+    if (tr->arena_bytes <= tr->budget || !c->max_memory) return RN_OK;
+    if (!seg_ok)
+        return rn_fail(err, RN_ERR_NO_MEMORY,
+                       "memory budget %s is too small: B=%d, T=%d needs %s storing "
+                       "every step (checkpointing needs linear and rate layers only, the first "
+                       "and last linear)",
+                       size_text(tr->budget).s, tr->B, T, size_text(tr->arena_bytes).s);
+    if (c->checkpoint_steps > 0)
+        return rn_fail(err, RN_ERR_NO_MEMORY,
+                       "memory budget %s is too small: B=%d, T=%d with checkpoints every %d "
+                       "steps needs %s",
+                       size_text(tr->budget).s, tr->B, T, K, size_text(tr->arena_bytes).s);
+    return rn_fail(err, RN_ERR_NO_MEMORY,
+                   "memory budget %s is too small: B=%d, T=%d needs at least %s "
+                   "(checkpoints every %d steps); give at least that much",
+                   size_text(tr->budget).s, tr->B, T, size_text_up(tr->arena_bytes).s, K);
 }
 
 rn_status rn_trainer_create(rn_trainer **out, rn_net *net, rn_backend *be,
@@ -133,10 +294,16 @@ rn_status rn_trainer_create(rn_trainer **out, rn_net *net, rn_backend *be,
     tr->cfg = c;
     tr->B = batch;
     tr->T = steps;
-    rn_carver measure = {NULL, 0};
-    layout(tr, &measure);
-    tr->arena_bytes = measure.used;
-    rn_status st = rn_backend_alloc(be, &tr->arena, tr->arena_bytes);
+    /* the inputs are held once when every trial shares them and the first layer reads them by rows */
+    tr->input_stride = c.shared_data && net->layers[0].kind == RN_LAYER_LINEAR
+                           ? 0
+                           : (size_t)steps * rn_net_input_size(net);
+    rn_status st = choose_segments(tr, err);
+    if (st != RN_OK) {
+        free(tr);
+        return st;
+    }
+    st = rn_backend_alloc(be, &tr->arena, tr->arena_bytes);
     if (st != RN_OK) {
         rn_status s2 = rn_trainer_op_fail(tr->be, st, err);
         if (err)
@@ -177,32 +344,61 @@ static rn_status check_finite(const float *v, size_t n, const char *what, rn_err
     return RN_OK;
 }
 
-rn_status rn_trainer_set_data(rn_trainer *tr, const float *input, const float *target,
-                              const float *mask, rn_error *err) {
-    if (!tr || !input) return rn_fail(err, RN_ERR_INVALID_ARG, "rn_trainer_set_data: NULL input");
-    size_t BT = (size_t)tr->B * tr->T;
-    size_t nin = BT * rn_net_input_size(tr->net), nout = BT * rn_net_output_size(tr->net);
-    rn_status st;
-    if ((st = check_finite(input, nin, "input", err)) != RN_OK) return st;
-    if (target && (st = check_finite(target, nout, "target", err)) != RN_OK) return st;
-    if (mask) {
-        double sum = 0.0;
-        for (size_t i = 0; i < BT; i++) {
-            if (!(mask[i] >= 0.0f) || !isfinite(mask[i]))
-                return rn_fail(err, RN_ERR_INVALID_ARG,
-                               "mask: element %zu is %g (must be finite, >= 0)", i,
-                               (double)mask[i]);
-            sum += mask[i];
-        }
-        if (!(sum > 0.0)) return rn_fail(err, RN_ERR_INVALID_ARG, "mask: every step is masked out");
+static rn_status check_mask(const float *mask, size_t n, rn_error *err) {
+    double sum = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        if (!(mask[i] >= 0.0f) || !isfinite(mask[i]))
+            return rn_fail(err, RN_ERR_INVALID_ARG,
+                           "mask: element %zu is %g (must be finite, >= 0)", i, (double)mask[i]);
+        sum += mask[i];
     }
+    if (!(sum > 0.0)) return rn_fail(err, RN_ERR_INVALID_ARG, "mask: every step is masked out");
+    return RN_OK;
+}
+
+/* Checks the data, then uploads it: `trials` copies (1: one for every trial, B: one each) of
+ * (T, C) blocks into the (B, T, C) buffers (input: once where the trainer holds it once). */
+static rn_status put_data(rn_trainer *tr, int trials, const float *input, const float *target,
+                          const float *mask, rn_error *err) {
+    const size_t T = (size_t)tr->T, per = (size_t)trials * T;
+    const size_t cin = (size_t)rn_net_input_size(tr->net),
+                 cout = (size_t)rn_net_output_size(tr->net);
+    rn_status st;
+    if ((st = check_finite(input, per * cin, "input", err)) != RN_OK) return st;
+    if (target && (st = check_finite(target, per * cout, "target", err)) != RN_OK) return st;
+    if (mask && (st = check_mask(mask, per, err)) != RN_OK) return st;
     const rn_backend_ops *o = tr->be->ops;
-    RN_OP(o->upload(tr->be, tr->input, input, nin * sizeof(float)));
-    if (target) RN_OP(o->upload(tr->be, tr->target, target, nout * sizeof(float)));
-    if (mask) RN_OP(o->upload(tr->be, tr->mask, mask, BT * sizeof(float)));
+    rn_backend *be = tr->be;
+    if (tr->input_stride == 0) RN_OP(o->upload(be, tr->input, input, T * cin * sizeof(float)));
+    const int copies = trials == 1 ? tr->B : 1;
+    for (int b = 0; b < copies; b++) {
+        if (tr->input_stride)
+            RN_OP(o->upload(be, tr->input + (size_t)b * T * cin, input, per * cin * sizeof(float)));
+        if (target)
+            RN_OP(o->upload(be, tr->target + (size_t)b * T * cout, target,
+                            per * cout * sizeof(float)));
+        if (mask) RN_OP(o->upload(be, tr->mask + (size_t)b * T, mask, per * sizeof(float)));
+    }
     tr->has_target = target != NULL;
     tr->has_mask = mask != NULL;
     return rn_ok(err);
+}
+
+rn_status rn_trainer_set_data(rn_trainer *tr, const float *input, const float *target,
+                              const float *mask, rn_error *err) {
+    if (!tr || !input) return rn_fail(err, RN_ERR_INVALID_ARG, "rn_trainer_set_data: NULL input");
+    if (tr->input_stride == 0)
+        return rn_fail(err, RN_ERR_INVALID_ARG,
+                       "rn_trainer_set_data: the trainer holds one input for every trial "
+                       "(shared_data); give it with rn_trainer_set_shared_data");
+    return put_data(tr, tr->B, input, target, mask, err);
+}
+
+rn_status rn_trainer_set_shared_data(rn_trainer *tr, const float *input, const float *target,
+                                     const float *mask, rn_error *err) {
+    if (!tr || !input)
+        return rn_fail(err, RN_ERR_INVALID_ARG, "rn_trainer_set_shared_data: NULL input");
+    return put_data(tr, 1, input, target, mask, err);
 }
 
 /* The noise epoch the rate layers read: set in backend memory before anything runs (outside any
@@ -213,25 +409,84 @@ static rn_status set_noise_epoch(rn_trainer *tr, rn_error *err) {
     return RN_OK;
 }
 
-static rn_status forward(rn_trainer *tr, bool noise, rn_error *err) {
-    const rn_net *net = tr->net;
-    const float *in = tr->input;
-    for (int li = 0; li < net->n_layers; li++) {
-        rn_status st = rn_layer_ops(net->layers[li].kind)->forward(tr, li, in, noise, err);
+/* Where layer li's input, output and input gradient rows are in segment seg. */
+static rn_rows in_rows(const rn_trainer *tr, int li, int seg) {
+    const int t0 = rn_seg_t0(tr, seg), len = rn_seg_t1(tr, seg) - t0;
+    if (li == 0) {
+        rn_rows r = {tr->input, tr->input_stride, 0};
+        return r;
+    }
+    rn_rows r = {tr->layers[li - 1].out, (size_t)len * tr->net->layers[li - 1].n_out, t0};
+    return r;
+}
+static rn_rows out_rows(const rn_trainer *tr, int li, int seg) {
+    const int t0 = rn_seg_t0(tr, seg), len = rn_seg_t1(tr, seg) - t0;
+    const int C = tr->net->layers[li].n_out;
+    if (li == tr->net->n_layers - 1) {
+        rn_rows r = {tr->layers[li].out, (size_t)tr->T * C, 0};
+        return r;
+    }
+    rn_rows r = {tr->layers[li].out, (size_t)len * C, t0};
+    return r;
+}
+static rn_rows din_rows(const rn_trainer *tr, int li, int seg) {
+    const int t0 = rn_seg_t0(tr, seg), len = rn_seg_t1(tr, seg) - t0;
+    rn_rows r = {tr->layers[li].din, (size_t)len * tr->net->layers[li].n_in, t0};
+    return r;
+}
+
+/* The layers from `first` to `last` over segment seg. */
+static rn_status forward_segment(rn_trainer *tr, int seg, int last, bool noise, rn_error *err) {
+    for (int li = 0; li <= last; li++) {
+        rn_status st =
+            rn_layer_ops(tr->net->layers[li].kind)
+                ->forward(tr, li, seg, in_rows(tr, li, seg), out_rows(tr, li, seg), noise, err);
         if (st != RN_OK) return st;
-        in = tr->layers[li].out;
     }
     return RN_OK;
 }
 
+/* Every segment, oldest first; each leaves its checkpoints for the next. */
+static rn_status forward(rn_trainer *tr, bool noise, rn_error *err) {
+    const rn_net *net = tr->net;
+    tr->fwd_noise = noise;
+    for (int li = 0; li < net->n_layers; li++) {
+        const rn_layer_kind_ops *k = rn_layer_ops(net->layers[li].kind);
+        rn_status st = k->begin ? k->begin(tr, li, err) : RN_OK;
+        if (st != RN_OK) return st;
+    }
+    for (int seg = 0; seg < tr->S; seg++) {
+        rn_status st = forward_segment(tr, seg, net->n_layers - 1, noise, err);
+        if (st != RN_OK) return st;
+    }
+    return RN_OK;
+}
+
+/* Every segment, newest first: an older segment's forward is recomputed from its checkpoints (the
+ * same noise: it is a function of the step), then the layers' adjoints run over it. The newest
+ * segment's forward is still in the buffers. */
 static rn_status backward(rn_trainer *tr, rn_error *err) {
     const rn_net *net = tr->net;
-    const float *dout = tr->dy;
-    for (int li = net->n_layers - 1; li >= 0; li--) {
-        const float *in = li > 0 ? tr->layers[li - 1].out : tr->input;
-        rn_status st = rn_layer_ops(net->layers[li].kind)->backward(tr, li, in, dout, err);
+    const int last = net->n_layers - 1;
+    for (int seg = tr->S - 1; seg >= 0; seg--) {
+        rn_status st;
+        /* the last layer's output is whole already; the layers below it are recomputed */
+        if (seg < tr->S - 1 &&
+            (st = forward_segment(tr, seg, last - 1, tr->fwd_noise, err)) != RN_OK)
+            return st;
+        for (int li = last; li >= 0; li--) {
+            rn_rows dout = li == last ? (rn_rows){tr->dy, (size_t)tr->T * net->layers[li].n_out, 0}
+                                      : din_rows(tr, li + 1, seg);
+            st =
+                rn_layer_ops(net->layers[li].kind)
+                    ->backward(tr, li, seg, in_rows(tr, li, seg), dout, din_rows(tr, li, seg), err);
+            if (st != RN_OK) return st;
+        }
+    }
+    for (int li = 0; li < net->n_layers; li++) {
+        const rn_layer_kind_ops *k = rn_layer_ops(net->layers[li].kind);
+        rn_status st = k->finish ? k->finish(tr, li, err) : RN_OK;
         if (st != RN_OK) return st;
-        dout = tr->layers[li].din;
     }
     return RN_OK;
 }
@@ -403,6 +658,76 @@ rn_status rn_trainer_forward(rn_trainer *tr, float *output, bool noise, rn_error
     return rn_ok(err);
 }
 
+/* Copies segment seg's part of one request into its values. */
+static rn_status record_segment(rn_trainer *tr, int seg, const rn_record_request *q,
+                                rn_error *err) {
+    const rn_layer *L = &tr->net->layers[q->layer];
+    const int C = L->n_out, t0 = rn_seg_t0(tr, seg), t1 = rn_seg_t1(tr, seg);
+    const size_t kept = (size_t)(tr->T + q->stride - 1) / (size_t)q->stride;
+    rn_rows src = out_rows(tr, q->layer, seg);
+    if (q->kind != RN_RECORD_OUTPUT) {
+        const float *p = NULL;
+        rn_status st = rn_layer_ops(L->kind)->record(tr, q->layer, q->kind, &p, err);
+        if (st != RN_OK) return st;
+        src = (rn_rows){(float *)p, (size_t)(t1 - t0) * C, t0};
+    }
+    const int first = (t0 + q->stride - 1) / q->stride * q->stride; /* the first kept step */
+    for (int b = 0; b < q->trials; b++) {
+        float *dst = q->values + (size_t)b * kept * C;
+        if (!src.p) { /* not recurrent: r is zero */
+            for (int t = first; t < t1; t += q->stride)
+                memset(dst + (size_t)(t / q->stride) * C, 0, (size_t)C * sizeof(float));
+        } else if (q->stride == 1) {
+            RN_OP(tr->be->ops->download(tr->be, dst + (size_t)t0 * C, rn_row(src, C, b, t0),
+                                        (size_t)(t1 - t0) * C * sizeof(float)));
+        } else {
+            for (int t = first; t < t1; t += q->stride)
+                RN_OP(tr->be->ops->download(tr->be, dst + (size_t)(t / q->stride) * C,
+                                            rn_row(src, C, b, t), (size_t)C * sizeof(float)));
+        }
+    }
+    return RN_OK;
+}
+
+rn_status rn_trainer_forward_record(rn_trainer *tr, float *output, bool noise,
+                                    const rn_record_request *req, int n_req, rn_error *err) {
+    if (!tr) return rn_fail(err, RN_ERR_INVALID_ARG, "trainer is NULL");
+    if (n_req < 0 || (n_req > 0 && !req))
+        return rn_fail(err, RN_ERR_INVALID_ARG, "record: %d requests at %p", n_req, (void *)req);
+    const rn_net *net = tr->net;
+    for (int i = 0; i < n_req; i++) {
+        const rn_record_request *q = &req[i];
+        if (q->layer < 0 || q->layer >= net->n_layers)
+            return rn_fail(err, RN_ERR_INVALID_ARG, "record: layer %d out of range", q->layer);
+        if (q->trials < 1 || q->trials > tr->B || q->stride < 1 || !q->values)
+            return rn_fail(err, RN_ERR_INVALID_ARG,
+                           "record of layer %d: trials must be in 1..%d, stride >= 1, values not "
+                           "NULL (got %d, %d)",
+                           q->layer, tr->B, q->trials, q->stride);
+        const rn_layer_kind_ops *k = rn_layer_ops(net->layers[q->layer].kind);
+        if (q->kind != RN_RECORD_OUTPUT && !k->record)
+            return rn_fail(err, RN_ERR_INVALID_ARG, "layer %d (%s): only its output is recorded",
+                           q->layer, rn_layer_kind_name(net->layers[q->layer].kind));
+    }
+    rn_status st = set_noise_epoch(tr, err);
+    if (st != RN_OK) return st;
+    tr->fwd_noise = noise;
+    for (int li = 0; li < net->n_layers; li++) {
+        const rn_layer_kind_ops *k = rn_layer_ops(net->layers[li].kind);
+        if (k->begin && (st = k->begin(tr, li, err)) != RN_OK) return st;
+    }
+    for (int seg = 0; seg < tr->S; seg++) {
+        if ((st = forward_segment(tr, seg, net->n_layers - 1, noise, err)) != RN_OK) return st;
+        for (int i = 0; i < n_req; i++)
+            if ((st = record_segment(tr, seg, &req[i], err)) != RN_OK) return st;
+    }
+    if (output)
+        RN_OP(
+            tr->be->ops->download(tr->be, output, tr->layers[net->n_layers - 1].out,
+                                  (size_t)tr->B * tr->T * rn_net_output_size(net) * sizeof(float)));
+    return rn_ok(err);
+}
+
 rn_status rn_trainer_get_record(const rn_trainer *tr, int layer, rn_record_kind kind, float *values,
                                 size_t count, rn_error *err) {
     if (!tr || layer < 0 || layer >= tr->net->n_layers)
@@ -412,6 +737,11 @@ rn_status rn_trainer_get_record(const rn_trainer *tr, int layer, rn_record_kind 
     if (count != n)
         return rn_fail(err, RN_ERR_SHAPE, "record of layer %d has %zu elements, not %zu", layer, n,
                        count);
+    if (tr->S > 1 && (layer != tr->net->n_layers - 1 || kind != RN_RECORD_OUTPUT))
+        return rn_fail(err, RN_ERR_INVALID_ARG,
+                       "record of layer %d: with checkpoints every %d of %d steps only the last "
+                       "layer's output is kept whole; record with rn_trainer_forward_record",
+                       layer, tr->K, tr->T);
     const float *src = tr->layers[layer].out;
     if (kind != RN_RECORD_OUTPUT) {
         const rn_layer_kind_ops *k = rn_layer_ops(L->kind);
@@ -491,4 +821,11 @@ rn_status rn_trainer_set_noise_mode(rn_trainer *tr, rn_noise_mode mode, rn_error
                        (int)mode);
     tr->noise_frozen = mode == RN_NOISE_FROZEN;
     return rn_ok(err);
+}
+
+size_t rn_trainer_memory_budget(const rn_trainer *tr) {
+    return tr->budget;
+}
+int rn_trainer_checkpoint_steps(const rn_trainer *tr) {
+    return tr->K;
 }

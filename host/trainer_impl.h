@@ -17,6 +17,9 @@
 #include "net_impl.h"
 #include "ratenn/train.h"
 
+/* Steps per block of the sums over time when the config leaves it 0 (rn_train_config). */
+#define RN_DEFAULT_BLOCK_STEPS 1000
+
 /* ---- the arena: one allocation, carved in two passes (measure with base NULL, then assign) ---- */
 typedef struct rn_carver {
     char *base;
@@ -30,15 +33,32 @@ static inline void *rn_carve(rn_carver *c, size_t bytes) {
 }
 #define RN_CARVE_F(c, n) ((float *)rn_carve((c), (size_t)(n) * sizeof(float)))
 
+/* Where the rows of one sequence are for the steps at hand: row (b, t) is at
+ * p + b * stride + (t - t0) * C. A full buffer has t0 = 0 and stride T·C (0 when every trial shares
+ * it); a segment buffer holds steps [t0, t1) compactly, stride (t1 − t0)·C. */
+typedef struct rn_rows {
+    float *p;
+    size_t stride;
+    int t0;
+} rn_rows;
+
+static inline float *rn_row(rn_rows r, int c, int b, int t) {
+    return r.p + (size_t)b * r.stride + (size_t)(t - r.t0) * (size_t)c;
+}
+
 /* A layer's buffers in the arena. Every kind has `out`; `din` = ∂L/∂(layer input) where the kind
- * computes it. The rest belongs to one kind. */
+ * computes it. Sequences hold one segment of K steps ((B, K, C); K = T when everything is stored),
+ * except the last layer's out, which holds all T steps for the loss. The rest belongs to one kind. */
 typedef struct rn_layer_buffers {
-    float *out; /* (B, T, n_out), carved by the trainer for every layer */
-    float *din; /* (B, T, n_in), or NULL (a first linear layer needs none) */
+    float *out; /* carved by the trainer for every layer */
+    float *din; /* or NULL (a first linear layer needs none) */
     union {
         struct {
-            float *x, *r; /* (B, T, N); backward reuses r for the shifted activations */
-            float *x_init, *a_init, *lam, *acc_tau, *acc_bias, *acc_theta, *dscr; /* (B, N) */
+            float *x, *r;           /* (B, K, N); backward reuses r for the shifted activations */
+            float *ckpt_x, *ckpt_a; /* (S, B, N): x and f(x − θ) before each segment's first step
+                                       (segment 0: x0 and f(x0 − θ)) */
+            float *e_next; /* (B, N): e at the first step of the segment after the one at hand */
+            float *lam, *acc_tau, *acc_bias, *acc_theta, *dscr; /* (B, N) */
             bool r_reused; /* r holds the shifted activations (after a backward) */
         } rate;
         struct {
@@ -62,7 +82,14 @@ struct rn_trainer {
     double *scalars;          /* RN_SCALAR_COUNT doubles */
     uint32_t *noise_epoch;    /* the noise epoch the rate layers read, set before every run */
     float *input, *target, *mask, *dy;
+    size_t input_stride; /* input's trial stride in floats: T·C_in, or 0 when the trials share it */
     rn_layer_buffers layers[RN_MAX_LAYERS];
+    /* Checkpointed BPTT: segments of K steps (K a multiple of Tb; K = T stores everything), S of
+     * them. Weight gradients and row-wise products go in blocks of Tb steps per trial, newest
+     * block first, whatever K is: the same sums in the same order, so the same bits. */
+    int K, S, Tb;
+    size_t budget;  /* the memory budget K was chosen under (bytes) */
+    bool fwd_noise; /* the noise setting of the forward the backward recomputes */
     bool has_target, has_mask, has_clip;
     int64_t epoch;      /* completed epochs = optimiser steps taken = the noise epoch */
     void *graph;        /* the recorded forward + backward (backends with graphs), or NULL */
@@ -71,20 +98,40 @@ struct rn_trainer {
     bool noise_frozen;  /* RN_NOISE_FROZEN: every run draws epoch 0's noise (calloc: fresh) */
 };
 
-/* What a layer kind does in the trainer. layout carves the kind's buffers (after `out`); forward
- * writes lb->out (=) from `in`; backward adds the parameter gradients (+=) and writes lb->din (=)
- * from dout = ∂L/∂out; penalty adds the kind's own loss terms and their gradients (NULL: none);
- * record points *src at a recorded quantity other than the output (NULL src: zeros), or fails
- * saying why (NULL record: only the output is recorded). */
+/* What a layer kind does in the trainer, one segment at a time (trainer.c runs the segments: forward
+ * oldest first, backward newest first, recomputing each older segment's forward from its
+ * checkpoint). layout carves the kind's buffers (after `out`; tr->K and tr->S are set); begin runs
+ * before segment 0's forward (NULL: nothing); forward writes out (=) for segment `seg` from `in` and
+ * keeps what the next segment starts from; backward adds the parameter gradients (+=) and writes din
+ * (=) from dout = ∂L/∂out for segment `seg`; finish runs after segment 0's backward (NULL: nothing);
+ * penalty adds the kind's own loss terms and their gradients (NULL: none); record points *src at
+ * a recorded quantity other than the output (NULL src: zeros), or fails saying why (NULL record:
+ * only the output is recorded). A kind without `segmented` runs only with S = 1. */
 typedef struct rn_layer_kind_ops {
     void (*layout)(rn_trainer *tr, int li, rn_carver *c);
-    rn_status (*forward)(rn_trainer *tr, int li, const float *in, bool noise, rn_error *err);
-    rn_status (*backward)(rn_trainer *tr, int li, const float *in, const float *dout,
+    rn_status (*begin)(rn_trainer *tr, int li, rn_error *err);
+    rn_status (*forward)(rn_trainer *tr, int li, int seg, rn_rows in, rn_rows out, bool noise,
+                         rn_error *err);
+    rn_status (*backward)(rn_trainer *tr, int li, int seg, rn_rows in, rn_rows dout, rn_rows din,
                           rn_error *err);
+    rn_status (*finish)(rn_trainer *tr, int li, rn_error *err);
     rn_status (*penalty)(rn_trainer *tr, int li, rn_error *err);
     rn_status (*record)(const rn_trainer *tr, int li, rn_record_kind kind, const float **src,
                         rn_error *err);
+    bool segmented;
 } rn_layer_kind_ops;
+
+/* The steps [t0, t1) of segment seg. */
+static inline int rn_seg_t0(const rn_trainer *tr, int seg) {
+    return seg * tr->K;
+}
+static inline int rn_seg_t1(const rn_trainer *tr, int seg) {
+    int t1 = (seg + 1) * tr->K;
+    return t1 < tr->T ? t1 : tr->T;
+}
+
+/* Copies n floats within backend memory (through shift_rows, exactly). */
+rn_status rn_trainer_copy(rn_trainer *tr, float *dst, const float *src, size_t n, rn_error *err);
 
 extern const rn_layer_kind_ops rn_layer_linear_ops, rn_layer_rate_ops, rn_layer_filter_ops;
 

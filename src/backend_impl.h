@@ -209,6 +209,11 @@ typedef struct rn_backend_ops {
      * Threads per block of every kernel launched after it (a power of two from 32 to 1024; the
      * default is 256). The result must not depend on it beyond rounding: the op tests sweep it. */
     rn_status (*set_block_size)(rn_backend *be, int threads);
+
+    /* ---- free memory (optional: NULL where the backend cannot say; the CPU's is the host's) ----
+     * The bytes it could allocate now (on a GPU, cudaMemGetInfo's free): the trainer's default
+     * memory budget is a share of it. */
+    rn_status (*mem_free)(rn_backend *be, size_t *bytes);
 } rn_backend_ops;
 
 /* One live allocation, for the memory report. */

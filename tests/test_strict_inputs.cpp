@@ -132,20 +132,23 @@ TEST(StrictLimits, MemoryLimitIsAnOutOfMemoryLineNotAHang) {
     TempDir dir;
     ASSERT_TRUE(dir.ok());
     // OpenBLAS with worker threads (each takes a 128 MiB buffer when the library loads and, without
-    // room, retried forever), and with one thread; 100 MB of address space is enough to start but
-    // not for OpenBLAS's buffer. The KILL after 120 s is what a hang would meet.
+    // room, retried forever), and with one thread; 60 MB of address space beyond what the program
+    // maps to start is enough to start but not for OpenBLAS's buffer. The KILL after 120 s is what a
+    // hang would meet.
+    const long limit = vm_floor_kb() + 60000;
     for (const char *threads : {"2", "1"}) {
-        ShResult r = run_sh(std::string("ulimit -v 100000; OPENBLAS_NUM_THREADS=") + threads +
-                                " exec timeout -s KILL 120 RATENN train --task chirp --epochs 2 " +
-                                kQuick + " --out " + dir.path() + "/run" + threads,
-                            dir.path());
+        ShResult r =
+            run_sh("ulimit -v " + std::to_string(limit) + "; OPENBLAS_NUM_THREADS=" + threads +
+                       " exec timeout -s KILL 120 RATENN train --task chirp --epochs 2 " + kQuick +
+                       " --out " + dir.path() + "/run" + threads,
+                   dir.path());
         EXPECT_EQ(r.status, 1) << "threads " << threads << ": " << r.err;
         EXPECT_LT(r.seconds, 60.0) << threads;
         EXPECT_NE(r.err.find("out of host memory"), std::string::npos) << r.err;
         EXPECT_NE(r.err.find("129 MiB"), std::string::npos) << "the size asked for: " << r.err;
         EXPECT_EQ(lines(r.err), 1u) << r.err;
         EXPECT_FALSE(file_exists(dir.path() + "/run" + threads)) << "found short before any file";
-        std::printf("[ limits ] ulimit -v 100000, OPENBLAS_NUM_THREADS=%s: %.1f s: %s", threads,
+        std::printf("[ limits ] ulimit -v %ld, OPENBLAS_NUM_THREADS=%s: %.1f s: %s", limit, threads,
                     r.seconds, r.err.c_str());
     }
 }
@@ -539,13 +542,15 @@ TEST(StrictArchives, AHostileArchiveUnderAMemoryLimitIsOneLine) {
     write_file(d + "/h1.npz", npz_stating(hostile_member(1 << 20), 1u << 30));
     std::string big = npy_bytes(npy_dict("<f4", "(268435456,)"), std::string(1 << 20, '\0'));
     write_file(d + "/h2.npz", npz_stating(big, (uint32_t)(big.size() - (1 << 20)) + (1u << 30)));
+    const long limit = vm_floor_kb() + 250000; // the program's own mappings and 250 MB
     for (const char *f : {"h1.npz", "h2.npz"}) {
-        ShResult r =
-            run_sh("ulimit -v 400000; exec timeout -s KILL 60 RATENN params " + d + "/" + f, d);
+        ShResult r = run_sh("ulimit -v " + std::to_string(limit) +
+                                "; exec timeout -s KILL 60 RATENN params " + d + "/" + f,
+                            d);
         EXPECT_EQ(r.status, 1) << f << ": " << r.err;
         EXPECT_EQ(lines(r.err), 1u) << r.err;
         EXPECT_NE(r.err.find(std::string(f) + ":a.npy"), std::string::npos) << r.err;
-        std::printf("[ archive ] %s under ulimit -v 400000: %s", f, r.err.c_str());
+        std::printf("[ archive ] %s under ulimit -v %ld: %s", f, limit, r.err.c_str());
     }
 }
 

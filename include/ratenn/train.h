@@ -29,6 +29,20 @@ typedef struct rn_train_config {
     uint64_t noise_seed; /* seed of the rate layers' noise ξ (SPEC §6) */
     bool graphs;         /* CUDA: record an epoch's forward and backward once as a CUDA graph and
                             replay it (default true; same numbers, fewer launches); ignored on CPU */
+    /* Memory (checkpointed BPTT). The trainer's buffers stay within max_memory bytes (0: half of
+     * the host's available memory on the CPU; no limit on other backends): every step is stored
+     * when that fits, else the state is kept every K steps and each segment of K steps but the
+     * newest is recomputed from its checkpoint in the backward pass (up to one forward more per
+     * epoch), with the same result bit for bit. K is the largest that fits a budget given (the
+     * fewest steps recomputed) and the one needing the least memory (about √T) under the default. checkpoint_steps sets K instead (0: from the budget; >= T:
+     * store everything). Sums over time go in blocks of block_steps steps (0: 1000) whatever K is,
+     * K being rounded up to a multiple of it. Checkpointing needs a network of linear and rate
+     * layers whose first and last layers are linear; other networks store every step. */
+    size_t max_memory;
+    int checkpoint_steps;
+    int block_steps;
+    bool shared_data; /* the data will come from rn_trainer_set_shared_data (every trial the same):
+                         the input is then held once where the first layer is linear */
 } rn_train_config;
 
 rn_train_config rn_train_config_default(void);
@@ -61,6 +75,11 @@ void rn_trainer_free(rn_trainer *trainer);
 rn_status rn_trainer_set_data(rn_trainer *trainer, const float *input, const float *target,
                               const float *mask, rn_error *err);
 
+/* As rn_trainer_set_data for data that every trial shares: input (T, C_in), target (T, C_out) or
+ * NULL, mask (T) or NULL. Each trial draws its own noise. */
+rn_status rn_trainer_set_shared_data(rn_trainer *trainer, const float *input, const float *target,
+                                     const float *mask, rn_error *err);
+
 /* Forward, loss and backward at the current parameters, without a step. Gradients are then readable with
  * rn_trainer_get_grad. Noise is drawn for the current epoch number. */
 rn_status rn_trainer_compute_gradients(rn_trainer *trainer, rn_loss_parts *loss, rn_error *err);
@@ -76,6 +95,21 @@ rn_status rn_trainer_epoch(rn_trainer *trainer, rn_loss_parts *loss, rn_error *e
 rn_status rn_trainer_forward(rn_trainer *trainer, float *output, bool noise, rn_error *err);
 rn_status rn_trainer_get_record(const rn_trainer *trainer, int layer, rn_record_kind kind,
                                 float *values, size_t count, rn_error *err);
+
+/* A recording taken during a forward pass, in bounded memory whatever T is: trials [0, trials) of
+ * one layer's quantity at steps 0, stride, 2·stride, ... into values (trials, ⌈T / stride⌉, width). */
+typedef struct rn_record_request {
+    int layer;
+    rn_record_kind kind;
+    int trials; /* 1..B */
+    int stride; /* >= 1 */
+    float *values;
+} rn_record_request;
+
+/* rn_trainer_forward that also fills the n requests as the segments go by (rn_trainer_get_record
+ * can only give what the buffers still hold: with checkpoints, the last layer's output). */
+rn_status rn_trainer_forward_record(rn_trainer *trainer, float *output, bool noise,
+                                    const rn_record_request *requests, int n, rn_error *err);
 
 /* The gradient of one parameter from the last compute_gradients / epoch. */
 rn_status rn_trainer_get_grad(const rn_trainer *trainer, const char *name, float *values,
@@ -97,6 +131,10 @@ rn_status rn_trainer_set_optimizer_state(rn_trainer *trainer, const float *m, co
 
 int64_t rn_trainer_epochs_done(const rn_trainer *trainer);
 size_t rn_trainer_memory_bytes(const rn_trainer *trainer); /* the backend arena's size */
+/* The budget K was chosen under (bytes; SIZE_MAX: none), and K: the steps between checkpoints (T when
+ * every step is stored). */
+size_t rn_trainer_memory_budget(const rn_trainer *trainer);
+int rn_trainer_checkpoint_steps(const rn_trainer *trainer);
 
 /* The noise draws (SPEC §6): RN_NOISE_FRESH (the default) draws ξ with the epoch's counter, so each
  * epoch sees new noise; RN_NOISE_FROZEN draws epoch 0's ξ in every epoch, forward and gradients alike,

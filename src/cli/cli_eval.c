@@ -81,47 +81,6 @@ static int check_finite(const char *what, const float *v, size_t B, size_t T, si
     return 0;
 }
 
-/* Every layer's output (and each rate layer's x and r) for --record; NULL after one line. */
-static rn_array *gather_record(const rn_net *net, const rn_trainer *tr, size_t B, size_t T,
-                               int *count) {
-    int L = rn_net_layer_count(net), n = 0;
-    rn_array *arr = calloc((size_t)3 * L + 1, sizeof *arr);
-    rn_error err = {0};
-    bool oom = arr == NULL, ok = !oom;
-    for (int li = 0; ok && li < L; li++) {
-        bool rate = rn_net_layer_kind(net, li) == RN_LAYER_RATE;
-        for (int kind = 0; ok && kind < (rate ? 3 : 1); kind++) {
-            rn_array *a = &arr[n++];
-            static const char *what[] = {"out", "x", "r"};
-            snprintf(a->name, sizeof a->name, "%d_%s.%s", li,
-                     rn_layer_kind_name(rn_net_layer_kind(net, li)), what[kind]);
-            int width = rn_net_layer_width(net, li);
-            a->ndim = 3;
-            a->shape[0] = B;
-            a->shape[1] = T;
-            a->shape[2] = (size_t)width;
-            a->count = B * T * (size_t)width;
-            a->data = malloc(a->count * sizeof(float) + 1);
-            if (!a->data) oom = true;
-            ok = a->data && rn_trainer_get_record(tr, li, (rn_record_kind)kind, a->data, a->count,
-                                                  &err) == RN_OK;
-            char label[160];
-            snprintf(label, sizeof label, "--record '%s'", a->name);
-            if (ok && check_finite(label, a->data, B, T, (size_t)width)) {
-                if (arr) rn_arrays_free(arr, n);
-                return NULL;
-            }
-        }
-    }
-    if (!ok) {
-        fprintf(stderr, "ratenn eval: --record: %s\n", oom ? "out of memory" : err.message);
-        if (arr) rn_arrays_free(arr, n);
-        return NULL;
-    }
-    *count = n;
-    return arr;
-}
-
 static bool file_exists(const char *path) {
     struct stat st;
     return stat(path, &st) == 0;
@@ -137,13 +96,18 @@ int cli_eval(int argc, char **argv) {
     const char *params = NULL, *input = NULL, *out = NULL, *record = NULL, *config = NULL,
                *noise = "on", *backend = "auto";
     long long seed = -1;
+    bool record_all = false;
     cli_flag flags[] = {
         {"--params", CLI_STRING, &params, "P.npz", "trained parameters (DIR/params.npz)", false},
         {"--input", CLI_STRING, &input, "U.npy", "input (B, T, C_in) or (T, C_in), any B and T",
          false},
         {"--out", CLI_STRING, &out, "Y.npy", "where the output (B, T, C_out) goes", false},
         {"--record", CLI_STRING, &record, "S.npz",
-         "also write every layer's output and each rate layer's x and r", false},
+         "also write every layer's output and each rate layer's x and r (trial 0; its time axis "
+         "downsampled past 4M values per array)",
+         false},
+        {"--record-all", CLI_SWITCH, &record_all, NULL, "--record keeps every trial at every step",
+         false},
         {"--config", CLI_STRING, &config, "FILE",
          "the run's config.json (default: beside --params)", false},
         {"--noise", CLI_STRING, &noise, "on|off",
@@ -217,16 +181,72 @@ int cli_eval(int argc, char **argv) {
     rn_train_config tc = rn_train_config_default();
     tc.noise_seed = (uint64_t)(seed >= 0 ? seed : run_seed);
     size_t cout = (size_t)rn_net_output_size(net);
-    y = malloc(B * T * cout * sizeof(float));
+    /* the records are taken as the forward goes, in bounded memory whatever T is */
+    int L = rn_net_layer_count(net), n = 0;
+    rn_array *arr = record ? calloc((size_t)3 * L + 1, sizeof *arr) : NULL;
+    rn_record_request *req = record ? calloc((size_t)3 * L + 1, sizeof *req) : NULL;
+    const size_t rec_trials = record_all ? B : 1;
+    size_t widest = 1;
+    for (int li = 0; li < L; li++)
+        if ((size_t)rn_net_layer_width(net, li) > widest)
+            widest = (size_t)rn_net_layer_width(net, li);
+    const size_t limit = (size_t)1 << 22;
+    const size_t stride = record_all || T * widest <= limit ? 1 : (T * widest + limit - 1) / limit;
+    const size_t kept = (T + stride - 1) / stride;
+    bool oom = record && (!arr || !req);
+    for (int li = 0; record && !oom && li < L; li++) {
+        bool rate = rn_net_layer_kind(net, li) == RN_LAYER_RATE;
+        for (int kind = 0; !oom && kind < (rate ? 3 : 1); kind++) {
+            rn_array *a = &arr[n];
+            static const char *what[] = {"out", "x", "r"};
+            snprintf(a->name, sizeof a->name, "%d_%s.%s", li,
+                     rn_layer_kind_name(rn_net_layer_kind(net, li)), what[kind]);
+            int width = rn_net_layer_width(net, li);
+            a->ndim = 3;
+            a->shape[0] = rec_trials;
+            a->shape[1] = kept;
+            a->shape[2] = (size_t)width;
+            a->count = rec_trials * kept * (size_t)width;
+            a->data = malloc(a->count * sizeof(float) + 1);
+            if (!a->data) oom = true;
+            req[n] = (rn_record_request){li, (rn_record_kind)kind, (int)rec_trials, (int)stride,
+                                         a->data};
+            n++;
+        }
+    }
+    if (record && !oom && stride > 1) { /* the steps kept */
+        rn_array *a = &arr[n++];
+        snprintf(a->name, sizeof a->name, "record_step");
+        a->ndim = 1;
+        a->shape[0] = kept;
+        a->count = kept;
+        a->data = malloc(kept * sizeof(float));
+        if (!a->data) oom = true;
+        for (size_t i = 0; a->data && i < kept; i++)
+            a->data[i] = (float)(i * stride);
+    }
+    y = oom ? NULL : malloc(B * T * cout * sizeof(float));
     if (!y || rn_backend_create(&be, bk, &err) != RN_OK ||
         rn_trainer_create(&tr, net, be, &tc, (int)B, (int)T, &err) != RN_OK ||
         rn_trainer_set_data(tr, in.data, NULL, NULL, &err) != RN_OK ||
-        rn_trainer_forward(tr, y, !strcmp(noise, "on"), &err) != RN_OK) {
+        rn_trainer_forward_record(tr, y, !strcmp(noise, "on"), req, record ? n - (stride > 1) : 0,
+                                  &err) != RN_OK) {
         fprintf(stderr, "ratenn eval: %s\n", y ? err.message : "out of memory");
+        if (arr) rn_arrays_free(arr, n);
+        free(req);
         goto done;
     }
+    rec = arr; /* freed at done from here on */
+    n_rec = n;
+    free(req);
     if (check_finite("the output", y, B, T, cout)) goto done;
-    if (record && !(rec = gather_record(net, tr, B, T, &n_rec))) goto done;
+    for (int i = 0; i < n_rec; i++) {
+        char label[160];
+        snprintf(label, sizeof label, "--record '%s'", rec[i].name);
+        if (rec[i].ndim == 3 &&
+            check_finite(label, rec[i].data, rec[i].shape[0], rec[i].shape[1], rec[i].shape[2]))
+            goto done;
+    }
     size_t shape[3] = {B, T, cout};
     temp_name(tmp_out, sizeof tmp_out, out);
     if (record) temp_name(tmp_rec, sizeof tmp_rec, record);
@@ -244,6 +264,14 @@ int cli_eval(int argc, char **argv) {
         unlink(tmp_out);
         if (record) unlink(tmp_rec);
         goto done;
+    }
+    if (record && (rec_trials < B || stride > 1)) {
+        char every[64] = "";
+        if (stride > 1) snprintf(every, sizeof every, " at every %zu-th step", stride);
+        fprintf(stderr,
+                "ratenn eval: --record keeps trial 0 of %zu%s (--record-all keeps every trial and "
+                "step)\n",
+                B, every);
     }
     fprintf(stderr, "ratenn eval: %zu trial(s) of %zu steps on %s -> %s\n", B, T,
             rn_backend_description(be), out);

@@ -143,8 +143,12 @@ static int session_build(train_session *s, const train_cmdline *c) {
     cfg.w_bounds = (float)a->w_bounds;
     cfg.w_l2 = (float)a->w_l2;
     cfg.noise_seed = (uint64_t)a->seed;
+    cfg.max_memory = a->max_memory_bytes;
+    cfg.shared_data = s->d.shared;
     if (rn_trainer_create(&s->tr, s->net, s->be, &cfg, s->d.B, s->d.T, &err) != RN_OK ||
-        rn_trainer_set_data(s->tr, s->d.input, s->d.target, s->d.mask, &err) != RN_OK) {
+        (s->d.shared
+             ? rn_trainer_set_shared_data(s->tr, s->d.input, s->d.target, NULL, &err)
+             : rn_trainer_set_data(s->tr, s->d.input, s->d.target, s->d.mask, &err)) != RN_OK) {
         fprintf(stderr, "ratenn train: %s\n", err.message);
         return 1;
     }
@@ -243,11 +247,10 @@ static int session_open(train_session *s, const train_cmdline *c) {
         tau_history_header(&s->th);
         if (write_config(s, c)) return 1;
     }
-    fprintf(stderr,
-            "ratenn: training on %s (rate loop: %s); net %s; B=%d T=%d; %d epochs; %.1f MiB of "
-            "buffers\n",
-            rn_backend_description(s->be), rate_loop(s), s->spec, s->d.B, s->d.T, a->epochs,
-            (double)rn_trainer_memory_bytes(s->tr) / 1048576.0);
+    char mem[160];
+    train_describe_memory(mem, sizeof mem, s->tr, s->d.T);
+    fprintf(stderr, "ratenn: training on %s (rate loop: %s); net %s; B=%d T=%d; %d epochs; %s\n",
+            rn_backend_description(s->be), rate_loop(s), s->spec, s->d.B, s->d.T, a->epochs, mem);
     if (!a->resume) {
         if (rn_trainer_forward(s->tr, s->output0, true, &err) != RN_OK) {
             fprintf(stderr, "ratenn train: initial evaluation: %s\n", err.message);
@@ -372,7 +375,7 @@ static int session_finish(train_session *s, const train_cmdline *c) {
     run_dir_path(&s->rd, path, sizeof path, "params.npz");
     if (cli_write_params(path, s->net)) return 1;
     run_dir_path(&s->rd, path, sizeof path, "run.npz");
-    if (train_write_run(path, s->tr, s->net, &s->d, s->output0)) return 1;
+    if (train_write_run(path, s->tr, s->net, &s->d, s->output0, a->record_all)) return 1;
     if (run_dir_commit(&s->rd)) return 1;
     if (stopped) {
         char q[8300];

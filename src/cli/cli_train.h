@@ -14,6 +14,9 @@ typedef struct train_args {
     double noise, dt, lr, pulse, freq_factor, tau_min, w_mse, w_bounds, w_l2, clip_norm, target_tau,
         target_tau2, tau0;
     bool quiet, no_recurrent, overwrite;
+    const char *max_memory; /* --max-memory SIZE; max_memory_bytes once checked (0: default) */
+    size_t max_memory_bytes;
+    bool record_all;
 } train_args;
 
 /* The command line of one run: the arguments, the flag table that points into them (so it is never
@@ -50,6 +53,7 @@ extern const char *const train_info_keys[];
 typedef struct run_data {
     int B, T, cin, cout;
     float *input, *target, *mask;
+    bool shared; /* input and target hold one trial that every trial shares (no mask) */
 } run_data;
 
 /* The run's data from the built-in task or the user's .npy files (one line printed on failure). */
@@ -60,9 +64,13 @@ void run_data_free(run_data *d);
 /* DIR/config.json: every flag's value and the run's description. */
 int train_write_config(const char *path, const cli_flag *flags, int n_flags, const char *spec,
                        const run_data *d, const char *backend);
-/* DIR/run.npz: input, target, the initial and final outputs, and every rate layer's x and r. */
+/* DIR/run.npz: input, target, the initial and final outputs, and every rate layer's x and r (all
+ * trials at every step with a->record_all, else the first trial, its time axis downsampled past a
+ * size limit; printed when so). */
 int train_write_run(const char *path, rn_trainer *tr, const rn_net *net, const run_data *d,
-                    float *output0);
+                    float *output0, bool record_all);
+/* The run's memory in words: buffers, budget and the checkpoint interval K. */
+void train_describe_memory(char *dst, size_t n, const rn_trainer *tr, int T);
 /* "DIR/FILE" into dst. */
 void train_path(char *dst, size_t n, const char *dir, const char *file);
 

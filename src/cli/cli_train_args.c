@@ -105,6 +105,12 @@ static void train_flags(train_cmdline *c) {
         {"--overwrite", CLI_SWITCH, &a->overwrite, NULL,
          "replace the run already in --out (else refused) [not saved]", false},
         {"--quiet", CLI_SWITCH, &a->quiet, NULL, "no progress display [not saved]", false},
+        {"--max-memory", CLI_STRING, &a->max_memory, "SIZE",
+         "bound the training buffers, e.g. 512M or 4G (default: half the free memory); past it "
+         "the state is checkpointed and recomputed, with the same result",
+         false},
+        {"--record-all", CLI_SWITCH, &a->record_all, NULL,
+         "run.npz keeps every trial's x and r at every step (default: the first trial)", false},
     };
     c->n_flags = (int)(sizeof table / sizeof table[0]);
     _Static_assert(sizeof table / sizeof table[0] <= TRAIN_MAX_FLAGS,
@@ -185,6 +191,42 @@ static int apply_config(train_cmdline *c, int argc, char **argv, char *msg, size
     return 0;
 }
 
+/* "512M", "4G", "1.5GiB", "100000": bytes (K, M, G, T are powers of 1024); 0 when malformed. */
+static size_t parse_size(const char *text) {
+    char *end;
+    double v = strtod(text, &end);
+    if (end == text || !(v > 0)) return 0;
+    double unit = 1.0;
+    switch (*end) {
+    case 'k':
+    case 'K':
+        unit = 1024.0;
+        end++;
+        break;
+    case 'm':
+    case 'M':
+        unit = 1048576.0;
+        end++;
+        break;
+    case 'g':
+    case 'G':
+        unit = 1073741824.0;
+        end++;
+        break;
+    case 't':
+    case 'T':
+        unit = 1099511627776.0;
+        end++;
+        break;
+    default:
+        break;
+    }
+    if (unit > 1.0 && *end == 'i') end++;
+    if (*end == 'B' || *end == 'b') end++;
+    if (*end || v * unit >= 1.8e19 || v * unit < 1.0) return 0;
+    return (size_t)(v * unit);
+}
+
 /* Every value checked before anything is loaded or built; one line for the first bad one. */
 static int check_args(train_cmdline *c) {
     train_args *a = &c->a;
@@ -227,6 +269,12 @@ static int check_args(train_cmdline *c) {
     int rc = train_check_limits(c); /* cli_train_limits.c */
     if (rc >= 0) return rc;
     if (a->tau_min < 0) a->tau_min = 11.0 * a->dt;
+    a->max_memory_bytes = 0;
+    if (a->max_memory && !(a->max_memory_bytes = parse_size(a->max_memory))) {
+        snprintf(msg, sizeof msg, "--max-memory: expected a size such as 512M or 4G (got '%s')",
+                 a->max_memory);
+        return train_usage_error(msg);
+    }
     return -1;
 }
 

@@ -14,7 +14,7 @@ void run_data_free(run_data *d) {
 }
 
 static int alloc_data(run_data *d) {
-    size_t n = (size_t)d->B * d->T;
+    size_t n = (size_t)(d->shared ? 1 : d->B) * d->T;
     d->input = malloc(n * d->cin * sizeof(float));
     d->target = malloc(n * d->cout * sizeof(float));
     if (!d->input || !d->target) {
@@ -24,19 +24,11 @@ static int alloc_data(run_data *d) {
     return 0;
 }
 
-static void replicate(run_data *d) { /* every trial sees the same signals (and its own noise) */
-    for (int b = 1; b < d->B; b++) {
-        memcpy(d->input + (size_t)b * d->T * d->cin, d->input,
-               (size_t)d->T * d->cin * sizeof(float));
-        memcpy(d->target + (size_t)b * d->T * d->cout, d->target,
-               (size_t)d->T * d->cout * sizeof(float));
-    }
-}
-
 static int load_task(const train_args *a, run_data *d) {
     rn_error err = {0};
     d->B = a->batch;
     d->cin = d->cout = 1;
+    d->shared = true; /* every trial sees the same signals (and its own noise): held once */
     if (!strcmp(a->task, "chirp")) {
         rn_chirp_options co = rn_chirp_options_default();
         co.num_repeats = a->repeats;
@@ -55,7 +47,6 @@ static int load_task(const train_args *a, run_data *d) {
         if (alloc_data(d) || rn_synapse_generate(&so, d->input, d->target, d->T, &err) != RN_OK)
             goto bad;
     }
-    replicate(d);
     return 0;
 bad:
     if (err.message[0]) fprintf(stderr, "ratenn train: --task %s: %s\n", a->task, err.message);

@@ -50,61 +50,113 @@ int train_write_config(const char *path, const cli_flag *flags, int n_flags, con
     return 0;
 }
 
+void train_describe_memory(char *dst, size_t n, const rn_trainer *tr, int T) {
+    const double mib = 1048576.0;
+    size_t budget = rn_trainer_memory_budget(tr);
+    int K = rn_trainer_checkpoint_steps(tr);
+    char b[64], k[96];
+    if (budget == SIZE_MAX)
+        snprintf(b, sizeof b, "no memory budget");
+    else
+        snprintf(b, sizeof b, "memory budget %.1f MiB", (double)budget / mib);
+    if (K >= T)
+        snprintf(k, sizeof k, "every step stored");
+    else
+        snprintf(k, sizeof k, "checkpoints every %d steps (%d segments)", K, (T + K - 1) / K);
+    snprintf(dst, n, "%.1f MiB of buffers (%s; %s)", (double)rn_trainer_memory_bytes(tr) / mib, b,
+             k);
+}
+
+/* run.npz's records: every state of every trial when asked; by default the first trial, every
+ * step up to this many values per array and every s-th step past it. */
+#define RUN_RECORD_MAX_VALUES ((size_t)1 << 22)
+
 int train_write_run(const char *path, rn_trainer *tr, const rn_net *net, const run_data *d,
-                    float *output0) {
+                    float *output0, bool record_all) {
     enum { MAXA = 40 };
     rn_array arr[MAXA];
     bool owned[MAXA];
+    rn_record_request req[MAXA];
     memset(arr, 0, sizeof arr);
     memset(owned, 0, sizeof owned);
-    int n = 0, rc = 1;
+    int n = 0, nreq = 0, rc = 1;
     rn_error err = {0};
     size_t bt = (size_t)d->B * d->T;
+    const size_t data_trials = d->shared ? 1 : (size_t)d->B;
     float *output = malloc(bt * d->cout * sizeof(float));
     if (!output) {
         fprintf(stderr, "ratenn train: out of memory for the final evaluation\n");
         return 1;
     }
-    if (rn_trainer_forward(tr, output, true, &err) != RN_OK) {
-        fprintf(stderr, "ratenn train: final evaluation: %s\n", err.message);
-        free(output);
-        return 1;
-    }
-#define ADD(nm, ptr, c, own)                                                                       \
+    /* the widest rate layer sets the time stride of the default recording */
+    int widest = 1;
+    for (int li = 0; li < rn_net_layer_count(net); li++)
+        if (rn_net_layer_kind(net, li) == RN_LAYER_RATE && rn_net_layer_width(net, li) > widest)
+            widest = rn_net_layer_width(net, li);
+    const int rec_trials = record_all ? d->B : 1;
+    size_t per_trial = (size_t)d->T * (size_t)widest;
+    const int stride = record_all || per_trial <= RUN_RECORD_MAX_VALUES
+                           ? 1
+                           : (int)((per_trial + RUN_RECORD_MAX_VALUES - 1) / RUN_RECORD_MAX_VALUES);
+    const size_t kept = ((size_t)d->T + stride - 1) / (size_t)stride;
+#define ADD(nm, ptr, b, t, c, own)                                                                 \
     do {                                                                                           \
         snprintf(arr[n].name, sizeof arr[n].name, "%s", nm);                                       \
         arr[n].ndim = 3;                                                                           \
-        arr[n].shape[0] = (size_t)d->B;                                                            \
-        arr[n].shape[1] = (size_t)d->T;                                                            \
+        arr[n].shape[0] = (size_t)(b);                                                             \
+        arr[n].shape[1] = (size_t)(t);                                                             \
         arr[n].shape[2] = (size_t)(c);                                                             \
-        arr[n].count = bt * (size_t)(c);                                                           \
+        arr[n].count = (size_t)(b) * (size_t)(t) * (size_t)(c);                                    \
         arr[n].data = (ptr);                                                                       \
         owned[n] = (own);                                                                          \
         n++;                                                                                       \
     } while (0)
-    ADD("input", d->input, d->cin, false);
-    ADD("target", d->target, d->cout, false);
-    ADD("output", output, d->cout, true);
-    if (output0) ADD("output_initial", output0, d->cout, false);
-    for (int li = 0; li < rn_net_layer_count(net) && n + 2 <= MAXA; li++) {
+    ADD("input", d->input, data_trials, d->T, d->cin, false);
+    ADD("target", d->target, data_trials, d->T, d->cout, false);
+    ADD("output", output, d->B, d->T, d->cout, true);
+    if (output0) ADD("output_initial", output0, d->B, d->T, d->cout, false);
+    bool any = false;
+    for (int li = 0; li < rn_net_layer_count(net) && n + 3 <= MAXA; li++) {
         if (rn_net_layer_kind(net, li) != RN_LAYER_RATE) continue;
         rn_rate_options o;
         rn_net_rate_options(net, li, &o, NULL);
-        size_t cnt = bt * (size_t)o.n;
-        float *x = malloc(cnt * sizeof(float)), *r = malloc(cnt * sizeof(float));
-        char nx[64], nr[64];
-        snprintf(nx, sizeof nx, "%d_rate.x", li);
-        snprintf(nr, sizeof nr, "%d_rate.r", li);
-        ADD(nx, x, o.n, true);
-        ADD(nr, r, o.n, true);
-        if (!x || !r || rn_trainer_get_record(tr, li, RN_RECORD_X, x, cnt, &err) != RN_OK ||
-            rn_trainer_get_record(tr, li, RN_RECORD_R, r, cnt, &err) != RN_OK) {
-            fprintf(stderr, "ratenn train: recording: %s\n",
-                    (!x || !r) ? "out of memory" : err.message);
-            goto done;
+        size_t cnt = (size_t)rec_trials * kept * (size_t)o.n;
+        char nm[64];
+        for (int kind = RN_RECORD_X; kind <= RN_RECORD_R; kind++) {
+            float *v = malloc(cnt * sizeof(float) + 1);
+            snprintf(nm, sizeof nm, "%d_rate.%s", li, kind == RN_RECORD_X ? "x" : "r");
+            ADD(nm, v, rec_trials, kept, o.n, true);
+            if (!v) {
+                fprintf(stderr, "ratenn train: recording: out of memory\n");
+                goto done;
+            }
+            req[nreq++] = (rn_record_request){li, (rn_record_kind)kind, rec_trials, stride, v};
+            any = true;
         }
     }
+    if (any) { /* the steps kept, so that a downsampled record lines up with the output */
+        float *steps = malloc(kept * sizeof(float));
+        ADD("record_step", steps, 1, kept, 1, true);
+        if (!steps) {
+            fprintf(stderr, "ratenn train: recording: out of memory\n");
+            goto done;
+        }
+        for (size_t i = 0; i < kept; i++)
+            steps[i] = (float)(i * (size_t)stride);
+    }
 #undef ADD
+    if (rn_trainer_forward_record(tr, output, true, req, nreq, &err) != RN_OK) {
+        fprintf(stderr, "ratenn train: final evaluation: %s\n", err.message);
+        goto done;
+    }
+    if (any && (rec_trials < d->B || stride > 1)) {
+        char every[64] = "";
+        if (stride > 1) snprintf(every, sizeof every, " at every %d-th step", stride);
+        fprintf(stderr,
+                "ratenn: run.npz records x and r of trial 0 of %d%s (--record-all keeps every "
+                "trial and step)\n",
+                d->B, every);
+    }
     if (rn_npz_write(path, arr, n, &err) != RN_OK) {
         fprintf(stderr, "ratenn train: %s\n", err.message);
         goto done;
