@@ -355,11 +355,18 @@ static int session_finish(train_session *s, const train_cmdline *c) {
     /* a checkpoint when stopped, when asked for, and when the run had one (after a resume); not
      * after divergence: the optimiser's state is past the kept parameters */
     bool checkpoint = !s->diverged && (stopped || a->checkpoint_every > 0 || a->resume);
-    if (write_progress(s, c, checkpoint)) return 1;
+    /* the checkpoint comes last: written, it says every other file is at its epoch (a resume at
+     * --epochs has nothing to do). A failure or a kill before it leaves the previous checkpoint,
+     * and a resume from there writes params.npz and run.npz again. */
+    if (write_progress(s, c, false)) return 1;
     run_dir_path(&s->rd, path, sizeof path, "params.npz");
     if (cli_write_params(path, s->net)) return 1;
     run_dir_path(&s->rd, path, sizeof path, "run.npz");
     if (train_write_run(path, s->tr, s->net, &s->d, s->output0)) return 1;
+    if (checkpoint) {
+        run_dir_path(&s->rd, path, sizeof path, "checkpoint.npz");
+        if (cli_write_checkpoint(path, s->net, s->tr)) return 1;
+    }
     if (run_dir_commit(&s->rd)) return 1;
     if (stopped) {
         char q[8300];
