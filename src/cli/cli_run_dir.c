@@ -1,6 +1,7 @@
 /* `ratenn train`'s output directory: lock, staging, moving in, appending (cli_run_dir.h). */
 #define _XOPEN_SOURCE 700 /* realpath */
 #include "cli_run_dir.h"
+#include "cli.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -31,6 +32,25 @@ bool run_dir_holds_run(const char *dir, const char **which) {
     for (const char *const *f = run_files; *f; f++) {
         join(p, sizeof p, dir, *f);
         if (exists(p)) {
+            if (which) *which = *f;
+            return true;
+        }
+    }
+    return false;
+}
+
+bool run_file_of_run_dir(const char *path, const char **which) {
+    char dir[4000], p[4400];
+    const char *slash = strrchr(path, '/');
+    if (slash && slash - path >= (long)sizeof dir) return false; /* longer than any path opens */
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else
+        snprintf(dir, sizeof dir, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+    if (!run_dir_holds_run(dir, NULL)) return false;
+    for (const char *const *f = run_files; *f; f++) {
+        join(p, sizeof p, dir, *f);
+        if (cli_same_file(path, p)) {
             if (which) *which = *f;
             return true;
         }
