@@ -1,4 +1,5 @@
 /* The command-line program `ratenn`. */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -20,12 +21,20 @@ static void usage(FILE *fp) {
             "  ratenn train --task chirp --epochs 6000 --out runs/chirp\n");
 }
 
-static int backends(void) {
+static int backends(int argc, char **argv) {
+    if (argc > 2) {
+        fprintf(stderr, "ratenn backends: takes no arguments (got '%s')\n", argv[2]);
+        return 2;
+    }
     printf("cpu: always available\n");
     if (!rn_cuda_built())
         printf("cuda: not built into this ratenn\n");
     else
         printf("cuda: built; %d device(s) usable\n", rn_cuda_device_count());
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "ratenn backends: cannot write to standard output: %s\n", strerror(errno));
+        return 1;
+    }
     return 0;
 }
 
@@ -47,7 +56,7 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "eval") == 0) return cli_eval(argc, argv);
     if (strcmp(cmd, "params") == 0) return cli_params(argc, argv);
     if (strcmp(cmd, "plot") == 0) return cli_plot(argc, argv);
-    if (strcmp(cmd, "backends") == 0) return backends();
+    if (strcmp(cmd, "backends") == 0) return backends(argc, argv);
     fprintf(stderr,
             "ratenn: unknown command '%s' (train, eval, params, plot, compare, backends; see "
             "ratenn --help)\n",
