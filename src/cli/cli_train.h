@@ -35,6 +35,9 @@ typedef struct train_cmdline {
 int train_parse(train_cmdline *c, int argc, char **argv);
 /* Prints "ratenn train: MSG" and returns the usage exit status (2). */
 int train_usage_error(const char *msg);
+/* The flags that may come with --resume (NULL-terminated): how far and how, not what, the run goes
+ * on; the others are refused with it. */
+extern const char *const train_resume_flags[];
 /* Keys of config.json that describe the run rather than set a flag. */
 extern const char *const train_info_keys[];
 

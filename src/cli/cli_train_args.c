@@ -124,14 +124,14 @@ static void print_help(const train_cmdline *c) {
 
 /* The flags that may come with --resume: how far and how (not what) the run goes on. The others
  * would change the run that config.json records, so they are refused rather than half applied. */
-static const char *const resume_flags[] = {
+const char *const train_resume_flags[] = {
     "--resume", "--epochs", "--checkpoint-every", "--quiet", "--backend", "--max-memory", NULL};
 
 static int check_resume_flags(const train_cmdline *c, char *msg, size_t len) {
     for (int k = 0; k < c->n_flags; k++) {
         if (!c->flags[k].seen) continue;
         bool ok = false;
-        for (const char *const *f = resume_flags; *f && !ok; f++)
+        for (const char *const *f = train_resume_flags; *f && !ok; f++)
             ok = !strcmp(*f, c->flags[k].name);
         if (ok) continue;
         snprintf(msg, len,
