@@ -39,23 +39,28 @@ bool run_dir_holds_run(const char *dir, const char **which) {
     return false;
 }
 
+bool run_dir_names_run_file(const char *dir, const char *path, const char **which) {
+    char p[4400];
+    if (strlen(dir) >= 4096) return false;
+    for (const char *const *f = run_files; *f; f++) {
+        join(p, sizeof p, dir, *f);
+        if (exists(p) && cli_same_file(path, p)) {
+            if (which) *which = *f;
+            return true;
+        }
+    }
+    return false;
+}
+
 bool run_file_of_run_dir(const char *path, const char **which) {
-    char dir[4000], p[4400];
+    char dir[4000];
     const char *slash = strrchr(path, '/');
     if (slash && slash - path >= (long)sizeof dir) return false; /* longer than any path opens */
     if (!slash)
         snprintf(dir, sizeof dir, ".");
     else
         snprintf(dir, sizeof dir, "%.*s", slash == path ? 1 : (int)(slash - path), path);
-    if (!run_dir_holds_run(dir, NULL)) return false;
-    for (const char *const *f = run_files; *f; f++) {
-        join(p, sizeof p, dir, *f);
-        if (cli_same_file(path, p)) {
-            if (which) *which = *f;
-            return true;
-        }
-    }
-    return false;
+    return run_dir_holds_run(dir, NULL) && run_dir_names_run_file(dir, path, which);
 }
 
 /* mkdir -p, remembering the topmost directory it made. */

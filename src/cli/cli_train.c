@@ -469,11 +469,32 @@ static int session_finish(train_session *s, const train_cmdline *c) {
     return 0;
 }
 
+/* --overwrite replaces the files of the run in DIR: none of them may be an input of the new run
+ * (`--init DIR/params.npz`: the new run's config.json would then name its own params.npz, and the
+ * older parameters would be gone). Checked under the lock, before anything is read. */
+static int check_inputs_outside_run(const train_session *s, const train_args *a) {
+    const char *const in[][2] = {{"--input", a->input}, {"--target", a->target},
+                                 {"--mask", a->mask},   {"--init", a->init},
+                                 {"--net", a->net},     {NULL, NULL}};
+    for (int k = 0; in[k][0]; k++) {
+        const char *which = NULL;
+        if (in[k][1] && run_dir_names_run_file(s->rd.dir, in[k][1], &which)) {
+            fprintf(stderr,
+                    "ratenn train: %s %s is the %s of the run in --out %s, which this run "
+                    "replaces; copy it elsewhere first or choose another --out\n",
+                    in[k][0], in[k][1], which, s->rd.dir);
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* One run: the directory taken, built, trained, its files written; returns the exit status. */
 static int run(train_session *s, const train_cmdline *c) {
     const train_args *a = &c->a;
     if (run_dir_open(&s->rd, a->resume ? a->resume : a->out, a->resume != NULL, a->overwrite) ||
-        session_build(s, c) || session_open(s, c))
+        (!a->resume && check_inputs_outside_run(s, a)) || session_build(s, c) ||
+        session_open(s, c))
         return 1;
     if (a->resume && s->start == a->epochs) {
         fprintf(stderr,
