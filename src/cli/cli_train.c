@@ -15,7 +15,7 @@
 #include "cli_run_dir.h"
 #include "cli_train.h"
 
-static volatile sig_atomic_t g_stop_signal = 0; /* the CLI's only global: set by SIGINT/SIGTERM */
+static volatile sig_atomic_t g_stop_signal = 0; /* the CLI's only global: SIGINT/SIGTERM/SIGHUP */
 static void on_signal(int sig) {
     g_stop_signal = sig;
 }
@@ -460,9 +460,8 @@ static int session_finish(train_session *s, const train_cmdline *c) {
         return 128 + (int)g_stop_signal; /* as the shell reports a signal: 130 for SIGINT */
     }
     if (s->diverged) {
-        fprintf(stderr,
-                "ratenn train: %s\nratenn train: the last good parameters are in %s/params.npz\n",
-                s->diverged_err.message, s->rd.dir);
+        fprintf(stderr, "ratenn train: %s; the last good parameters are in %s/params.npz\n",
+                s->diverged_err.message, s->rd.dir); /* one line, as every failure */
         return 1;
     }
     closing_line(s, a);
@@ -520,6 +519,7 @@ int cli_train(int argc, char **argv) {
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL); /* a closed terminal or ssh session: a checkpoint too */
     train_cmdline *c = calloc(1, sizeof *c);
     if (!c) {
         fprintf(stderr, "ratenn train: out of memory\n");
