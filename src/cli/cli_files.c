@@ -80,7 +80,8 @@ bool cli_same_file(const char *a, const char *b) {
 
 /* checkpoint.npz: the parameters by name, "adam.m/<name>", "adam.v/<name>", and "epochs_done" as
  * two float32 words (high = e >> 20, low = e & 0xFFFFF; exact up to 2^44 epochs). */
-int cli_write_checkpoint(const char *path, const rn_net *net, rn_trainer *tr, const uint64_t fp[2]) {
+int cli_write_checkpoint(const char *path, const rn_net *net, rn_trainer *tr,
+                         const uint64_t fp[2]) {
     int n = rn_net_param_count(net);
     size_t P = rn_net_param_total(net);
     float *m = malloc(P * sizeof(float) + 1), *v = malloc(P * sizeof(float) + 1);

@@ -85,8 +85,7 @@ int cli_plot(int argc, char **argv) {
     g_child = pid;
     int status = 0;
     pid_t w = -1;
-    if (pid > 0)
-        do
+    if (pid > 0) do
             w = waitpid(pid, &status, 0);
         while (w < 0 && errno == EINTR);
     g_child = 0;

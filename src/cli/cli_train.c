@@ -492,8 +492,7 @@ static int check_inputs_outside_run(const train_session *s, const train_args *a)
 static int run(train_session *s, const train_cmdline *c) {
     const train_args *a = &c->a;
     if (run_dir_open(&s->rd, a->resume ? a->resume : a->out, a->resume != NULL, a->overwrite) ||
-        (!a->resume && check_inputs_outside_run(s, a)) || session_build(s, c) ||
-        session_open(s, c))
+        (!a->resume && check_inputs_outside_run(s, a)) || session_build(s, c) || session_open(s, c))
         return 1;
     if (a->resume && s->start == a->epochs) {
         fprintf(stderr,
