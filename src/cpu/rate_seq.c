@@ -34,7 +34,7 @@ rn_status rn_cpu_rate_forward_seq(rn_backend *be, float *x, float *out, float *r
                                   const float *theta, const rn_rate_step *s, int t0, int t1) {
     const int B = s->batch, N = s->n, ld = s->ld;
     const bool big = (double)B * (t1 - t0) * N >= RN_PARALLEL_MIN, parallel = big && B > 1;
-    (void)parallel;                                  /* (read by OpenMP only) */
+    (void)parallel; /* (read by OpenMP only) */
     float wp[RN_SMALL_GEMM_MAX * RN_SMALL_GEMM_MAX]; /* W_rec, rows padded to whole vectors */
     if (w) rn_small_pack(N, N, w, N, false, wp);
     /* With fewer trials than cores, the noise (independent of the state) is drawn first, for all
@@ -76,7 +76,7 @@ rn_status rn_cpu_rate_backward_seq(rn_backend *be, float *lam, float *e, float *
                                    const rn_rate_step *s, int t0, int t1) {
     const int B = s->batch, N = s->n, ld = s->ld, T = s->steps;
     const bool parallel = B > 1 && (double)B * (t1 - t0) * N >= RN_PARALLEL_MIN;
-    (void)parallel;                                  /* (read by OpenMP only) */
+    (void)parallel; /* (read by OpenMP only) */
     float wt[RN_SMALL_GEMM_MAX * RN_SMALL_GEMM_MAX]; /* W_recᵀ, rows padded to whole vectors */
     if (w) rn_small_pack(N, N, w, N, true, wt);
     RN_FOR_TRIALS
