@@ -1,5 +1,6 @@
 /* `ratenn train`'s output directory: lock, staging, moving in, appending (cli_run_dir.h). */
 #define _XOPEN_SOURCE 700 /* realpath */
+#define _DEFAULT_SOURCE  /* O_NOFOLLOW */
 #include "cli_run_dir.h"
 #include "cli.h"
 
@@ -136,10 +137,18 @@ static void remove_leftovers(const char *dir) {
 static int take_lock(run_dir *r, const char *flag) {
     char p[4200];
     join(p, sizeof p, r->dir, RUN_DIR_LOCK);
-    int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    /* not through a link (the pid would be written into whatever it names), not a FIFO */
+    int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0666);
     if (fd < 0) {
         fprintf(stderr, "ratenn train: %s %s: cannot create %s: %s\n", flag, r->dir, RUN_DIR_LOCK,
-                strerror(errno));
+                errno == ELOOP ? "it is a symbolic link (remove it)" : strerror(errno));
+        return 1;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        fprintf(stderr, "ratenn train: %s %s: %s is not a regular file (remove it)\n", flag, r->dir,
+                RUN_DIR_LOCK);
+        close(fd);
         return 1;
     }
     struct flock fl;
