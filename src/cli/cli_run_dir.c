@@ -92,14 +92,27 @@ static int make_dirs(run_dir *r) {
     return 0;
 }
 
-/* Removes a flat directory of files (a staging directory). */
+/* A run's file, or the temporary name it is written under ("FILE.tmp.<16 hex digits>",
+ * rn_atomic_open). */
+static bool run_file_or_temp(const char *name) {
+    for (const char *const *f = run_files; *f; f++) {
+        size_t n = strlen(*f);
+        if (!strncmp(name, *f, n) &&
+            (!name[n] || (!strncmp(name + n, ".tmp.", 5) && strlen(name + n + 5) == 16)))
+            return true;
+    }
+    return false;
+}
+
+/* Removes a staging directory: the run's files in it, then the directory if that left it empty
+ * (anything else in a directory of that name is not ratenn's). */
 static void remove_flat_dir(const char *path) {
     DIR *d = opendir(path);
     if (d) {
         struct dirent *e;
         char p[4400];
         while ((e = readdir(d)))
-            if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+            if (run_file_or_temp(e->d_name)) {
                 snprintf(p, sizeof p, "%s/%s", path, e->d_name);
                 unlink(p);
             }
@@ -116,12 +129,11 @@ static void remove_leftovers(const char *dir) {
     struct dirent *e;
     char p[4400];
     while ((e = readdir(d))) {
-        bool stale = !strncmp(e->d_name, RUN_DIR_STAGE_PREFIX, strlen(RUN_DIR_STAGE_PREFIX));
-        for (const char *const *f = run_files; *f && !stale; f++) {
-            size_t n = strlen(*f);
-            stale = !strncmp(e->d_name, *f, n) && !strncmp(e->d_name + n, ".tmp.", 5) &&
-                    strlen(e->d_name + n + 5) == 16;
-        }
+        size_t pre = strlen(RUN_DIR_STAGE_PREFIX);
+        bool stage = !strncmp(e->d_name, RUN_DIR_STAGE_PREFIX, pre) &&
+                     strlen(e->d_name) == pre + 6; /* mkdtemp's XXXXXX */
+        bool stale = stage || (run_file_or_temp(e->d_name) && strchr(e->d_name, '.') &&
+                               strstr(e->d_name, ".tmp."));
         if (!stale) continue;
         snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
         if (e->d_name[0] == '.')
