@@ -343,6 +343,41 @@ TEST(Adversary, OverwriteRefusesAnInputThatIsAFileOfTheRunItReplaces) {
     EXPECT_EQ(r.status, 0) << r.err;
 }
 
+// A lock file that is a link had the run's pid written into the file it named; a FIFO in its place
+// was taken as a lock. Both are refused. Directories of the staging prefix that are not ratenn's
+// (another length, or files that are not a run's) keep what they hold.
+TEST(Adversary, TheLockFollowsNoLinkAndCleanupRemovesOnlyWhatRatennStaged) {
+    TempDir dir;
+    ASSERT_TRUE(dir.ok());
+    const std::string d = dir.path(), run = d + "/run";
+    const std::string common = std::string("train --task chirp --epochs 1 ") + kQuick;
+    write_file(d + "/precious.txt", "precious\n");
+    ASSERT_EQ(mkdir(run.c_str(), 0777), 0);
+    ASSERT_EQ(symlink("../precious.txt", (run + "/.ratenn.lock").c_str()), 0);
+    CliResult r = run_cli(common + " --out " + run, d);
+    EXPECT_EQ(r.status, 1);
+    EXPECT_EQ(lines(r.err), 1) << r.err;
+    EXPECT_NE(r.err.find("symbolic link"), std::string::npos) << r.err;
+    EXPECT_EQ(read_file(d + "/precious.txt"), "precious\n");
+    ASSERT_EQ(std::remove((run + "/.ratenn.lock").c_str()), 0);
+    ASSERT_EQ(mkfifo((run + "/.ratenn.lock").c_str(), 0666), 0);
+    r = run_sh("", common + " --out " + run, d);
+    EXPECT_EQ(r.status, 1) << r.err;
+    EXPECT_NE(r.err.find("not a regular file"), std::string::npos) << r.err;
+    EXPECT_EQ(names(run), std::vector<std::string>{".ratenn.lock"});
+    ASSERT_EQ(std::remove((run + "/.ratenn.lock").c_str()), 0);
+    for (const char *s : {"/.ratenn-staging-mine", "/.ratenn-staging-abcdef"}) {
+        ASSERT_EQ(mkdir((run + s).c_str(), 0777), 0);
+        write_file(run + s + "/notes.txt", "mine\n");
+    }
+    write_file(run + "/.ratenn-staging-abcdef/loss.csv", "a killed run's\n");
+    r = run_cli(common + " --out " + run, d);
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(read_file(run + "/.ratenn-staging-mine/notes.txt"), "mine\n");
+    EXPECT_EQ(read_file(run + "/.ratenn-staging-abcdef/notes.txt"), "mine\n");
+    EXPECT_FALSE(file_exists(run + "/.ratenn-staging-abcdef/loss.csv"));
+}
+
 // ---- class 7: the output of params and backends ----
 
 TEST(Adversary, AFailingStandardOutputIsAnError) {

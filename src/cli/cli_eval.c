@@ -63,6 +63,12 @@ static int check_outputs(const char *out, const char *record, const char *params
                     outs[o][0], outs[o][1]);
             return 1;
         }
+        for (int i = 0; i < 3; i++)
+            if (cli_same_file(outs[o][1], ins[i][1])) {
+                fprintf(stderr, "ratenn eval: %s %s is the %s file; it would be overwritten\n",
+                        outs[o][0], outs[o][1], ins[i][0]);
+                return 1;
+            }
         /* a training run's files stay as the run wrote them (its checkpoint above all) */
         const char *which = NULL;
         if (run_file_of_run_dir(outs[o][1], &which)) {
@@ -72,12 +78,6 @@ static int check_outputs(const char *out, const char *record, const char *params
                     outs[o][0], outs[o][1], which);
             return 1;
         }
-        for (int i = 0; i < 3; i++)
-            if (cli_same_file(outs[o][1], ins[i][1])) {
-                fprintf(stderr, "ratenn eval: %s %s is the %s file; it would be overwritten\n",
-                        outs[o][0], outs[o][1], ins[i][0]);
-                return 1;
-            }
     }
     if (record && cli_same_file(out, record)) {
         fprintf(stderr, "ratenn eval: --out and --record name the same file %s\n", out);

@@ -1,6 +1,6 @@
 /* `ratenn train`'s output directory: lock, staging, moving in, appending (cli_run_dir.h). */
 #define _XOPEN_SOURCE 700 /* realpath */
-#define _DEFAULT_SOURCE  /* O_NOFOLLOW */
+#define _DEFAULT_SOURCE   /* O_NOFOLLOW */
 #include "cli_run_dir.h"
 #include "cli.h"
 
