@@ -30,7 +30,7 @@ const char *kQuick = "--hidden 8 --repeats 1 --pulse 0.05 --quiet --backend cpu 
 CliResult run_sh(const std::string &prefix, const std::string &args, const std::string &dir,
                  const std::string &stdout_to = "/dev/null") {
     std::string errf = dir + "/stderr.txt";
-    std::string cmd = prefix + " timeout 120 " + std::string(RATENN_CLI_PATH) + " " + args + " >" +
+    std::string cmd = prefix + " timeout 30 " + std::string(RATENN_CLI_PATH) + " " + args + " >" +
                       stdout_to + " 2>'" + errf + "'";
     int st = std::system(("sh -c \"" + cmd + "\"").c_str());
     CliResult r;
