@@ -295,7 +295,7 @@ TEST(Adversary, ResumeRefusesAConfigOrDataChangedSinceTheCheckpoint) {
         CliResult r = run_cli("train --resume " + run + " --epochs 8 --quiet", d);
         EXPECT_EQ(r.status, 1) << e.second;
         EXPECT_EQ(lines(r.err), 1) << r.err;
-        EXPECT_NE(r.err.find("config.json (the run's settings or network) changed"),
+        EXPECT_NE(r.err.find("not written by the run that its config.json (settings, network)"),
                   std::string::npos)
             << e.second << " -> " << r.err;
     }
@@ -307,10 +307,26 @@ TEST(Adversary, ResumeRefusesAConfigOrDataChangedSinceTheCheckpoint) {
     CliResult r = run_cli("train --resume " + run + " --epochs 8 --quiet", d);
     EXPECT_EQ(r.status, 1);
     EXPECT_EQ(lines(r.err), 1) << r.err;
-    EXPECT_NE(r.err.find("its data (--input, --target or --mask) changed"), std::string::npos)
+    EXPECT_NE(r.err.find("its data (--input, --target, --mask) and params_initial.npz"),
+              std::string::npos)
         << r.err;
     EXPECT_EQ(before, snapshot(run));
     write_file(d + "/y.npy", npy_f32({2, 100, 1}, y));
+    // params_initial.npz of another run (another seed), or that run's checkpoint
+    std::string other = "train --input " + d + "/u.npy --target " + d + "/y.npy --seed 9 " +
+                        "--checkpoint-every 2 " + kQuick + " --epochs 4 --out " + d + "/other";
+    ASSERT_EQ(run_cli(other, d).status, 0);
+    for (const char *f : {"params_initial.npz", "checkpoint.npz"}) {
+        std::string mine = read_file(run + "/" + f);
+        write_file(run + "/" + f, read_file(d + "/other/" + f));
+        r = run_cli("train --resume " + run + " --epochs 8 --quiet", d);
+        EXPECT_EQ(r.status, 1) << f << ": " << r.err;
+        EXPECT_EQ(lines(r.err), 1) << r.err;
+        EXPECT_NE(r.err.find("checkpoint.npz was not written by the run"), std::string::npos)
+            << f << ": " << r.err;
+        write_file(run + "/" + f, mine);
+    }
+    EXPECT_EQ(before, snapshot(run));
     // allowed edits, and a moved directory
     write_file(run + "/config.json", edited("\"epochs\": 4", "\"epochs\": 8"));
     ASSERT_EQ(std::rename(run.c_str(), (d + "/moved").c_str()), 0);

@@ -216,8 +216,9 @@ static uint64_t fnv1a(uint64_t h, const void *p, size_t n) {
 }
 
 /* The run's fingerprints, kept in its checkpoint: fp[0] of what config.json says about the run
- * (every saved flag but those --resume may change, and the network), fp[1] of its data. A resume
- * whose config.json or data changed since would go on as another run: it is refused. */
+ * (every saved flag but those --resume may change, and the network), fp[1] of its data and its
+ * initial parameters (called while the network holds them). A resume whose config.json, data or
+ * params_initial.npz changed since would go on as another run: it is refused. */
 static int run_fingerprints(const train_session *s, const train_cmdline *c, uint64_t fp[2]) {
     saved_flags *sf = malloc(sizeof *sf);
     char *text = NULL;
@@ -255,6 +256,11 @@ static int run_fingerprints(const train_session *s, const train_cmdline *c, uint
     h = fnv1a(h, d->input, bt * d->cin * sizeof(float));
     h = fnv1a(h, d->target, bt * d->cout * sizeof(float));
     if (d->mask) h = fnv1a(h, d->mask, bt * sizeof(float));
+    /* and the network's values now: the initial ones (params_initial.npz) */
+    if (s->scratch) {
+        cli_check_params(s->net, s->scratch, NULL, 0); /* (only copies them) */
+        h = fnv1a(h, s->scratch, rn_net_param_total(s->net) * sizeof(float));
+    }
     fp[1] = h;
     return 0;
 }
@@ -270,6 +276,7 @@ static int session_open(train_session *s, const train_cmdline *c) {
          * epoch 0 (the trainer is new) */
         train_path(path, sizeof path, a->resume, "params_initial.npz");
         if (cli_init_params(s->net, path, "--resume", true)) return 1;
+        if (run_fingerprints(s, c, s->fp)) return 1; /* (over the initial values, as a new run's) */
         if (rn_trainer_push_params(s->tr, &err) != RN_OK ||
             rn_trainer_forward(s->tr, s->output0, true, &err) != RN_OK) {
             fprintf(stderr, "ratenn train: initial evaluation: %s\n", err.message);
@@ -278,15 +285,16 @@ static int session_open(train_session *s, const train_cmdline *c) {
         train_path(path, sizeof path, a->resume, "checkpoint.npz");
         uint64_t saved[2];
         if (cli_read_checkpoint(path, s->net, s->tr, &s->start, saved)) return 1;
-        if (run_fingerprints(s, c, s->fp)) return 1;
         if ((saved[0] || saved[1]) && (saved[0] != s->fp[0] || saved[1] != s->fp[1])) {
             fprintf(stderr,
-                    "ratenn train: --resume %s: %s changed since the checkpoint was written; "
-                    "resumed, it would be another run (to train on with other settings or data, "
-                    "start a new run with --init %s/params.npz)\n",
+                    "ratenn train: --resume %s: checkpoint.npz was not written by the run that %s "
+                    "now (edited, changed, or copied from another run); resumed, it "
+                    "would be another run (to train on differently, start a new run with --init "
+                    "%s/params.npz)\n",
                     a->resume,
-                    saved[0] != s->fp[0] ? "its config.json (the run's settings or network)"
-                                         : "its data (--input, --target or --mask)",
+                    saved[0] != s->fp[0] ? "its config.json (settings, network) describes"
+                                         : "its data (--input, --target, --mask) and "
+                                           "params_initial.npz describe",
                     a->resume);
             return 1;
         }
