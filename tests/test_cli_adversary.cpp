@@ -244,6 +244,12 @@ TEST(Adversary, EvalNeverWritesOntoATrainingRunsFiles) {
         EXPECT_EQ(before, snapshot(run)) << c.first;
         EXPECT_FALSE(file_exists(d + "/y.npy")) << c.first;
     }
+    // --params a run directory: named as such (it was "config.json: cannot open")
+    CliResult r0 =
+        run_cli("eval --params " + run + " --input " + d + "/u.npy --out " + d + "/y.npy", d);
+    EXPECT_EQ(r0.status, 1);
+    EXPECT_EQ(lines(r0.err), 1) << r0.err;
+    EXPECT_NE(r0.err.find("is a directory; give its params.npz"), std::string::npos) << r0.err;
     // a link to the checkpoint as --out: the link is replaced, not the checkpoint
     CliResult r = run_cli(
         "eval --params " + run + "/params.npz --input " + d + "/u.npy --out " + d + "/ck.npz", d);

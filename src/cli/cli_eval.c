@@ -188,6 +188,11 @@ int cli_eval(int argc, char **argv) {
     }
     char cfg[4200];
     char *spec = NULL;
+    struct stat pst;
+    if (stat(params, &pst) == 0 && S_ISDIR(pst.st_mode)) { /* (else: "config.json" not found) */
+        fprintf(stderr, "ratenn eval: --params %s is a directory; give its params.npz\n", params);
+        return 1;
+    }
     if (!config) {
         const char *slash = strrchr(params, '/');
         snprintf(cfg, sizeof cfg, "%.*sconfig.json", slash ? (int)(slash - params + 1) : 0, params);
