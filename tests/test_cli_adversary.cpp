@@ -341,6 +341,26 @@ TEST(Adversary, ResumeRefusesAConfigOrDataChangedSinceTheCheckpoint) {
     expect_same_run(d + "/straight", d + "/moved");
 }
 
+// --resume of a file, a missing directory or a directory without a run spoke of a "--config" the user
+// never gave.
+TEST(Adversary, ResumeOfWhatIsNotARunNamesResume) {
+    TempDir dir;
+    ASSERT_TRUE(dir.ok());
+    const std::string d = dir.path();
+    write_file(d + "/file", "x");
+    ASSERT_EQ(mkdir((d + "/empty").c_str(), 0777), 0);
+    const std::pair<std::string, std::string> cases[] = {
+        {"file", "not a directory"}, {"missing", "not a directory"}, {"empty", "no config.json"}};
+    for (const auto &c : cases) {
+        CliResult r = run_cli("train --resume " + d + "/" + c.first, d);
+        EXPECT_EQ(r.status, 2) << c.first;
+        EXPECT_EQ(lines(r.err), 1) << r.err;
+        EXPECT_EQ(r.err.rfind("ratenn train: --resume ", 0), 0u) << r.err;
+        EXPECT_NE(r.err.find(c.second), std::string::npos) << r.err;
+    }
+    EXPECT_EQ(names(d + "/empty"), std::vector<std::string>{});
+}
+
 // ---- class 3: --overwrite of a run that holds an input ----
 
 TEST(Adversary, OverwriteRefusesAnInputThatIsAFileOfTheRunItReplaces) {

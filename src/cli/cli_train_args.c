@@ -2,6 +2,7 @@
  * config.json underneath the command line, and the checks of every value. */
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli_train.h"
 
@@ -152,6 +153,17 @@ static int apply_config(train_cmdline *c, int argc, char **argv, char *msg, size
     if (a->resume) {
         train_path(resume_cfg, sizeof resume_cfg, a->resume, "config.json");
         cfg_path = resume_cfg;
+        /* said of --resume (the user gave no --config) */
+        struct stat st;
+        if (stat(a->resume, &st) != 0 || !S_ISDIR(st.st_mode)) {
+            snprintf(msg, len, "--resume %.900s: not a directory", a->resume);
+            return 1;
+        }
+        if (stat(resume_cfg, &st) != 0) {
+            snprintf(msg, len, "--resume %.900s: no config.json there (is it a ratenn run?)",
+                     a->resume);
+            return 1;
+        }
     }
     if (!cfg_path) return 0;
     const char *resume = a->resume;
