@@ -431,7 +431,10 @@ TEST(Adversary, AFailingStandardOutputIsAnError) {
         run_cli(std::string("train --task chirp --epochs 1 ") + kQuick + " --out " + d + "/r", d)
             .status,
         0);
-    for (const std::string &c : {"params " + d + "/r/params.npz", std::string("backends")}) {
+    for (const std::string &c : {"params " + d + "/r/params.npz", std::string("backends"),
+                                 std::string("compare --against cpu --hidden 4 --epochs 1 "
+                                             "--repeats 1 --pulse 0.05"),
+                                 std::string("eval --help")}) {
         CliResult r = run_sh("", c, d, "/dev/full");
         EXPECT_EQ(r.status, 1) << c;
         EXPECT_EQ(lines(r.err), 1) << r.err;

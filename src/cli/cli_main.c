@@ -1,6 +1,7 @@
 /* The command-line program `ratenn`. */
 #include <errno.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -31,11 +32,20 @@ static int backends(int argc, char **argv) {
         printf("cuda: not built into this ratenn\n");
     else
         printf("cuda: built; %d device(s) usable\n", rn_cuda_device_count());
-    if (fflush(stdout) != 0 || ferror(stdout)) {
-        fprintf(stderr, "ratenn backends: cannot write to standard output: %s\n", strerror(errno));
+    return 0;
+}
+
+/* A command's output is its result: one that could not be written (a full disk, a closed stdout)
+ * fails the command, whichever it was. */
+static int finish(const char *cmd, int rc) {
+    errno = 0;
+    bool flushed = fflush(stdout) == 0;
+    if (rc == 0 && (!flushed || ferror(stdout))) {
+        fprintf(stderr, "ratenn %s: cannot write to standard output: %s\n", cmd,
+                errno ? strerror(errno) : "a write failed");
         return 1;
     }
-    return 0;
+    return rc;
 }
 
 int main(int argc, char **argv) {
@@ -51,12 +61,12 @@ int main(int argc, char **argv) {
         usage(stdout);
         return 0;
     }
-    if (strcmp(cmd, "train") == 0) return cli_train(argc, argv);
-    if (strcmp(cmd, "compare") == 0) return cli_compare(argc, argv);
-    if (strcmp(cmd, "eval") == 0) return cli_eval(argc, argv);
-    if (strcmp(cmd, "params") == 0) return cli_params(argc, argv);
-    if (strcmp(cmd, "plot") == 0) return cli_plot(argc, argv);
-    if (strcmp(cmd, "backends") == 0) return backends(argc, argv);
+    if (strcmp(cmd, "train") == 0) return finish(cmd, cli_train(argc, argv));
+    if (strcmp(cmd, "compare") == 0) return finish(cmd, cli_compare(argc, argv));
+    if (strcmp(cmd, "eval") == 0) return finish(cmd, cli_eval(argc, argv));
+    if (strcmp(cmd, "params") == 0) return finish(cmd, cli_params(argc, argv));
+    if (strcmp(cmd, "plot") == 0) return finish(cmd, cli_plot(argc, argv));
+    if (strcmp(cmd, "backends") == 0) return finish(cmd, backends(argc, argv));
     fprintf(stderr,
             "ratenn: unknown command '%s' (train, eval, params, plot, compare, backends; see "
             "ratenn --help)\n",

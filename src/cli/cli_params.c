@@ -1,6 +1,5 @@
 /* `ratenn params FILE.npz`: every parameter with statistics; time constants with their discrete
  * poles. */
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,11 +91,6 @@ int cli_params(int argc, char **argv) {
     rn_arrays_free(arr, n);
     if (name && !shown) {
         fprintf(stderr, "ratenn params: %s has no parameter '%s'\n", argv[2], name);
-        return 1;
-    }
-    /* the listing is the command's output: a full disk or a closed stdout is a failure */
-    if (fflush(stdout) != 0 || ferror(stdout)) {
-        fprintf(stderr, "ratenn params: cannot write to standard output: %s\n", strerror(errno));
         return 1;
     }
     return 0;
