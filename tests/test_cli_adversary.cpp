@@ -433,7 +433,7 @@ TEST(Adversary, AFailingStandardOutputIsAnError) {
         0);
     for (const std::string &c : {"params " + d + "/r/params.npz", std::string("backends"),
                                  std::string("compare --against cpu --hidden 4 --epochs 1 "
-                                             "--repeats 1 --pulse 0.05"),
+                                             "--repeats 1"),
                                  std::string("eval --help")}) {
         CliResult r = run_sh("", c, d, "/dev/full");
         EXPECT_EQ(r.status, 1) << c;
