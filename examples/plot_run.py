@@ -9,23 +9,43 @@ synaptic filters, DIR/tau_history.csv; writes one PNG per figure into PNGDIR (de
 import csv
 import json
 import os
+import signal
+import stat
 import sys
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-plt.rcParams["figure.figsize"] = [12, 4]
-plt.rcParams["figure.dpi"] = 100
+np = plt = None  # imported in main: a Python without them gets one line, not a traceback
 
 
 class BadFile(Exception):
     """A run file that cannot be used: reported as one line naming it (never a traceback)."""
 
 
+class Stopped(BaseException):  # not caught by the `except Exception` around reads
+    """A signal (Ctrl-C, SIGTERM, SIGHUP): the figures drawn so far are removed, one line."""
+
+    def __init__(self, sig):
+        super().__init__(sig)
+        self.sig = sig
+
+
+def on_signal(sig, frame):
+    for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # once: the cleanup is not interrupted
+        signal.signal(s, signal.SIG_IGN)
+    raise Stopped(sig)
+
+
+def regular(path):
+    """Refuses a run file that is not a regular file (a FIFO would block the read forever)."""
+    try:
+        st = os.stat(path)
+    except OSError as e:
+        raise BadFile(f"{path}: cannot read ({e.strerror})") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise BadFile(f"{path}: not a regular file")
+
+
 def load(path):
+    regular(path)
     try:
         with np.load(path) as z:
             arrays = {k: z[k] for k in z.files}
@@ -47,6 +67,7 @@ def need(arrays, path, name, ndim):
 
 def read_csv(path, first):
     """Rows of a CSV of numbers whose header starts with `first`; every field a number."""
+    regular(path)
     try:
         with open(path, newline="") as fh:
             rows = list(csv.reader(fh))
@@ -68,16 +89,34 @@ def read_csv(path, first):
 def save(fig, outdir, name, written):
     """Drawn to a temporary name; main renames every figure into place once all are drawn."""
     path = os.path.join(outdir, name)
+    written.append(path)  # before the file exists: a signal while it is written removes it too
     fig.tight_layout()
     fig.savefig(path + ".tmp", format="png")
     plt.close(fig)
-    written.append(path)
 
 
 def main(argv):
-    written = []
+    global np, plt
+    written, made = [], []
+    rc = 1
+    for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(s, on_signal)
     try:
-        return draw(argv, written)
+        try:
+            import matplotlib
+
+            matplotlib.use("Agg")
+            import matplotlib.pyplot as plt
+            import numpy as np
+        except Exception as e:
+            raise BadFile(f"{sys.executable} lacks numpy or matplotlib ({e}); set RATENN_PYTHON to a "
+                          "python3 that has them") from None
+        plt.rcParams["figure.figsize"] = [12, 4]
+        plt.rcParams["figure.dpi"] = 100
+        return draw(argv, written, made)
+    except Stopped as e:
+        print(f"ratenn plot: stopped by signal {e.sig}; no figure written", file=sys.stderr)
+        rc = 128 + e.sig
     except BadFile as e:
         print(f"ratenn plot: {e}", file=sys.stderr)
     except Exception as e:  # whatever else: still one line
@@ -87,10 +126,15 @@ def main(argv):
             os.unlink(w + ".tmp")
         except OSError:
             pass
-    return 1
+    for d in reversed(made):  # the directories this call made, if they stayed empty
+        try:
+            os.rmdir(d)
+        except OSError:
+            pass
+    return rc
 
 
-def draw(argv, written):
+def draw(argv, written, made):
     if len(argv) < 2 or argv[1] in ("-h", "--help"):
         print(__doc__)
         return 0 if len(argv) >= 2 else 2
@@ -107,6 +151,7 @@ def draw(argv, written):
             return 1
     # every file read and checked before anything is drawn
     cfg_path = os.path.join(run_dir, "config.json")
+    regular(cfg_path)
     try:
         with open(cfg_path) as fh:
             cfg = json.load(fh)
@@ -135,7 +180,13 @@ def draw(argv, written):
     T = run["input"].shape[1]
     t = np.arange(T) * dt
     try:
-        os.makedirs(outdir, exist_ok=True)
+        missing, d = [], os.path.abspath(outdir)
+        while not os.path.isdir(d) and d != os.path.dirname(d):
+            missing.append(d)
+            d = os.path.dirname(d)
+        for d in reversed(missing):  # made one by one, so that a failure removes what was made
+            os.mkdir(d)
+            made.append(d)
     except OSError as e:
         raise BadFile(f"--out {outdir}: cannot create the directory ({e.strerror})") from None
 
@@ -229,12 +280,26 @@ def draw(argv, written):
         ax.legend()
         save(fig, outdir, "tau_per_epoch.png", written)
 
-    for w in written:  # all drawn: now into place
-        os.replace(w + ".tmp", w)
+    # the list first (a failing stdout removes the figures like any failure), then all into place
+    try:
+        if sys.stdout is None:
+            raise OSError(9, "standard output is closed")
+        sys.stdout.write("".join(w + "\n" for w in written))
+        sys.stdout.flush()
+    except OSError as e:
+        raise BadFile(f"cannot list the figures on standard output ({e.strerror})") from None
+    for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # the renames are not interrupted
+        signal.signal(s, signal.SIG_IGN)
     for w in written:
-        print(w)
+        os.replace(w + ".tmp", w)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    rc = main(sys.argv)
+    try:
+        sys.stdout.flush()
+    except Exception:  # failed already (and said so), or closed
+        pass
+    sys.stderr.flush()
+    os._exit(rc)  # (a flush at exit of a failed stdout would print a second error)

@@ -89,8 +89,12 @@ int cli_write_params(const char *path, const rn_net *net);
 /* Whether the two paths name one file: the same inode when both exist, else the same directory and
  * name (so an output is never written onto an input, under any spelling). */
 bool cli_same_file(const char *a, const char *b);
-int cli_write_checkpoint(const char *path, const rn_net *net, rn_trainer *tr);
-int cli_read_checkpoint(const char *path, rn_net *net, rn_trainer *tr, long long *epochs_done);
+/* checkpoint.npz also keeps the run's fingerprint: fp[0] of its settings, fp[1] of its data (so that
+ * --resume finds a config.json or data changed since). Reading gives 0, 0 for a checkpoint without
+ * one. */
+int cli_write_checkpoint(const char *path, const rn_net *net, rn_trainer *tr, const uint64_t fp[2]);
+int cli_read_checkpoint(const char *path, rn_net *net, rn_trainer *tr, long long *epochs_done,
+                        uint64_t fp[2]);
 
 /* ---- OpenBLAS under a memory limit (cli_blas.c) ---- */
 /* When an address-space or data limit leaves too little room for OpenBLAS's per-thread work buffers

@@ -13,6 +13,7 @@
 #include <cjson/cJSON.h>
 
 #include "cli.h"
+#include "cli_run_dir.h"
 #include "ratenn/io.h"
 
 /* Reads "net_effective" (malloc'd into *spec), "dt" and "seed" from a run's config.json. */
@@ -53,12 +54,30 @@ static int check_outputs(const char *out, const char *record, const char *params
                     outs[o][1]);
             return 1;
         }
+        /* the rename at the end would put a regular file in place of a device (/dev/null) or a
+         * FIFO: refused rather than replaced */
+        if (stat(outs[o][1], &st) == 0 && !S_ISREG(st.st_mode)) {
+            fprintf(stderr,
+                    "ratenn eval: %s %s is not a regular file (a device or a FIFO); give a file "
+                    "name\n",
+                    outs[o][0], outs[o][1]);
+            return 1;
+        }
         for (int i = 0; i < 3; i++)
             if (cli_same_file(outs[o][1], ins[i][1])) {
                 fprintf(stderr, "ratenn eval: %s %s is the %s file; it would be overwritten\n",
                         outs[o][0], outs[o][1], ins[i][0]);
                 return 1;
             }
+        /* a training run's files stay as the run wrote them (its checkpoint above all) */
+        const char *which = NULL;
+        if (run_file_of_run_dir(outs[o][1], &which)) {
+            fprintf(stderr,
+                    "ratenn eval: %s %s is the %s of a training run; it would be overwritten "
+                    "(give another name)\n",
+                    outs[o][0], outs[o][1], which);
+            return 1;
+        }
     }
     if (record && cli_same_file(out, record)) {
         fprintf(stderr, "ratenn eval: --out and --record name the same file %s\n", out);
@@ -133,6 +152,11 @@ int cli_eval(int argc, char **argv) {
     }
     char cfg[4200];
     char *spec = NULL;
+    struct stat pst;
+    if (stat(params, &pst) == 0 && S_ISDIR(pst.st_mode)) { /* (else: "config.json" not found) */
+        fprintf(stderr, "ratenn eval: --params %s is a directory; give its params.npz\n", params);
+        return 1;
+    }
     if (!config) {
         const char *slash = strrchr(params, '/');
         snprintf(cfg, sizeof cfg, "%.*sconfig.json", slash ? (int)(slash - params + 1) : 0, params);

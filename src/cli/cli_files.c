@@ -80,11 +80,12 @@ bool cli_same_file(const char *a, const char *b) {
 
 /* checkpoint.npz: the parameters by name, "adam.m/<name>", "adam.v/<name>", and "epochs_done" as
  * two float32 words (high = e >> 20, low = e & 0xFFFFF; exact up to 2^44 epochs). */
-int cli_write_checkpoint(const char *path, const rn_net *net, rn_trainer *tr) {
+int cli_write_checkpoint(const char *path, const rn_net *net, rn_trainer *tr,
+                         const uint64_t fp[2]) {
     int n = rn_net_param_count(net);
     size_t P = rn_net_param_total(net);
     float *m = malloc(P * sizeof(float) + 1), *v = malloc(P * sizeof(float) + 1);
-    rn_array *arr = calloc(3 * (size_t)n + 1, sizeof *arr);
+    rn_array *arr = calloc(3 * (size_t)n + 2, sizeof *arr);
     rn_error err = {0};
     int64_t done = 0;
     int rc = 1, filled = 0;
@@ -119,13 +120,27 @@ int cli_write_checkpoint(const char *path, const rn_net *net, rn_trainer *tr) {
     }
     e->data[0] = (float)(done >> 20);
     e->data[1] = (float)(done & 0xFFFFF);
-    if (rn_npz_write(path, arr, 3 * n + 1, &err) != RN_OK) {
+    /* the fingerprints as 8 whole floats of 16 bits each (exact in float32) */
+    rn_array *f = &arr[3 * n + 1];
+    snprintf(f->name, sizeof f->name, "run_fingerprint");
+    f->ndim = 1;
+    f->shape[0] = 8;
+    f->count = 8;
+    f->data = malloc(8 * sizeof(float));
+    filled++;
+    if (!f->data) {
+        fprintf(stderr, "ratenn: out of memory writing %s\n", path);
+        goto out;
+    }
+    for (int k = 0; k < 8; k++)
+        f->data[k] = (float)((fp[k / 4] >> (16 * (k % 4))) & 0xFFFF);
+    if (rn_npz_write(path, arr, 3 * n + 2, &err) != RN_OK) {
         fprintf(stderr, "ratenn: %s\n", err.message);
         goto out;
     }
     rc = 0;
 out:
-    if (arr) rn_arrays_free(arr, filled ? filled : 3 * n + 1);
+    if (arr) rn_arrays_free(arr, filled ? filled : 3 * n + 2);
     free(m);
     free(v);
     return rc;
@@ -137,7 +152,8 @@ static bool same_shape(const rn_array *a, const rn_param_info *info) {
            (info->ndim == 1 || a->shape[1] == info->shape[1]);
 }
 
-int cli_read_checkpoint(const char *path, rn_net *net, rn_trainer *tr, long long *epochs_done) {
+int cli_read_checkpoint(const char *path, rn_net *net, rn_trainer *tr, long long *epochs_done,
+                        uint64_t fp[2]) {
     rn_array *arr = NULL;
     int n = 0, rc = 1;
     rn_error err = {0};
@@ -160,6 +176,19 @@ int cli_read_checkpoint(const char *path, rn_net *net, rn_trainer *tr, long long
         goto out;
     }
     long long done = ((long long)e->data[0] << 20) + (long long)e->data[1];
+    fp[0] = fp[1] = 0;
+    const rn_array *f = rn_arrays_find(arr, n, "run_fingerprint");
+    if (f) { /* (a checkpoint written before fingerprints has none: nothing to compare) */
+        bool ok = f->count == 8 && f->ndim == 1;
+        for (int k = 0; ok && k < 8; k++)
+            ok = f->data[k] >= 0 && f->data[k] <= 65535.0f && f->data[k] == floorf(f->data[k]);
+        if (!ok) {
+            fprintf(stderr, "ratenn: --resume: %s has no valid 'run_fingerprint'\n", path);
+            goto out;
+        }
+        for (int k = 0; k < 8; k++)
+            fp[k / 4] |= (uint64_t)f->data[k] << (16 * (k % 4));
+    }
     size_t off = 0;
     for (int i = 0; i < rn_net_param_count(net); i++) {
         rn_param_info info;

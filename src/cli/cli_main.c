@@ -1,5 +1,7 @@
 /* The command-line program `ratenn`. */
+#include <errno.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -20,13 +22,30 @@ static void usage(FILE *fp) {
             "  ratenn train --task chirp --epochs 6000 --out runs/chirp\n");
 }
 
-static int backends(void) {
+static int backends(int argc, char **argv) {
+    if (argc > 2) {
+        fprintf(stderr, "ratenn backends: takes no arguments (got '%s')\n", argv[2]);
+        return 2;
+    }
     printf("cpu: always available\n");
     if (!rn_cuda_built())
         printf("cuda: not built into this ratenn\n");
     else
         printf("cuda: built; %d device(s) usable\n", rn_cuda_device_count());
     return 0;
+}
+
+/* A command's output is its result: one that could not be written (a full disk, a closed stdout)
+ * fails the command, whichever it was. */
+static int finish(const char *cmd, int rc) {
+    errno = 0;
+    bool flushed = fflush(stdout) == 0;
+    if (rc == 0 && (!flushed || ferror(stdout))) {
+        fprintf(stderr, "ratenn %s: cannot write to standard output: %s\n", cmd,
+                errno ? strerror(errno) : "a write failed");
+        return 1;
+    }
+    return rc;
 }
 
 int main(int argc, char **argv) {
@@ -43,12 +62,12 @@ int main(int argc, char **argv) {
         usage(stdout);
         return 0;
     }
-    if (strcmp(cmd, "train") == 0) return cli_train(argc, argv);
-    if (strcmp(cmd, "compare") == 0) return cli_compare(argc, argv);
-    if (strcmp(cmd, "eval") == 0) return cli_eval(argc, argv);
-    if (strcmp(cmd, "params") == 0) return cli_params(argc, argv);
-    if (strcmp(cmd, "plot") == 0) return cli_plot(argc, argv);
-    if (strcmp(cmd, "backends") == 0) return backends();
+    if (strcmp(cmd, "train") == 0) return finish(cmd, cli_train(argc, argv));
+    if (strcmp(cmd, "compare") == 0) return finish(cmd, cli_compare(argc, argv));
+    if (strcmp(cmd, "eval") == 0) return finish(cmd, cli_eval(argc, argv));
+    if (strcmp(cmd, "params") == 0) return finish(cmd, cli_params(argc, argv));
+    if (strcmp(cmd, "plot") == 0) return finish(cmd, cli_plot(argc, argv));
+    if (strcmp(cmd, "backends") == 0) return finish(cmd, backends(argc, argv));
     fprintf(stderr,
             "ratenn: unknown command '%s' (train, eval, params, plot, compare, backends; see "
             "ratenn --help)\n",

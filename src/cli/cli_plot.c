@@ -1,9 +1,12 @@
 /* `ratenn plot DIR`: the tutorial's figures of a run, drawn by examples/plot_run.py (numpy,
  * matplotlib). */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE /* prctl(PR_SET_PDEATHSIG) */
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -12,6 +15,13 @@
 #ifndef RATENN_PLOT_SCRIPT
 #define RATENN_PLOT_SCRIPT "examples/plot_run.py"
 #endif
+
+/* The script's pid while it runs: a signal to `ratenn plot` is passed on to it (it removes what it
+ * drew and says so), rather than leaving it to write its figures after ratenn has gone. */
+static volatile sig_atomic_t g_child = 0;
+static void pass_on(int sig) {
+    if (g_child > 0) kill((pid_t)g_child, sig);
+}
 
 int cli_plot(int argc, char **argv) {
     if (argc < 3 || !strcmp(argv[2], "--help") || !strcmp(argv[2], "-h")) {
@@ -53,17 +63,41 @@ int cli_plot(int argc, char **argv) {
     for (int i = 2; i < argc; i++)
         args[i] = argv[i];
     fflush(NULL);
+    struct sigaction sa, old_sa[3];
+    static const int sigs[3] = {SIGINT, SIGTERM, SIGHUP};
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = pass_on;
+    for (int k = 0; k < 3; k++)
+        sigaction(sigs[k], &sa, &old_sa[k]);
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid == 0) {
+        for (int k = 0; k < 3; k++) /* the script sets its own */
+            sigaction(sigs[k], &old_sa[k], NULL);
+        /* ratenn killed outright (SIGKILL): the script goes too */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (getppid() != parent) _exit(128 + SIGTERM);
         execvp(python, args);
         fprintf(stderr, "ratenn plot: cannot run %s\n", python);
         _exit(127);
     }
     free(args);
+    g_child = pid;
     int status = 0;
-    if (pid < 0 || waitpid(pid, &status, 0) < 0) {
-        fprintf(stderr, "ratenn plot: cannot start python3\n");
+    pid_t w = -1;
+    if (pid > 0) do
+            w = waitpid(pid, &status, 0);
+        while (w < 0 && errno == EINTR);
+    g_child = 0;
+    for (int k = 0; k < 3; k++)
+        sigaction(sigs[k], &old_sa[k], NULL);
+    if (pid < 0 || w < 0) {
+        fprintf(stderr, "ratenn plot: cannot start %s\n", python);
         return 1;
     }
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+    if (WIFSIGNALED(status)) {
+        fprintf(stderr, "ratenn plot: %s was killed by signal %d\n", python, WTERMSIG(status));
+        return 128 + WTERMSIG(status);
+    }
+    return WEXITSTATUS(status);
 }

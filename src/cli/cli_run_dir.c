@@ -1,6 +1,8 @@
 /* `ratenn train`'s output directory: lock, staging, moving in, appending (cli_run_dir.h). */
 #define _XOPEN_SOURCE 700 /* realpath */
+#define _DEFAULT_SOURCE   /* O_NOFOLLOW */
 #include "cli_run_dir.h"
+#include "cli.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -38,6 +40,30 @@ bool run_dir_holds_run(const char *dir, const char **which) {
     return false;
 }
 
+bool run_dir_names_run_file(const char *dir, const char *path, const char **which) {
+    char p[4400];
+    if (strlen(dir) >= 4096) return false;
+    for (const char *const *f = run_files; *f; f++) {
+        join(p, sizeof p, dir, *f);
+        if (exists(p) && cli_same_file(path, p)) {
+            if (which) *which = *f;
+            return true;
+        }
+    }
+    return false;
+}
+
+bool run_file_of_run_dir(const char *path, const char **which) {
+    char dir[4000];
+    const char *slash = strrchr(path, '/');
+    if (slash && slash - path >= (long)sizeof dir) return false; /* longer than any path opens */
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else
+        snprintf(dir, sizeof dir, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+    return run_dir_holds_run(dir, NULL) && run_dir_names_run_file(dir, path, which);
+}
+
 /* mkdir -p, remembering the topmost directory it made. */
 static int make_dirs(run_dir *r) {
     char buf[4096];
@@ -66,14 +92,27 @@ static int make_dirs(run_dir *r) {
     return 0;
 }
 
-/* Removes a flat directory of files (a staging directory). */
+/* A run's file, or the temporary name it is written under ("FILE.tmp.<16 hex digits>",
+ * rn_atomic_open). */
+static bool run_file_or_temp(const char *name) {
+    for (const char *const *f = run_files; *f; f++) {
+        size_t n = strlen(*f);
+        if (!strncmp(name, *f, n) &&
+            (!name[n] || (!strncmp(name + n, ".tmp.", 5) && strlen(name + n + 5) == 16)))
+            return true;
+    }
+    return false;
+}
+
+/* Removes a staging directory: the run's files in it, then the directory if that left it empty
+ * (anything else in a directory of that name is not ratenn's). */
 static void remove_flat_dir(const char *path) {
     DIR *d = opendir(path);
     if (d) {
         struct dirent *e;
         char p[4400];
         while ((e = readdir(d)))
-            if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+            if (run_file_or_temp(e->d_name)) {
                 snprintf(p, sizeof p, "%s/%s", path, e->d_name);
                 unlink(p);
             }
@@ -90,12 +129,11 @@ static void remove_leftovers(const char *dir) {
     struct dirent *e;
     char p[4400];
     while ((e = readdir(d))) {
-        bool stale = !strncmp(e->d_name, RUN_DIR_STAGE_PREFIX, strlen(RUN_DIR_STAGE_PREFIX));
-        for (const char *const *f = run_files; *f && !stale; f++) {
-            size_t n = strlen(*f);
-            stale = !strncmp(e->d_name, *f, n) && !strncmp(e->d_name + n, ".tmp.", 5) &&
-                    strlen(e->d_name + n + 5) == 16;
-        }
+        size_t pre = strlen(RUN_DIR_STAGE_PREFIX);
+        bool stage = !strncmp(e->d_name, RUN_DIR_STAGE_PREFIX, pre) &&
+                     strlen(e->d_name) == pre + 6; /* mkdtemp's XXXXXX */
+        bool stale = stage || (run_file_or_temp(e->d_name) && strchr(e->d_name, '.') &&
+                               strstr(e->d_name, ".tmp."));
         if (!stale) continue;
         snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
         if (e->d_name[0] == '.')
@@ -111,10 +149,18 @@ static void remove_leftovers(const char *dir) {
 static int take_lock(run_dir *r, const char *flag) {
     char p[4200];
     join(p, sizeof p, r->dir, RUN_DIR_LOCK);
-    int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    /* not through a link (the pid would be written into whatever it names), not a FIFO */
+    int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0666);
     if (fd < 0) {
         fprintf(stderr, "ratenn train: %s %s: cannot create %s: %s\n", flag, r->dir, RUN_DIR_LOCK,
-                strerror(errno));
+                errno == ELOOP ? "it is a symbolic link (remove it)" : strerror(errno));
+        return 1;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        fprintf(stderr, "ratenn train: %s %s: %s is not a regular file (remove it)\n", flag, r->dir,
+                RUN_DIR_LOCK);
+        close(fd);
         return 1;
     }
     struct flock fl;

@@ -38,6 +38,12 @@ void run_dir_close(run_dir *r);
 /* Whether a run's file set is in DIR; names the first file found in `which` (may be NULL). */
 bool run_dir_holds_run(const char *dir, const char **which);
 
+/* Whether path names one of a run's files (config.json, checkpoint.npz, ...) in a directory that
+ * holds a run, under any spelling or link; names it in `which`. (Other commands never write them.) */
+bool run_file_of_run_dir(const char *path, const char **which);
+/* Whether path is one of the run files now in DIR (under any spelling or link); names it. */
+bool run_dir_names_run_file(const char *dir, const char *path, const char **which);
+
 /* Appends len bytes to path at byte offset *end, first cutting the file there (what lies past it
  * is an interrupted append's or past the checkpoint), fsyncs it, and advances *end. Creates the
  * file when *end is 0. */

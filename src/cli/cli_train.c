@@ -2,7 +2,7 @@
  * with checkpoints, resume, Ctrl-C handling and the run's files (README "The command line").
  * cli_train_args.c parses the command line, cli_train_data.c loads the data, cli_train_files.c
  * writes the files; this file runs the session: build, train, finish. */
-#define _XOPEN_SOURCE 700 /* realpath */
+#define _XOPEN_SOURCE 700 /* realpath, open_memstream */
 #include <limits.h>
 #include <math.h>
 #include <signal.h>
@@ -15,7 +15,7 @@
 #include "cli_run_dir.h"
 #include "cli_train.h"
 
-static volatile sig_atomic_t g_stop_signal = 0; /* the CLI's only global: set by SIGINT/SIGTERM */
+static volatile sig_atomic_t g_stop_signal = 0; /* the CLI's only global: SIGINT/SIGTERM/SIGHUP */
 static void on_signal(int sig) {
     g_stop_signal = sig;
 }
@@ -76,6 +76,7 @@ typedef struct train_session {
     char *spec;      /* the network as config.json keeps it (net_effective) */
     long long start; /* the first epoch of this session (after --resume) */
     long long done;  /* epochs done */
+    uint64_t fp[2];  /* run_fingerprints */
     bool diverged, config_due;
     rn_error diverged_err;
     double wall; /* seconds of training in this session */
@@ -181,28 +182,102 @@ static int params_restore(train_session *s, const float *src) {
     return 0;
 }
 
-/* config.json with the paths made absolute (the run's data and --init are found from anywhere, so
- * that --resume and --config work from another directory), without --resume and --config. */
-static int write_config(train_session *s, const train_cmdline *c) {
-    train_args b = c->a;
+/* The flags as config.json keeps them: the paths made absolute (the run's data and --init are found
+ * from anywhere, so that --resume and --config work from another directory), without --resume and
+ * --config. `flags` points into `b`, whose paths point into `paths`. */
+typedef struct saved_flags {
+    train_args b;
     cli_flag flags[TRAIN_MAX_FLAGS];
-    memcpy(flags, c->flags, sizeof flags);
+    char abs[5][PATH_MAX];
+} saved_flags;
+
+static void saved_flags_make(saved_flags *sf, const train_session *s, const train_cmdline *c) {
+    train_args *b = &sf->b;
+    *b = c->a;
+    memcpy(sf->flags, c->flags, sizeof sf->flags);
     for (int k = 0; k < c->n_flags; k++) /* the same table, pointing into b */
-        flags[k].dest = (char *)&b + ((const char *)c->flags[k].dest - (const char *)&c->a);
-    char abs[4][PATH_MAX];
-    const char **paths[4] = {&b.input, &b.target, &b.mask, &b.init};
+        sf->flags[k].dest = (char *)b + ((const char *)c->flags[k].dest - (const char *)&c->a);
+    const char **paths[4] = {&b->input, &b->target, &b->mask, &b->init};
     for (int k = 0; k < 4; k++)
-        if (*paths[k] && realpath(*paths[k], abs[k])) *paths[k] = abs[k];
-    char net_abs[PATH_MAX];
+        if (*paths[k] && realpath(*paths[k], sf->abs[k])) *paths[k] = sf->abs[k];
     struct stat st;
-    if (b.net && stat(b.net, &st) == 0 && S_ISREG(st.st_mode) && realpath(b.net, net_abs))
-        b.net = net_abs;
-    b.out = s->rd.abs;
-    b.resume = b.config = NULL;
+    if (b->net && stat(b->net, &st) == 0 && S_ISREG(st.st_mode) && realpath(b->net, sf->abs[4]))
+        b->net = sf->abs[4];
+    b->out = s->rd.abs;
+    b->resume = b->config = NULL;
+}
+
+static int write_config(train_session *s, const train_cmdline *c) {
+    saved_flags *sf = malloc(sizeof *sf);
+    if (!sf) {
+        fprintf(stderr, "ratenn train: out of memory\n");
+        return 1;
+    }
+    saved_flags_make(sf, s, c);
     char path[4200];
     run_dir_path(&s->rd, path, sizeof path, "config.json");
-    return train_write_config(path, flags, c->n_flags, s->spec, &s->d,
-                              rn_backend_description(s->be));
+    int rc = train_write_config(path, sf->flags, c->n_flags, s->spec, &s->d,
+                                rn_backend_description(s->be));
+    free(sf);
+    return rc;
+}
+
+/* FNV-1a over n bytes, continuing from h. */
+static uint64_t fnv1a(uint64_t h, const void *p, size_t n) {
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 0x100000001b3ULL;
+    return h;
+}
+
+/* The run's fingerprints, kept in its checkpoint: fp[0] of what config.json says about the run
+ * (every saved flag but those --resume may change, and the network), fp[1] of its data and its
+ * initial parameters (called while the network holds them). A resume whose config.json, data or
+ * params_initial.npz changed since would go on as another run: it is refused. */
+static int run_fingerprints(const train_session *s, const train_cmdline *c, uint64_t fp[2]) {
+    saved_flags *sf = malloc(sizeof *sf);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = sf ? open_memstream(&text, &len) : NULL;
+    if (!mem) {
+        free(sf);
+        fprintf(stderr, "ratenn train: out of memory\n");
+        return 1;
+    }
+    saved_flags_make(sf, s, c);
+    cli_flag kept[TRAIN_MAX_FLAGS];
+    int n = 0;
+    for (int k = 0; k < c->n_flags; k++) {
+        bool skip = !strcmp(sf->flags[k].name, "--out"); /* (a run directory may move) */
+        for (const char *const *f = train_resume_flags; *f && !skip; f++)
+            skip = !strcmp(*f, sf->flags[k].name);
+        if (!skip) kept[n++] = sf->flags[k];
+    }
+    cli_write_config(mem, kept, n, NULL);
+    bool bad = fclose(mem) != 0 || !text;
+    free(sf);
+    if (bad) {
+        free(text);
+        fprintf(stderr, "ratenn train: out of memory\n");
+        return 1;
+    }
+    const uint64_t basis = 0xcbf29ce484222325ULL;
+    fp[0] = fnv1a(fnv1a(basis, text, len), s->spec, strlen(s->spec) + 1);
+    free(text);
+    const run_data *d = &s->d;
+    int dims[4] = {d->B, d->T, d->cin, d->cout};
+    size_t bt = (size_t)d->B * d->T;
+    uint64_t h = fnv1a(basis, dims, sizeof dims);
+    h = fnv1a(h, d->input, bt * d->cin * sizeof(float));
+    h = fnv1a(h, d->target, bt * d->cout * sizeof(float));
+    if (d->mask) h = fnv1a(h, d->mask, bt * sizeof(float));
+    /* and the network's values now: the initial ones (params_initial.npz) */
+    if (s->scratch) {
+        cli_check_params(s->net, s->scratch, NULL, 0); /* (only copies them) */
+        h = fnv1a(h, s->scratch, rn_net_param_total(s->net) * sizeof(float));
+    }
+    fp[1] = h;
+    return 0;
 }
 
 /* A resumed run's state from its directory, or a new run's config.json (staged); then the output
@@ -216,13 +291,28 @@ static int session_open(train_session *s, const train_cmdline *c) {
          * epoch 0 (the trainer is new) */
         train_path(path, sizeof path, a->resume, "params_initial.npz");
         if (cli_init_params(s->net, path, "--resume", true)) return 1;
+        if (run_fingerprints(s, c, s->fp)) return 1; /* (over the initial values, as a new run's) */
         if (rn_trainer_push_params(s->tr, &err) != RN_OK ||
             rn_trainer_forward(s->tr, s->output0, true, &err) != RN_OK) {
             fprintf(stderr, "ratenn train: initial evaluation: %s\n", err.message);
             return 1;
         }
         train_path(path, sizeof path, a->resume, "checkpoint.npz");
-        if (cli_read_checkpoint(path, s->net, s->tr, &s->start)) return 1;
+        uint64_t saved[2];
+        if (cli_read_checkpoint(path, s->net, s->tr, &s->start, saved)) return 1;
+        if ((saved[0] || saved[1]) && (saved[0] != s->fp[0] || saved[1] != s->fp[1])) {
+            fprintf(stderr,
+                    "ratenn train: --resume %s: checkpoint.npz was not written by the run that %s "
+                    "now (edited, changed, or copied from another run); resumed, it "
+                    "would be another run (to train on differently, start a new run with --init "
+                    "%s/params.npz)\n",
+                    a->resume,
+                    saved[0] != s->fp[0] ? "its config.json (settings, network) describes"
+                                         : "its data (--input, --target, --mask) and "
+                                           "params_initial.npz describe",
+                    a->resume);
+            return 1;
+        }
         char why[400];
         if (cli_check_params(s->net, s->good, why, sizeof why) >= 0) {
             fprintf(stderr, "ratenn train: --resume %s: %s\n", path, why);
@@ -245,7 +335,7 @@ static int session_open(train_session *s, const train_cmdline *c) {
     } else {
         text_buf_printf(&s->loss, "%s\n", LOSS_CSV_HEADER);
         tau_history_header(&s->th);
-        if (write_config(s, c)) return 1;
+        if (write_config(s, c) || run_fingerprints(s, c, s->fp)) return 1;
     }
     char mem[160];
     train_describe_memory(mem, sizeof mem, s->tr, s->d.T);
@@ -276,7 +366,7 @@ static int write_progress(train_session *s, const train_cmdline *c, bool checkpo
     }
     if (!checkpoint) return 0;
     run_dir_path(&s->rd, path, sizeof path, "checkpoint.npz");
-    return cli_write_checkpoint(path, s->net, s->tr);
+    return cli_write_checkpoint(path, s->net, s->tr, s->fp);
 }
 
 /* Epochs until --epochs, a signal or divergence. After every epoch the parameters are checked as
@@ -371,11 +461,18 @@ static int session_finish(train_session *s, const train_cmdline *c) {
     /* a checkpoint when stopped, when asked for, and when the run had one (after a resume); not
      * after divergence: the optimiser's state is past the kept parameters */
     bool checkpoint = !s->diverged && (stopped || a->checkpoint_every > 0 || a->resume);
-    if (write_progress(s, c, checkpoint)) return 1;
+    /* the checkpoint comes last: written, it says every other file is at its epoch (a resume at
+     * --epochs has nothing to do). A failure or a kill before it leaves the previous checkpoint,
+     * and a resume from there writes params.npz and run.npz again. */
+    if (write_progress(s, c, false)) return 1;
     run_dir_path(&s->rd, path, sizeof path, "params.npz");
     if (cli_write_params(path, s->net)) return 1;
     run_dir_path(&s->rd, path, sizeof path, "run.npz");
     if (train_write_run(path, s->tr, s->net, &s->d, s->output0, a->record_all)) return 1;
+    if (checkpoint) {
+        run_dir_path(&s->rd, path, sizeof path, "checkpoint.npz");
+        if (cli_write_checkpoint(path, s->net, s->tr, s->fp)) return 1;
+    }
     if (run_dir_commit(&s->rd)) return 1;
     if (stopped) {
         char q[8300];
@@ -387,12 +484,31 @@ static int session_finish(train_session *s, const train_cmdline *c) {
         return 128 + (int)g_stop_signal; /* as the shell reports a signal: 130 for SIGINT */
     }
     if (s->diverged) {
-        fprintf(stderr,
-                "ratenn train: %s\nratenn train: the last good parameters are in %s/params.npz\n",
-                s->diverged_err.message, s->rd.dir);
+        fprintf(stderr, "ratenn train: %s; the last good parameters are in %s/params.npz\n",
+                s->diverged_err.message, s->rd.dir); /* one line, as every failure */
         return 1;
     }
     closing_line(s, a);
+    return 0;
+}
+
+/* --overwrite replaces the files of the run in DIR: none of them may be an input of the new run
+ * (`--init DIR/params.npz`: the new run's config.json would then name its own params.npz, and the
+ * older parameters would be gone). Checked under the lock, before anything is read. */
+static int check_inputs_outside_run(const train_session *s, const train_args *a) {
+    const char *const in[][2] = {{"--input", a->input}, {"--target", a->target},
+                                 {"--mask", a->mask},   {"--init", a->init},
+                                 {"--net", a->net},     {NULL, NULL}};
+    for (int k = 0; in[k][0]; k++) {
+        const char *which = NULL;
+        if (in[k][1] && run_dir_names_run_file(s->rd.dir, in[k][1], &which)) {
+            fprintf(stderr,
+                    "ratenn train: %s %s is the %s of the run in --out %s, which this run "
+                    "replaces; copy it elsewhere first or choose another --out\n",
+                    in[k][0], in[k][1], which, s->rd.dir);
+            return 1;
+        }
+    }
     return 0;
 }
 
@@ -400,7 +516,7 @@ static int session_finish(train_session *s, const train_cmdline *c) {
 static int run(train_session *s, const train_cmdline *c) {
     const train_args *a = &c->a;
     if (run_dir_open(&s->rd, a->resume ? a->resume : a->out, a->resume != NULL, a->overwrite) ||
-        session_build(s, c) || session_open(s, c))
+        (!a->resume && check_inputs_outside_run(s, a)) || session_build(s, c) || session_open(s, c))
         return 1;
     if (a->resume && s->start == a->epochs) {
         fprintf(stderr,
@@ -426,6 +542,7 @@ int cli_train(int argc, char **argv) {
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL); /* a closed terminal or ssh session: a checkpoint too */
     train_cmdline *c = calloc(1, sizeof *c);
     if (!c) {
         fprintf(stderr, "ratenn train: out of memory\n");

@@ -45,6 +45,9 @@ int train_default_args(train_args *a);
  * the built-in task's sizes against the limits and the machine's memory from the flags alone.
  * Returns -1 to go on, or the exit status after one line. */
 int train_check_limits(const train_cmdline *c);
+/* The flags that may come with --resume (NULL-terminated): how far and how, not what, the run goes
+ * on; the others are refused with it. */
+extern const char *const train_resume_flags[];
 /* Keys of config.json that describe the run rather than set a flag. */
 extern const char *const train_info_keys[];
 

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli_train.h"
 
@@ -140,14 +141,14 @@ static void print_help(const train_cmdline *c) {
 
 /* The flags that may come with --resume: how far and how (not what) the run goes on. The others
  * would change the run that config.json records, so they are refused rather than half applied. */
-static const char *const resume_flags[] = {
+const char *const train_resume_flags[] = {
     "--resume", "--epochs", "--checkpoint-every", "--quiet", "--backend", "--max-memory", NULL};
 
 static int check_resume_flags(const train_cmdline *c, char *msg, size_t len) {
     for (int k = 0; k < c->n_flags; k++) {
         if (!c->flags[k].seen) continue;
         bool ok = false;
-        for (const char *const *f = resume_flags; *f && !ok; f++)
+        for (const char *const *f = train_resume_flags; *f && !ok; f++)
             ok = !strcmp(*f, c->flags[k].name);
         if (ok) continue;
         snprintf(msg, len,
@@ -168,6 +169,17 @@ static int apply_config(train_cmdline *c, int argc, char **argv, char *msg, size
     if (a->resume) {
         train_path(resume_cfg, sizeof resume_cfg, a->resume, "config.json");
         cfg_path = resume_cfg;
+        /* said of --resume (the user gave no --config) */
+        struct stat st;
+        if (stat(a->resume, &st) != 0 || !S_ISDIR(st.st_mode)) {
+            snprintf(msg, len, "--resume %.900s: not a directory", a->resume);
+            return 1;
+        }
+        if (stat(resume_cfg, &st) != 0) {
+            snprintf(msg, len, "--resume %.900s: no config.json there (is it a ratenn run?)",
+                     a->resume);
+            return 1;
+        }
     }
     if (!cfg_path) return 0;
     const char *resume = a->resume;

@@ -2,12 +2,14 @@
  * written to a temporary name and renamed: rn_atomic_*). */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "atomic_file.h"
 #include "cli_run_dir.h"
@@ -240,13 +242,29 @@ static bool parse_row(const char *s, long long epoch, double *v, int count) {
     return *end == '\0';
 }
 
-int loss_csv_read(const char *path, long long rows, rn_loss_parts *first, rn_loss_parts *last,
-                  off_t *end) {
-    FILE *fp = fopen(path, "r");
+/* A run's history opened for reading (one line printed on failure): a regular file only, opened
+ * without blocking (a FIFO in its place would hang open() until a writer came). */
+static FILE *open_history(const char *path) {
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    struct stat st;
+    FILE *fp = NULL;
+    if (fd >= 0 && fstat(fd, &st) == 0 && !S_ISREG(st.st_mode)) {
+        fprintf(stderr, "ratenn train: --resume: %s is not a regular file\n", path);
+        close(fd);
+        return NULL;
+    }
+    if (fd >= 0) fp = fdopen(fd, "r");
     if (!fp) {
         fprintf(stderr, "ratenn train: --resume: cannot open %s: %s\n", path, strerror(errno));
-        return 1;
+        if (fd >= 0) close(fd);
     }
+    return fp;
+}
+
+int loss_csv_read(const char *path, long long rows, rn_loss_parts *first, rn_loss_parts *last,
+                  off_t *end) {
+    FILE *fp = open_history(path);
+    if (!fp) return 1;
     char *line = NULL;
     size_t cap = 0, n = next_line(fp, &line, &cap);
     off_t off = (off_t)n;
@@ -322,11 +340,8 @@ int tau_history_flush(tau_history *h, const char *path) {
 
 int tau_history_read(tau_history *h, const char *path, long long rows) {
     if (!h->n) return 0;
-    FILE *fp = fopen(path, "r");
-    if (!fp) {
-        fprintf(stderr, "ratenn train: --resume: cannot open %s: %s\n", path, strerror(errno));
-        return 1;
-    }
+    FILE *fp = open_history(path);
+    if (!fp) return 1;
     text_buf head = {0};
     tau_history_header(h);
     head = h->pending; /* the header this network writes: the file's must be the same */

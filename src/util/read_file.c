@@ -3,19 +3,29 @@
 #include "read_file.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "error.h"
 
 rn_status rn_read_file(const char *path, unsigned char **buf, size_t *len, rn_error *err) {
     *buf = NULL;
     *len = 0;
-    FILE *fp = fopen(path, "rb");
-    if (!fp) return rn_fail(err, RN_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    /* O_NONBLOCK: a FIFO (or a device) given as a file would block in open() until a writer
+     * comes, possibly forever; opened at once, it is refused below as not a regular file. (For a
+     * regular file the flag changes nothing.) */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    FILE *fp = fd < 0 ? NULL : fdopen(fd, "rb");
+    if (!fp) {
+        int e = errno;
+        if (fd >= 0) close(fd);
+        return rn_fail(err, RN_ERR_IO, "%s: cannot open: %s", path, strerror(e));
+    }
     struct stat sb;
     rn_status st = RN_OK;
     unsigned char *b = NULL;
