@@ -309,7 +309,8 @@ int main(int argc, char **argv) {
            "epochs (GPU: CUDA events; wall = host clock)\n");
     printf("%-5s %5s %6s %4s %-5s %5s %11s %9s %9s %12s %9s %8s %9s %9s %6s %9s %16s %s\n", "cfg",
            "N", "T", "B", "on", "reps", "ms/epoch", "wall ms", "epochs/s", "steps*B/s", "GFLOP/s",
-           "%ceil", "peak MiB", "maxrss", "K", "cpu/gpu", compare ? compare_name : "-", "rate loop");
+           "%ceil", "peak MiB", "maxrss", "K", "cpu/gpu", compare ? compare_name : "-",
+           "rate loop");
     rows out = {NULL, 0, 0, json};
     int failed = rows_save(&out);
     for (size_t i = 0; i < sizeof all_configs / sizeof all_configs[0] && failed < 2; i++) {
