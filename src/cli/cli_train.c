@@ -266,7 +266,7 @@ static int run_fingerprints(const train_session *s, const train_cmdline *c, uint
     free(text);
     const run_data *d = &s->d;
     int dims[4] = {d->B, d->T, d->cin, d->cout};
-    size_t bt = (size_t)d->B * d->T;
+    size_t bt = (size_t)(d->shared ? 1 : d->B) * d->T; /* the rows held (one trial when shared) */
     uint64_t h = fnv1a(basis, dims, sizeof dims);
     h = fnv1a(h, d->input, bt * d->cin * sizeof(float));
     h = fnv1a(h, d->target, bt * d->cout * sizeof(float));
