@@ -146,6 +146,13 @@ static rn_status cuda_timer_end(rn_backend *be, double *ms) {
 
 static void cuda_release(rn_backend *be);
 
+/* cudaMemGetInfo's free bytes: the trainer's default memory budget is a share of them. */
+static rn_status cuda_mem_free(rn_backend *be, size_t *bytes) {
+    size_t total_b = 0;
+    *bytes = 0;
+    return rn_cuda_check(be, cudaMemGetInfo(bytes, &total_b), "cudaMemGetInfo");
+}
+
 static const rn_backend_ops cuda_ops = {
     .release = cuda_release,
     .alloc = cuda_alloc,
@@ -183,6 +190,7 @@ static const rn_backend_ops cuda_ops = {
     .graph_free = cuda_graph_free,
     .timer_begin = cuda_timer_begin,
     .timer_end = cuda_timer_end,
+    .mem_free = cuda_mem_free,
     .set_block_size = cuda_set_block_size,
 };
 
