@@ -115,9 +115,9 @@ rn_status rn_trainer_push_params(rn_trainer *tr, rn_error *err) {
     return rn_ok(err);
 }
 
-/* Whether the network can run one segment at a time: linear and rate layers only (the filters'
- * entries scan all T steps), the first and the last linear (they take the whole-sequence input and
- * give the whole-sequence output the loss needs, row block by row block). */
+/* Whether the network can run one segment at a time: every kind that can (all of them today), the
+ * first and the last layers linear (they take the whole-sequence input and give the
+ * whole-sequence output the loss needs, row block by row block). */
 static bool segmentable(const rn_net *net) {
     for (int li = 0; li < net->n_layers; li++)
         if (!rn_layer_ops(net->layers[li].kind)->segmented) return false;
@@ -216,8 +216,8 @@ static rn_status choose_segments(rn_trainer *tr, rn_error *err) {
         K = want < T ? (int)want : T;
         if (K < T && !seg_ok)
             return rn_fail(err, RN_ERR_INVALID_ARG,
-                           "checkpoints every %d steps need a network of linear and rate layers "
-                           "whose first and last layers are linear",
+                           "checkpoints every %d steps need a network whose first and last "
+                           "layers are linear",
                            K);
     } else if (arena_for(tr, T) > tr->budget && seg_ok) {
         /* a budget given: the longest segments within it (the fewest steps recomputed); the
@@ -241,8 +241,7 @@ static rn_status choose_segments(rn_trainer *tr, rn_error *err) {
     if (!seg_ok)
         return rn_fail(err, RN_ERR_NO_MEMORY,
                        "memory budget %s is too small: B=%d, T=%d needs %s storing "
-                       "every step (checkpointing needs linear and rate layers only, the first "
-                       "and last linear)",
+                       "every step (checkpointing needs the first and last layers linear)",
                        size_text(tr->budget).s, tr->B, T, size_text(tr->arena_bytes).s);
     if (c->checkpoint_steps > 0)
         return rn_fail(err, RN_ERR_NO_MEMORY,

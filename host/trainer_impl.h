@@ -62,8 +62,14 @@ typedef struct rn_layer_buffers {
             bool r_reused; /* r holds the shifted activations (after a backward) */
         } rate;
         struct {
-            float *mid, *dmid;         /* two-stage kinds: the first stage's output, its gradient */
-            float *acc_dp, *acc_dinit; /* (B, C) */
+            float *mid,
+                *dmid; /* (B, K, C), two-stage kinds: the first stage's output, its gradient */
+            /* (S, B, C): each stage's last output before each segment (segment 0: unused, the
+             * scans start from the initial level) */
+            float *ckpt_y, *ckpt_mid;
+            /* (B, C) per stage, carried from segment to segment by the backward scans: μ and
+             * the per-trial sums (the second stage's in acc_dp2, acc_dinit2, mu2) */
+            float *acc_dp, *acc_dinit, *mu, *acc_dp2, *acc_dinit2, *mu2;
         } filter;
     };
 } rn_layer_buffers;

@@ -103,10 +103,12 @@ rn_status rn_cuda_shift_rows(rn_backend *be, float *dst, const float *src, const
                              int batch, int steps, int n);
 
 rn_status rn_cuda_filter_forward(rn_backend *be, float *y, const float *u, const float *tau,
-                                 const float *init, int batch, int steps, int channels, float dt);
+                                 const float *init, const float *prev, int batch, int steps,
+                                 int channels, float dt);
 rn_status rn_cuda_filter_backward(rn_backend *be, float *du, float *acc_dp, float *acc_dinit,
-                                  const float *g, const float *y, const float *u, const float *tau,
-                                  const float *init, int batch, int steps, int channels, float dt);
+                                  float *mu, const float *g, const float *y, const float *u,
+                                  const float *tau, const float *init, const float *prev, int batch,
+                                  int steps, int channels, float dt);
 rn_status rn_cuda_filter_param_grads(rn_backend *be, float *dtau, float *dinit, const float *acc_dp,
                                      const float *acc_dinit, const float *tau, int batch,
                                      int channels, float dt);

@@ -147,14 +147,21 @@ typedef struct rn_backend_ops {
     /* ---- synaptic filters (kernels/filter.cu, src/cpu/filter.c): one first-order ZOH stage,
      * applied once (lowpass) or twice (alpha, doubleexp). p = exp(−dt/τ) per channel; sequences (B,
      * T, C). ---- */
-    /* y_t = p y_{t−1} + (1 − p) u_t with y_{−1} = init  (=) */
+    /* One segment of `steps` steps (checkpointed BPTT runs a sequence as several): y_t = p y_{t−1}
+     * + (1 − p) u_t  (=), with y_{−1} = prev[b, c] (B, C), the previous segment's last output, or
+     * init[c] where prev is NULL (the segment starting at t = 0) */
     rn_status (*filter_forward)(rn_backend *be, float *y, const float *u, const float *tau,
-                                const float *init, int batch, int steps, int channels, float dt);
-    /* μ_t = g_t + p μ_{t+1} (μ_T = 0); du_t = (1 − p) μ_t  (=);
-     * acc_dp[b, c] = Σ_t μ_t (y_{t−1} − u_t)  (=);  acc_dinit[b, c] = p μ_0  (=) */
+                                const float *init, const float *prev, int batch, int steps,
+                                int channels, float dt);
+    /* The adjoint over one segment, continuing the newer segments' scan: μ_t = g_t + p μ_{t+1}
+     * starting from mu[b, c] (in/out (B, C): 0 for the newest segment, left at μ of the segment's
+     * first step); du_t = (1 − p) μ_t  (=); acc_dp[b, c] += μ_t (y_{t−1} − u_t) one step at a
+     * time, newest first (in/out: the same sum as one scan over every step); y_{−1} as in
+     * filter_forward; where prev is NULL, acc_dinit[b, c] = p μ_0  (=; untouched otherwise) */
     rn_status (*filter_backward)(rn_backend *be, float *du, float *acc_dp, float *acc_dinit,
-                                 const float *g, const float *y, const float *u, const float *tau,
-                                 const float *init, int batch, int steps, int channels, float dt);
+                                 float *mu, const float *g, const float *y, const float *u,
+                                 const float *tau, const float *init, const float *prev, int batch,
+                                 int steps, int channels, float dt);
     /* dtau += (Σ_b acc_dp) · p·dt/τ²;  dinit += Σ_b acc_dinit  (fixed order over b; either may be
      * NULL) */
     rn_status (*filter_param_grads)(rn_backend *be, float *dtau, float *dinit, const float *acc_dp,

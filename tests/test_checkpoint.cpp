@@ -172,15 +172,28 @@ TEST(Checkpoint, CudaBitIdenticalForAnyK) {
     }
 }
 
-// Filters scan all T steps in one entry: such a network stores every step, and says so when asked
-// for checkpoints.
-TEST(Checkpoint, FilterNetworkStoresEverything) {
-    const Case c = {"linear(1,4) lowpass(4,tau=0.01) rate(4,tanh,rec,noise=0.1) linear(4,1)", 2, 20,
-                    false};
+// Filter layers between the linear ones: each segment's scans start from the stages' last outputs
+// of the one before, and the adjoint's μ and sums go on from segment to segment (lowpass one stage,
+// alpha and doubleexp two).
+TEST(Checkpoint, FilterLayersBitIdenticalForAnyK) {
+    check_all_k({"linear(1,4) lowpass(4,tau=0.01) rate(4,tanh,rec,noise=0.1) alpha(4,tau=0.02) "
+                 "linear(4,3) doubleexp(3,tau1=0.005,tau2=0.03) linear(3,1)",
+                 3, 33, true},
+                1, {1, 4, 11, 32, 33, 50});
+    // blocks of several steps, a filter right after the input layer
+    check_all_k(
+        {"linear(2,3) alpha(3,tau=0.01) rate(3,relu,rec,noise=0.2) linear(3,2)", 2, 26, false}, 4,
+        {4, 8, 24});
+}
+
+// A filter first or last (no linear layer to take the whole sequence) stores every step, and says
+// so when asked for checkpoints.
+TEST(Checkpoint, FilterFirstStoresEverything) {
+    const Case c = {"lowpass(1,tau=0.01) linear(1,4) rate(4,tanh,rec) linear(4,1)", 2, 20, false};
     Result r;
     ::testing::AssertionResult a = train(c, 5, 1, 1, r);
     ASSERT_FALSE(a);
-    EXPECT_NE(std::string(a.message()).find("linear and rate layers"), std::string::npos)
+    EXPECT_NE(std::string(a.message()).find("first and last layers are linear"), std::string::npos)
         << a.message();
     ASSERT_TRUE(train(c, 0, 1, 1, r));
     EXPECT_EQ(r.K, c.T);

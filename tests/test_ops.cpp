@@ -672,85 +672,115 @@ OPS_CASES(ShiftRows) {
 const BTN kFilt[] = {{1, 1, 1}, {2, 3, 3}, {5, 17, 37}, {1, 300, 5}, {2, 1029, 3}, {1, 3, 1029}};
 const float kFilterDt[] = {1e-3f, 2e-2f};
 
+// Each from the initial level (prev NULL: the segment at t = 0) and from a per-trial level (a later
+// segment of checkpointed BPTT).
 OPS_CASES(FilterForward) {
     for (const BTN &z : kFilt)
-        for (float dt : kFilterDt) {
-            const int B = z.B, T = z.T, C = z.N;
-            const size_t seqn = (size_t)B * T * C;
-            Case c(oph::fmt("B %d T %d C %d dt %g", B, T, C, dt));
-            const oph::Dims seq3 = dims3("b", B, "t", T, "c", C);
-            int Y = c.add("y", Role::Set, Type::F32, sw.nans(seqn), seq3);
-            int U = c.add("u", Role::In, Type::F32, sw.uniform(seqn, -1, 1), seq3);
-            int TAU =
-                c.add("tau", Role::In, Type::F32, sw.log_uniform(C, 0.002, 0.5), dims1("c", C));
-            int INIT = c.add("init", Role::In, Type::F32, sw.uniform(C, -1, 1), dims1("c", C));
-            c.run = [=](rn_backend *be, const Ptrs &p) {
-                return be->ops->filter_forward(be, p.f(Y), p.f(U), p.f(TAU), p.f(INIT), B, T, C,
-                                               dt);
-            };
-            c.ref = [=](Case &x) {
-                for (int b = 0; b < B; b++)
-                    for (int ch = 0; ch < C; ch++) {
-                        const double p = filter_pole(dt, (float)x.in(TAU)[ch]),
-                                     q = filter_gain(dt, (float)x.in(TAU)[ch]);
-                        double y = x.in(INIT)[ch], my = std::fabs(y);
-                        for (int t = 0; t < T; t++) {
-                            const size_t k = ((size_t)b * T + t) * C + ch;
-                            y = p * y + q * x.in(U)[k];
-                            my = p * my + q * std::fabs(x.in(U)[k]);
-                            x.out(Y)[k] = y;
-                            x.mag(Y)[k] = my;
+        for (float dt : kFilterDt)
+            for (bool from_prev : {false, true}) {
+                const int B = z.B, T = z.T, C = z.N;
+                const size_t seqn = (size_t)B * T * C, bc = (size_t)B * C;
+                Case c(oph::fmt("B %d T %d C %d dt %g prev %s", B, T, C, dt,
+                                from_prev ? "yes" : "NULL"));
+                const oph::Dims seq3 = dims3("b", B, "t", T, "c", C);
+                int Y = c.add("y", Role::Set, Type::F32, sw.nans(seqn), seq3);
+                int U = c.add("u", Role::In, Type::F32, sw.uniform(seqn, -1, 1), seq3);
+                int TAU =
+                    c.add("tau", Role::In, Type::F32, sw.log_uniform(C, 0.002, 0.5), dims1("c", C));
+                int INIT = c.add("init", Role::In, Type::F32, sw.uniform(C, -1, 1), dims1("c", C));
+                int PREV = from_prev ? c.add("prev", Role::In, Type::F32, sw.uniform(bc, -1, 1),
+                                             dims2("b", B, "c", C))
+                                     : -1;
+                c.run = [=](rn_backend *be, const Ptrs &p) {
+                    return be->ops->filter_forward(be, p.f(Y), p.f(U), p.f(TAU), p.f(INIT),
+                                                   p.f(PREV), B, T, C, dt);
+                };
+                c.ref = [=](Case &x) {
+                    for (int b = 0; b < B; b++)
+                        for (int ch = 0; ch < C; ch++) {
+                            const double p = filter_pole(dt, (float)x.in(TAU)[ch]),
+                                         q = filter_gain(dt, (float)x.in(TAU)[ch]);
+                            double y = PREV >= 0 ? x.in(PREV)[(size_t)b * C + ch] : x.in(INIT)[ch],
+                                   my = std::fabs(y);
+                            for (int t = 0; t < T; t++) {
+                                const size_t k = ((size_t)b * T + t) * C + ch;
+                                y = p * y + q * x.in(U)[k];
+                                my = p * my + q * std::fabs(x.in(U)[k]);
+                                x.out(Y)[k] = y;
+                                x.mag(Y)[k] = my;
+                            }
                         }
-                    }
-            };
-            sw.run(c);
-        }
+                };
+                sw.run(c);
+            }
 }
 
+// The newest segment of a sequence or the only one (μ 0 and the sums 0 coming in), and an older
+// segment carrying μ and acc_dp in from a newer one, from the initial level (acc_dinit set) and from
+// a per-trial level (acc_dinit untouched).
 OPS_CASES(FilterBackward) {
     for (const BTN &z : kFilt)
-        for (float dt : kFilterDt) {
-            const int B = z.B, T = z.T, C = z.N;
-            const size_t seqn = (size_t)B * T * C, bc = (size_t)B * C;
-            Case c(oph::fmt("B %d T %d C %d dt %g", B, T, C, dt));
-            const oph::Dims seq3 = dims3("b", B, "t", T, "c", C), bc2 = dims2("b", B, "c", C);
-            int DU = c.add("du", Role::Set, Type::F32, sw.nans(seqn), seq3);
-            int ADP = c.add("acc_dp", Role::Set, Type::F32, sw.nans(bc), bc2);
-            int ADI = c.add("acc_dinit", Role::Set, Type::F32, sw.nans(bc), bc2);
-            int G = c.add("g", Role::In, Type::F32, sw.uniform(seqn, -1, 1), seq3);
-            int Y = c.add("y", Role::In, Type::F32, sw.uniform(seqn, -1, 1), seq3);
-            int U = c.add("u", Role::In, Type::F32, sw.uniform(seqn, -1, 1), seq3);
-            int TAU =
-                c.add("tau", Role::In, Type::F32, sw.log_uniform(C, 0.002, 0.5), dims1("c", C));
-            int INIT = c.add("init", Role::In, Type::F32, sw.uniform(C, -1, 1), dims1("c", C));
-            c.run = [=](rn_backend *be, const Ptrs &p) {
-                return be->ops->filter_backward(be, p.f(DU), p.f(ADP), p.f(ADI), p.f(G), p.f(Y),
-                                                p.f(U), p.f(TAU), p.f(INIT), B, T, C, dt);
-            };
-            c.ref = [=](Case &x) {
-                for (int b = 0; b < B; b++)
-                    for (int ch = 0; ch < C; ch++) {
-                        const double p = filter_pole(dt, (float)x.in(TAU)[ch]),
-                                     q = filter_gain(dt, (float)x.in(TAU)[ch]);
-                        double mu = 0.0, dp = 0.0, mmu = 0.0, mdp = 0.0;
-                        for (int t = T - 1; t >= 0; t--) {
-                            const size_t k = ((size_t)b * T + t) * C + ch;
-                            mu = x.in(G)[k] + p * mu;
-                            mmu = std::fabs(x.in(G)[k]) + p * mmu;
-                            x.out(DU)[k] = q * mu;
-                            x.mag(DU)[k] = q * mmu;
-                            const double y_prev = t > 0 ? x.in(Y)[k - C] : x.in(INIT)[ch];
-                            dp += mu * (y_prev - x.in(U)[k]);
-                            mdp += mmu * (std::fabs(y_prev) + std::fabs(x.in(U)[k]));
+        for (float dt : kFilterDt)
+            for (int mode = 0; mode < 3; mode++) {
+                const bool carried = mode > 0, from_prev = mode == 2;
+                const int B = z.B, T = z.T, C = z.N;
+                const size_t seqn = (size_t)B * T * C, bc = (size_t)B * C;
+                Case c(oph::fmt("B %d T %d C %d dt %g mu in %s prev %s", B, T, C, dt,
+                                carried ? "yes" : "0", from_prev ? "yes" : "NULL"));
+                const oph::Dims seq3 = dims3("b", B, "t", T, "c", C), bc2 = dims2("b", B, "c", C);
+                int DU = c.add("du", Role::Set, Type::F32, sw.nans(seqn), seq3);
+                int ADP = carried ? c.add("acc_dp", Role::Acc, Type::F32, sw.junk(bc), bc2)
+                                  : c.add("acc_dp", Role::InOut, Type::F32,
+                                          std::vector<double>(bc, 0.0), bc2);
+                int ADI = from_prev
+                              ? c.add("acc_dinit", Role::In, Type::F32, sw.uniform(bc, -1, 1), bc2)
+                              : c.add("acc_dinit", Role::Set, Type::F32, sw.nans(bc), bc2);
+                int MU = c.add("mu", Role::InOut, Type::F32,
+                               carried ? sw.uniform(bc, -1, 1) : std::vector<double>(bc, 0.0), bc2);
+                int G = c.add("g", Role::In, Type::F32, sw.uniform(seqn, -1, 1), seq3);
+                int Y = c.add("y", Role::In, Type::F32, sw.uniform(seqn, -1, 1), seq3);
+                int U = c.add("u", Role::In, Type::F32, sw.uniform(seqn, -1, 1), seq3);
+                int TAU =
+                    c.add("tau", Role::In, Type::F32, sw.log_uniform(C, 0.002, 0.5), dims1("c", C));
+                int INIT = c.add("init", Role::In, Type::F32, sw.uniform(C, -1, 1), dims1("c", C));
+                int PREV =
+                    from_prev ? c.add("prev", Role::In, Type::F32, sw.uniform(bc, -1, 1), bc2) : -1;
+                c.run = [=](rn_backend *be, const Ptrs &p) {
+                    return be->ops->filter_backward(be, p.f(DU), p.f(ADP), p.f(ADI), p.f(MU),
+                                                    p.f(G), p.f(Y), p.f(U), p.f(TAU), p.f(INIT),
+                                                    p.f(PREV), B, T, C, dt);
+                };
+                c.ref = [=](Case &x) {
+                    for (int b = 0; b < B; b++)
+                        for (int ch = 0; ch < C; ch++) {
+                            const size_t i = (size_t)b * C + ch;
+                            const double p = filter_pole(dt, (float)x.in(TAU)[ch]),
+                                         q = filter_gain(dt, (float)x.in(TAU)[ch]);
+                            double mu = x.in(MU)[i], dp = x.in(ADP)[i];
+                            double mmu = std::fabs(mu), mdp = std::fabs(dp);
+                            const double y_first = PREV >= 0 ? x.in(PREV)[i] : x.in(INIT)[ch];
+                            for (int t = T - 1; t >= 0; t--) {
+                                const size_t k = ((size_t)b * T + t) * C + ch;
+                                mu = x.in(G)[k] + p * mu;
+                                mmu = std::fabs(x.in(G)[k]) + p * mmu;
+                                x.out(DU)[k] = q * mu;
+                                x.mag(DU)[k] = q * mmu;
+                                const double y_prev = t > 0 ? x.in(Y)[k - C] : y_first;
+                                dp += mu * (y_prev - x.in(U)[k]);
+                                mdp += mmu * (std::fabs(y_prev) + std::fabs(x.in(U)[k]));
+                            }
+                            x.out(ADP)[i] = dp;
+                            x.mag(ADP)[i] = mdp;
+                            x.out(MU)[i] = mu;
+                            x.mag(MU)[i] = mmu;
+                            if (PREV < 0) {
+                                x.out(ADI)[i] = p * mu;
+                                x.mag(ADI)[i] = p * mmu;
+                            }
                         }
-                        x.out(ADP)[(size_t)b * C + ch] = dp;
-                        x.out(ADI)[(size_t)b * C + ch] = p * mu;
-                        x.mag(ADP)[(size_t)b * C + ch] = mdp;
-                        x.mag(ADI)[(size_t)b * C + ch] = p * mmu;
-                    }
-            };
-            sw.run(c);
-        }
+                };
+                sw.run(c);
+            }
 }
 
 // dtau and dinit both, each NULL in turn, both NULL.

@@ -36,8 +36,8 @@ typedef struct rn_train_config {
      * epoch), with the same result bit for bit. K is the largest that fits a budget given (the
      * fewest steps recomputed) and the one needing the least memory (about √T) under the default. checkpoint_steps sets K instead (0: from the budget; >= T:
      * store everything). Sums over time go in blocks of block_steps steps (0: 1000) whatever K is,
-     * K being rounded up to a multiple of it. Checkpointing needs a network of linear and rate
-     * layers whose first and last layers are linear; other networks store every step. */
+     * K being rounded up to a multiple of it. Checkpointing needs a network whose first and last
+     * layers are linear (any rate and filter layers between); other networks store every step. */
     size_t max_memory;
     int checkpoint_steps;
     int block_steps;

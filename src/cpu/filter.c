@@ -5,21 +5,23 @@
 #include "rn_math.h"
 
 rn_status rn_cpu_filter_forward(rn_backend *be, float *y, const float *u, const float *tau,
-                                const float *init, int batch, int steps, int channels, float dt) {
+                                const float *init, const float *prev, int batch, int steps,
+                                int channels, float dt) {
     const long long pairs = (long long)batch * channels;
     for (long long k = 0; k < pairs; k++)
-        rn_filter_scan_forward(y, u, tau, init, (int)(k / channels), (int)(k % channels), steps,
-                               channels, dt);
+        rn_filter_scan_forward(y, u, tau, init, prev, (int)(k / channels), (int)(k % channels),
+                               steps, channels, dt);
     return RN_OK;
 }
 
 rn_status rn_cpu_filter_backward(rn_backend *be, float *du, float *acc_dp, float *acc_dinit,
-                                 const float *g, const float *y, const float *u, const float *tau,
-                                 const float *init, int batch, int steps, int channels, float dt) {
+                                 float *mu, const float *g, const float *y, const float *u,
+                                 const float *tau, const float *init, const float *prev, int batch,
+                                 int steps, int channels, float dt) {
     const long long pairs = (long long)batch * channels;
     for (long long k = 0; k < pairs; k++)
-        rn_filter_scan_backward(du, acc_dp, acc_dinit, g, y, u, tau, init, (int)(k / channels),
-                                (int)(k % channels), steps, channels, dt);
+        rn_filter_scan_backward(du, acc_dp, acc_dinit, mu, g, y, u, tau, init, prev,
+                                (int)(k / channels), (int)(k % channels), steps, channels, dt);
     return RN_OK;
 }
 

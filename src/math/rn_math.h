@@ -259,12 +259,13 @@ RN_HD static inline void rn_rate_param_grad(int i, int batch, int n, float *dtau
     if (dx0) dx0[i] += sx;
 }
 
-/* The forward scan of trial b, channel c: y_t = p y_{t−1} + (1 − p) u_t from y_{−1} = init[c]. */
+/* The forward scan of trial b, channel c over `steps` steps (a segment): y_{−1} = prev[b, c], or the
+ * initial level init[c] where prev is NULL (the segment that starts at t = 0). */
 RN_HD static inline void rn_filter_scan_forward(float *y, const float *u, const float *tau,
-                                                const float *init, int b, int c, int steps,
-                                                int channels, float dt) {
+                                                const float *init, const float *prev, int b, int c,
+                                                int steps, int channels, float dt) {
     float p = rn_filter_pole(dt, tau[c]), q = rn_filter_gain(dt, tau[c]);
-    float yv = init[c];
+    float yv = prev ? prev[(size_t)b * channels + c] : init[c];
     for (int t = 0; t < steps; t++) {
         size_t k = ((size_t)b * steps + t) * channels + c;
         yv = rn_filter_step(yv, p, q, u[k]);
@@ -272,23 +273,30 @@ RN_HD static inline void rn_filter_scan_forward(float *y, const float *u, const 
     }
 }
 
-/* The backward scan of trial b, channel c: μ_t = g_t + p μ_{t+1}; du_t = (1 − p) μ_t;
- * acc_dp[b, c] = Σ_t μ_t (y_{t−1} − u_t); acc_dinit[b, c] = p μ_0. */
+/* The backward scan of trial b, channel c over a segment, newest step first, continuing the scan
+ * of the newer segments: μ_t = g_t + p μ_{t+1} from μ = mu[b, c], which is left at the segment's
+ * μ_0; du_t = (1 − p) μ_t; acc_dp[b, c] += μ_t (y_{t−1} − u_t) one step at a time (the same sums
+ * in the same order as one scan over every step); y_{−1} as in the forward scan, and in the
+ * segment that starts at t = 0 (prev NULL) acc_dinit[b, c] = p μ_0. */
 RN_HD static inline void rn_filter_scan_backward(float *du, float *acc_dp, float *acc_dinit,
-                                                 const float *g, const float *y, const float *u,
-                                                 const float *tau, const float *init, int b, int c,
+                                                 float *mu_io, const float *g, const float *y,
+                                                 const float *u, const float *tau,
+                                                 const float *init, const float *prev, int b, int c,
                                                  int steps, int channels, float dt) {
     float p = rn_filter_pole(dt, tau[c]), q = rn_filter_gain(dt, tau[c]);
-    float mu = 0.0f, dp = 0.0f;
+    const size_t bc = (size_t)b * channels + c;
+    float mu = mu_io[bc], dp = acc_dp[bc];
+    const float y_first = prev ? prev[bc] : init[c];
     for (int t = steps - 1; t >= 0; t--) {
         size_t k = ((size_t)b * steps + t) * channels + c;
         mu = g[k] + p * mu;
         du[k] = q * mu;
-        float y_prev = t > 0 ? y[k - channels] : init[c];
+        float y_prev = t > 0 ? y[k - channels] : y_first;
         dp += mu * (y_prev - u[k]);
     }
-    acc_dp[(size_t)b * channels + c] = dp;
-    acc_dinit[(size_t)b * channels + c] = p * mu;
+    acc_dp[bc] = dp;
+    mu_io[bc] = mu;
+    if (!prev) acc_dinit[bc] = p * mu;
 }
 
 /* Channel c's τ and initial-level gradients, reduced over the batch in a fixed order. */
