@@ -154,12 +154,16 @@ TEST(Checkpoint, SharedDataSameAsCopies) {
 }
 
 // The same on the GPU (the issue asks for either backend): every step stored vs checkpoints, with the
-// whole-sequence entries and the step entries, and a CUDA graph recorded from the second epoch on.
+// whole-sequence entries, the step entries and the filters, and a CUDA graph recorded from the
+// second epoch on.
 TEST(Checkpoint, CudaBitIdenticalForAnyK) {
     RN_SKIP_WITHOUT_CUDA();
     for (const Case &c :
          {Case{"linear(1,6) rate(6,tanh,rec,noise=0.3) linear(6,1)", 3, 37, true},
-          Case{"linear(1,130) rate(130,tanh,rec,noise=0.1) linear(130,1)", 2, 12, true}}) {
+          Case{"linear(1,130) rate(130,tanh,rec,noise=0.1) linear(130,1)", 2, 12, true},
+          Case{"linear(1,4) lowpass(4,tau=0.01) rate(4,tanh,rec,noise=0.1) alpha(4,tau=0.02) "
+               "linear(4,3) doubleexp(3,tau1=0.005,tau2=0.03) linear(3,1)",
+               3, 33, true}}) {
         SCOPED_TRACE(c.spec);
         Result ref;
         ASSERT_TRUE(train(c, c.T, 1, 3, ref, false, RN_BACKEND_CUDA));
