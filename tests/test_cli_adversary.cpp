@@ -36,24 +36,9 @@ CliResult run_sh(const std::string &prefix, const std::string &args, const std::
                       stdout_to + " 2>'" + errf + "'";
     int st = std::system(("sh -c \"" + cmd + "\"").c_str());
     CliResult r;
-    r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    r.status = exit_status(st);
     r.err = read_file(errf);
     return r;
-}
-
-long lines(const std::string &s) {
-    return (long)std::count(s.begin(), s.end(), '\n');
-}
-
-// Every regular file of a directory (not descending) with its bytes, but the lock file.
-std::vector<std::pair<std::string, std::string>> snapshot(const std::string &dir) {
-    std::vector<std::pair<std::string, std::string>> v;
-    std::error_code ec;
-    for (const auto &e : std::filesystem::directory_iterator(dir, ec))
-        if (e.is_regular_file() && e.path().filename() != ".ratenn.lock")
-            v.push_back({e.path().filename().string(), read_file(e.path().string())});
-    std::sort(v.begin(), v.end());
-    return v;
 }
 
 std::vector<std::string> names(const std::string &dir) {
@@ -62,61 +47,6 @@ std::vector<std::string> names(const std::string &dir) {
     for (const auto &e : std::filesystem::directory_iterator(dir, ec))
         v.push_back(e.path().filename().string());
     std::sort(v.begin(), v.end());
-    return v;
-}
-
-bool wait_for(const std::function<bool()> &cond, int seconds) {
-    for (int i = 0; i < seconds * 200; i++) {
-        if (cond()) return true;
-        usleep(5000);
-    }
-    return false;
-}
-
-// A background `ratenn ARGS` (stdout to /dev/null, stderr to errf), exec'd without a shell between so
-// that a signal reaches ratenn itself; SIGKILLed at scope end unless waited for.
-struct Background {
-    pid_t pid = -1;
-    Background(const std::vector<std::string> &args, const std::string &errf) {
-        pid = fork();
-        if (pid == 0) {
-            if (!freopen("/dev/null", "w", stdout) || !freopen(errf.c_str(), "w", stderr))
-                _exit(127);
-            std::vector<char *> argv{(char *)RATENN_CLI_PATH};
-            for (const auto &a : args)
-                argv.push_back((char *)a.c_str());
-            argv.push_back(nullptr);
-            execv(RATENN_CLI_PATH, argv.data());
-            _exit(127);
-        }
-    }
-    int wait(int seconds) {
-        for (int i = 0; i < seconds * 100; i++) {
-            int st = 0;
-            if (waitpid(pid, &st, WNOHANG) == pid) {
-                pid = -1;
-                return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-            }
-            usleep(10000);
-        }
-        return -1;
-    }
-    ~Background() {
-        if (pid > 0) {
-            kill(pid, SIGKILL);
-            waitpid(pid, nullptr, 0);
-        }
-    }
-};
-
-std::vector<std::string> words(const std::string &s) {
-    std::vector<std::string> v;
-    size_t p = 0;
-    while ((p = s.find_first_not_of(' ', p)) != std::string::npos) {
-        size_t e = s.find(' ', p);
-        v.push_back(s.substr(p, e == std::string::npos ? std::string::npos : e - p));
-        p = e;
-    }
     return v;
 }
 
@@ -178,7 +108,7 @@ TEST(Adversary, FifosGivenAsFilesNeitherHangNorGetReplaced) {
               0);
     write_file(d + "/u.npy", npy_f32({1, 40, 1}, std::vector<float>(40, 0.5f)));
     ASSERT_EQ(mkfifo((d + "/fifo").c_str(), 0666), 0);
-    auto before = snapshot(run);
+    auto before = dir_snapshot(run);
     const std::string cases[] = {
         "params U/fifo",
         "eval --params U/run/params.npz --input U/fifo --out U/y.npy",
@@ -194,7 +124,7 @@ TEST(Adversary, FifosGivenAsFilesNeitherHangNorGetReplaced) {
         CliResult r = run_sh("", subst(c, d), d);
         EXPECT_NE(r.status, 124) << c << ": it hung";
         EXPECT_NE(r.status, 0) << c;
-        EXPECT_EQ(lines(r.err), 1) << c << " -> " << r.err;
+        EXPECT_EQ(count_lines(r.err), 1) << c << " -> " << r.err;
         EXPECT_NE(r.err.find("not a regular file"), std::string::npos) << c << " -> " << r.err;
         struct stat st;
         ASSERT_EQ(stat((d + "/fifo").c_str(), &st), 0);
@@ -202,18 +132,18 @@ TEST(Adversary, FifosGivenAsFilesNeitherHangNorGetReplaced) {
         EXPECT_FALSE(file_exists(d + "/y.npy")) << c;
         EXPECT_FALSE(file_exists(d + "/never")) << c;
     }
-    EXPECT_EQ(before, snapshot(run));
+    EXPECT_EQ(before, dir_snapshot(run));
     // a resume whose history is a FIFO
     std::string loss = read_file(run + "/loss.csv");
     ASSERT_EQ(std::remove((run + "/loss.csv").c_str()), 0);
     ASSERT_EQ(mkfifo((run + "/loss.csv").c_str(), 0666), 0);
     CliResult r = run_sh("", "train --resume " + run + " --epochs 3 --quiet", d);
     EXPECT_EQ(r.status, 1) << r.err;
-    EXPECT_EQ(lines(r.err), 1) << r.err;
+    EXPECT_EQ(count_lines(r.err), 1) << r.err;
     EXPECT_NE(r.err.find("loss.csv is not a regular file"), std::string::npos) << r.err;
     std::remove((run + "/loss.csv").c_str());
     write_file(run + "/loss.csv", loss);
-    EXPECT_EQ(before, snapshot(run));
+    EXPECT_EQ(before, dir_snapshot(run));
 }
 
 // ---- class 7: eval never writes onto a training run's files ----
@@ -229,7 +159,7 @@ TEST(Adversary, EvalNeverWritesOntoATrainingRunsFiles) {
               0);
     write_file(d + "/u.npy", npy_f32({1, 40, 1}, std::vector<float>(40, 0.5f)));
     ASSERT_EQ(symlink((run + "/checkpoint.npz").c_str(), (d + "/ck.npz").c_str()), 0);
-    auto before = snapshot(run);
+    auto before = dir_snapshot(run);
     const std::pair<std::string, std::string> cases[] = {
         {"--out U/run/checkpoint.npz", "checkpoint.npz"},
         {"--out U/run/../run/./run.npz", "run.npz"},
@@ -240,23 +170,23 @@ TEST(Adversary, EvalNeverWritesOntoATrainingRunsFiles) {
         CliResult r = run_cli(
             "eval --params " + run + "/params.npz --input " + d + "/u.npy " + subst(c.first, d), d);
         EXPECT_EQ(r.status, 1) << c.first;
-        EXPECT_EQ(lines(r.err), 1) << c.first << " -> " << r.err;
+        EXPECT_EQ(count_lines(r.err), 1) << c.first << " -> " << r.err;
         EXPECT_NE(r.err.find("the " + c.second + " of a training run"), std::string::npos)
             << c.first << " -> " << r.err;
-        EXPECT_EQ(before, snapshot(run)) << c.first;
+        EXPECT_EQ(before, dir_snapshot(run)) << c.first;
         EXPECT_FALSE(file_exists(d + "/y.npy")) << c.first;
     }
     // --params a run directory: named as such (it was "config.json: cannot open")
     CliResult r0 =
         run_cli("eval --params " + run + " --input " + d + "/u.npy --out " + d + "/y.npy", d);
     EXPECT_EQ(r0.status, 1);
-    EXPECT_EQ(lines(r0.err), 1) << r0.err;
+    EXPECT_EQ(count_lines(r0.err), 1) << r0.err;
     EXPECT_NE(r0.err.find("is a directory; give its params.npz"), std::string::npos) << r0.err;
     // a link to the checkpoint as --out: the link is replaced, not the checkpoint
     CliResult r = run_cli(
         "eval --params " + run + "/params.npz --input " + d + "/u.npy --out " + d + "/ck.npz", d);
     EXPECT_EQ(r.status, 0) << r.err;
-    EXPECT_EQ(before, snapshot(run));
+    EXPECT_EQ(before, dir_snapshot(run));
     // another name in the run's directory is fine
     r = run_cli(
         "eval --params " + run + "/params.npz --input " + d + "/u.npy --out " + run + "/y.npy", d);
@@ -287,7 +217,7 @@ TEST(Adversary, ResumeRefusesAConfigOrDataChangedSinceTheCheckpoint) {
     ASSERT_EQ(run_cli(common + " --epochs 4 --out " + d + "/run", d).status, 0);
     const std::string run = d + "/run";
     const std::string cfg = read_file(run + "/config.json");
-    auto before = snapshot(run);
+    auto before = dir_snapshot(run);
     auto edited = [&](const std::string &from, const std::string &to) {
         std::string c = cfg;
         size_t p = c.find(from);
@@ -302,23 +232,23 @@ TEST(Adversary, ResumeRefusesAConfigOrDataChangedSinceTheCheckpoint) {
         write_file(run + "/config.json", edited(e.first, e.second));
         CliResult r = run_cli("train --resume " + run + " --epochs 8 --quiet", d);
         EXPECT_EQ(r.status, 1) << e.second;
-        EXPECT_EQ(lines(r.err), 1) << r.err;
+        EXPECT_EQ(count_lines(r.err), 1) << r.err;
         EXPECT_NE(r.err.find("not written by the run that its config.json (settings, network)"),
                   std::string::npos)
             << e.second << " -> " << r.err;
     }
     write_file(run + "/config.json", cfg);
-    EXPECT_EQ(before, snapshot(run));
+    EXPECT_EQ(before, dir_snapshot(run));
     std::vector<float> y2 = y;
     y2[5] += 1.0f; // the data, changed in place
     write_file(d + "/y.npy", npy_f32({2, 100, 1}, y2));
     CliResult r = run_cli("train --resume " + run + " --epochs 8 --quiet", d);
     EXPECT_EQ(r.status, 1);
-    EXPECT_EQ(lines(r.err), 1) << r.err;
+    EXPECT_EQ(count_lines(r.err), 1) << r.err;
     EXPECT_NE(r.err.find("its data (--input, --target, --mask) and params_initial.npz"),
               std::string::npos)
         << r.err;
-    EXPECT_EQ(before, snapshot(run));
+    EXPECT_EQ(before, dir_snapshot(run));
     write_file(d + "/y.npy", npy_f32({2, 100, 1}, y));
     // params_initial.npz of another run (another seed), or that run's checkpoint
     std::string other = "train --input " + d + "/u.npy --target " + d + "/y.npy --seed 9 " +
@@ -329,12 +259,12 @@ TEST(Adversary, ResumeRefusesAConfigOrDataChangedSinceTheCheckpoint) {
         write_file(run + "/" + f, read_file(d + "/other/" + f));
         r = run_cli("train --resume " + run + " --epochs 8 --quiet", d);
         EXPECT_EQ(r.status, 1) << f << ": " << r.err;
-        EXPECT_EQ(lines(r.err), 1) << r.err;
+        EXPECT_EQ(count_lines(r.err), 1) << r.err;
         EXPECT_NE(r.err.find("checkpoint.npz was not written by the run"), std::string::npos)
             << f << ": " << r.err;
         write_file(run + "/" + f, mine);
     }
-    EXPECT_EQ(before, snapshot(run));
+    EXPECT_EQ(before, dir_snapshot(run));
     // allowed edits, and a moved directory
     write_file(run + "/config.json", edited("\"epochs\": 4", "\"epochs\": 8"));
     ASSERT_EQ(std::rename(run.c_str(), (d + "/moved").c_str()), 0);
@@ -356,7 +286,7 @@ TEST(Adversary, ResumeOfWhatIsNotARunNamesResume) {
     for (const auto &c : cases) {
         CliResult r = run_cli("train --resume " + d + "/" + c.first, d);
         EXPECT_EQ(r.status, 2) << c.first;
-        EXPECT_EQ(lines(r.err), 1) << r.err;
+        EXPECT_EQ(count_lines(r.err), 1) << r.err;
         EXPECT_EQ(r.err.rfind("ratenn train: --resume ", 0), 0u) << r.err;
         EXPECT_NE(r.err.find(c.second), std::string::npos) << r.err;
     }
@@ -372,7 +302,7 @@ TEST(Adversary, OverwriteRefusesAnInputThatIsAFileOfTheRunItReplaces) {
     const std::string common = std::string("train --task chirp --epochs 2 ") + kQuick;
     ASSERT_EQ(run_cli(common + " --out " + run, d).status, 0);
     ASSERT_EQ(symlink((run + "/params_initial.npz").c_str(), (d + "/link.npz").c_str()), 0);
-    auto before = snapshot(run);
+    auto before = dir_snapshot(run);
     const std::string no_hidden = "train --task chirp --epochs 2 --repeats 1 --pulse 0.05 --quiet "
                                   "--backend cpu --lr 1e-3"; // (--net gives the width)
     for (const char *in :
@@ -381,12 +311,12 @@ TEST(Adversary, OverwriteRefusesAnInputThatIsAFileOfTheRunItReplaces) {
         CliResult r = run_cli(
             (net ? no_hidden : common) + " " + subst(in, d) + " --overwrite --out " + run, d);
         EXPECT_EQ(r.status, 1) << in;
-        EXPECT_EQ(lines(r.err), 1) << in << " -> " << r.err;
+        EXPECT_EQ(count_lines(r.err), 1) << in << " -> " << r.err;
         // (a run's config.json is no network JSON: the strict reader refuses it first)
         EXPECT_NE(r.err.find(net ? "--net: JSON: unknown key" : "of the run in --out"),
                   std::string::npos)
             << in << " -> " << r.err;
-        EXPECT_EQ(before, snapshot(run)) << in;
+        EXPECT_EQ(before, dir_snapshot(run)) << in;
     }
     // a copy elsewhere is fine
     std::filesystem::copy_file(run + "/params.npz", d + "/p.npz");
@@ -407,7 +337,7 @@ TEST(Adversary, TheLockFollowsNoLinkAndCleanupRemovesOnlyWhatRatennStaged) {
     ASSERT_EQ(symlink("../precious.txt", (run + "/.ratenn.lock").c_str()), 0);
     CliResult r = run_cli(common + " --out " + run, d);
     EXPECT_EQ(r.status, 1);
-    EXPECT_EQ(lines(r.err), 1) << r.err;
+    EXPECT_EQ(count_lines(r.err), 1) << r.err;
     EXPECT_NE(r.err.find("symbolic link"), std::string::npos) << r.err;
     EXPECT_EQ(read_file(d + "/precious.txt"), "precious\n");
     ASSERT_EQ(std::remove((run + "/.ratenn.lock").c_str()), 0);
@@ -446,13 +376,13 @@ TEST(Adversary, AFailingStandardOutputIsAnError) {
                                  std::string("eval --help")}) {
         CliResult r = run_sh("", c, d, "/dev/full");
         EXPECT_EQ(r.status, 1) << c;
-        EXPECT_EQ(lines(r.err), 1) << r.err;
+        EXPECT_EQ(count_lines(r.err), 1) << r.err;
         EXPECT_NE(r.err.find("cannot write to standard output"), std::string::npos) << r.err;
         EXPECT_EQ(run_sh("", c, d).status, 0) << c;
     }
     CliResult r = run_cli("backends --all", d);
     EXPECT_EQ(r.status, 2);
-    EXPECT_EQ(lines(r.err), 1) << r.err;
+    EXPECT_EQ(count_lines(r.err), 1) << r.err;
 }
 
 // ---- class 4/5: SIGHUP and the divergence line ----
@@ -487,7 +417,7 @@ TEST(Adversary, SighupStopsWithACheckpointAndDivergenceIsOneLine) {
                     d + "/div",
                 d);
     EXPECT_EQ(r.status, 1);
-    EXPECT_EQ(lines(r.err), 2) << "the start line and one line of error: " << r.err;
+    EXPECT_EQ(count_lines(r.err), 2) << "the start line and one line of error: " << r.err;
     std::string last = r.err.substr(r.err.find('\n') + 1);
     EXPECT_EQ(last.rfind("ratenn train: diverged at epoch 0", 0), 0u) << last;
     EXPECT_NE(last.find("the last good parameters are in"), std::string::npos) << last;
@@ -526,7 +456,7 @@ TEST(Adversary, PlotLeavesNothingWhenStoppedOrUnableToFinish) {
             << sig << ": left " << names(png).size() << " files";
         std::string err = read_file(d + "/err.txt");
         if (sig != SIGKILL) {
-            EXPECT_EQ(lines(err), 1) << err;
+            EXPECT_EQ(count_lines(err), 1) << err;
             EXPECT_NE(err.find("stopped by signal " + std::to_string(sig)), std::string::npos)
                 << err;
         }
@@ -537,19 +467,19 @@ TEST(Adversary, PlotLeavesNothingWhenStoppedOrUnableToFinish) {
     ASSERT_EQ(chmod((d + "/py").c_str(), 0755), 0);
     CliResult r = run_sh("RATENN_PYTHON=" + d + "/py", "plot " + run + " --out " + d + "/png", d);
     EXPECT_EQ(r.status, 1);
-    EXPECT_EQ(lines(r.err), 1) << r.err;
+    EXPECT_EQ(count_lines(r.err), 1) << r.err;
     EXPECT_NE(r.err.find("lacks numpy or matplotlib"), std::string::npos) << r.err;
     if (file_exists("/dev/full")) {
         r = run_sh("", "plot " + run + " --out " + d + "/png", d, "/dev/full");
         EXPECT_EQ(r.status, 1);
-        EXPECT_EQ(lines(r.err), 1) << r.err;
+        EXPECT_EQ(count_lines(r.err), 1) << r.err;
         EXPECT_NE(r.err.find("standard output"), std::string::npos) << r.err;
     }
     std::remove((run + "/loss.csv").c_str());
     ASSERT_EQ(mkfifo((run + "/loss.csv").c_str(), 0666), 0);
     r = run_sh("", "plot " + run + " --out " + d + "/png", d);
     EXPECT_EQ(r.status, 1) << "124: it hung";
-    EXPECT_EQ(lines(r.err), 1) << r.err;
+    EXPECT_EQ(count_lines(r.err), 1) << r.err;
     EXPECT_NE(r.err.find("not a regular file"), std::string::npos) << r.err;
     EXPECT_FALSE(file_exists(d + "/png")) << "the directory plot made stayed";
 }

@@ -31,24 +31,9 @@ CliResult run_in(const std::string &cwd, const std::string &args, const std::str
                       " >/dev/null 2>'" + errf + "'";
     int st = std::system(cmd.c_str());
     CliResult r;
-    r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    r.status = exit_status(st);
     r.err = read_file(errf);
     return r;
-}
-
-long lines(const std::string &s) {
-    return (long)std::count(s.begin(), s.end(), '\n');
-}
-
-// Every regular file of a directory (not descending) with its bytes, dot files included.
-std::vector<std::pair<std::string, std::string>> snapshot(const std::string &dir) {
-    std::vector<std::pair<std::string, std::string>> v;
-    std::error_code ec;
-    for (const auto &e : std::filesystem::directory_iterator(dir, ec))
-        if (e.is_regular_file() && e.path().filename() != ".ratenn.lock")
-            v.push_back({e.path().filename().string(), read_file(e.path().string())});
-    std::sort(v.begin(), v.end());
-    return v;
 }
 
 // Names in dir that start with prefix.
@@ -65,47 +50,6 @@ std::vector<std::string> entries(const std::string &dir, const std::string &pref
 bool staged(const std::string &dir, const std::string &file) {
     for (const std::string &s : entries(dir, ".ratenn-staging-"))
         if (file_exists(dir + "/" + s + "/" + file)) return true;
-    return false;
-}
-
-// A background `ratenn train ARGS` (stderr to errf); its pid, killed with SIGKILL at scope end unless
-// it has been waited for.
-struct Background {
-    pid_t pid = -1;
-    Background(const std::string &args, const std::string &errf) {
-        pid = fork();
-        if (pid == 0) {
-            std::string cmd = "exec " + std::string(RATENN_CLI_PATH) + " " + args +
-                              " >/dev/null 2>'" + errf + "'";
-            execl("/bin/sh", "sh", "-c", cmd.c_str(), (char *)nullptr);
-            _exit(127);
-        }
-    }
-    // Exit status (128 + signal if killed), waiting at most `seconds`; -1 on timeout.
-    int wait(int seconds) {
-        for (int i = 0; i < seconds * 20; i++) {
-            int st = 0;
-            if (waitpid(pid, &st, WNOHANG) == pid) {
-                pid = -1;
-                return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-            }
-            usleep(50000);
-        }
-        return -1;
-    }
-    ~Background() {
-        if (pid > 0) {
-            kill(pid, SIGKILL);
-            waitpid(pid, nullptr, 0);
-        }
-    }
-};
-
-bool wait_for(const std::function<bool()> &cond, int seconds) {
-    for (int i = 0; i < seconds * 20; i++) {
-        if (cond()) return true;
-        usleep(50000);
-    }
     return false;
 }
 
@@ -130,14 +74,14 @@ TEST(Lifecycle, ASecondRunIntoTheSameOutIsRefusedWhileTheFirstHoldsIt) {
     TempDir dir;
     ASSERT_TRUE(dir.ok());
     const std::string d = dir.path(), run = d + "/run";
-    Background first(std::string("train --task chirp --epochs 100000 --seed 1 ") + kQuick +
-                         " --out " + run,
+    Background first(words(std::string("train --task chirp --epochs 100000 --seed 1 ") + kQuick +
+                           " --out " + run),
                      d + "/first.txt");
     ASSERT_TRUE(wait_for([&] { return staged(run, "params_initial.npz"); }, 60));
     CliResult r = run_cli(
         std::string("train --task chirp --epochs 2 --seed 2 ") + kQuick + " --out " + run, d);
     EXPECT_NE(r.status, 0);
-    EXPECT_EQ(lines(r.err), 1) << r.err;
+    EXPECT_EQ(count_lines(r.err), 1) << r.err;
     EXPECT_NE(r.err.find("another ratenn run (pid " + std::to_string(first.pid) + ")"),
               std::string::npos)
         << r.err;
@@ -170,13 +114,13 @@ TEST(Lifecycle, ADirectoryWithAnotherRunIsRefusedUnlessOverwrite) {
               0);
     ASSERT_TRUE(file_exists(run + "/checkpoint.npz"));
     ASSERT_TRUE(file_exists(run + "/tau_history.csv"));
-    auto before = snapshot(run);
+    auto before = dir_snapshot(run);
     CliResult r =
         run_cli(std::string("train --task chirp --epochs 2 ") + kQuick + " --out " + run, d);
     EXPECT_NE(r.status, 0);
-    EXPECT_EQ(lines(r.err), 1) << r.err;
+    EXPECT_EQ(count_lines(r.err), 1) << r.err;
     EXPECT_NE(r.err.find("already holds a run"), std::string::npos) << r.err;
-    EXPECT_EQ(before, snapshot(run));
+    EXPECT_EQ(before, dir_snapshot(run));
     r = run_cli(
         std::string("train --task chirp --epochs 2 ") + kQuick + " --overwrite --out " + run, d);
     ASSERT_EQ(r.status, 0) << r.err;
@@ -187,12 +131,12 @@ TEST(Lifecycle, ADirectoryWithAnotherRunIsRefusedUnlessOverwrite) {
     EXPECT_NE(r.status, 0);
     EXPECT_NE(r.err.find("no checkpoint.npz"), std::string::npos) << r.err;
     // a failing new run (a bad --init, found after its config was staged) leaves no trace
-    before = snapshot(run);
+    before = dir_snapshot(run);
     r = run_cli(std::string("train --task chirp --epochs 2 ") + kQuick + " --init " + d +
                     "/missing.npz --overwrite --out " + run,
                 d);
     EXPECT_NE(r.status, 0);
-    EXPECT_EQ(before, snapshot(run));
+    EXPECT_EQ(before, dir_snapshot(run));
     EXPECT_TRUE(entries(run, ".ratenn-staging-").empty());
 }
 
@@ -205,21 +149,21 @@ TEST(Lifecycle, AKilledNewRunLeavesTheOlderRunUntouched) {
     std::string common = std::string(" --task chirp ") + kQuick + " --seed 4";
     ASSERT_EQ(run_cli("train" + common + " --epochs 6 --checkpoint-every 3 --out " + run, d).status,
               0);
-    auto before = snapshot(run);
+    auto before = dir_snapshot(run);
     {
-        Background killed(std::string("train --task chirp --epochs 100000 --seed 9 ") + kQuick +
-                              " --overwrite --out " + run,
+        Background killed(words(std::string("train --task chirp --epochs 100000 --seed 9 ") +
+                                kQuick + " --overwrite --out " + run),
                           d + "/killed.txt");
         ASSERT_TRUE(wait_for([&] { return staged(run, "params_initial.npz"); }, 60));
         usleep(200000); // training
     }                   // SIGKILL
-    EXPECT_EQ(before, snapshot(run)) << "the older run's files changed";
+    EXPECT_EQ(before, dir_snapshot(run)) << "the older run's files changed";
     EXPECT_FALSE(entries(run, ".ratenn-staging-").empty()) << "(the test kills before the move)";
     CliResult r = run_cli("train --resume " + run + " --epochs 8 --quiet", d);
     ASSERT_EQ(r.status, 0) << r.err;
     EXPECT_TRUE(entries(run, ".ratenn-staging-").empty()) << "the killed run's staging stayed";
     std::string csv = read_file(run + "/loss.csv");
-    EXPECT_EQ(lines(csv), 9) << csv;
+    EXPECT_EQ(count_lines(csv), 9) << csv;
 }
 
 // Ctrl-C before the first epoch (while the data is built and the network first run, on a network big
@@ -232,11 +176,11 @@ TEST(Lifecycle, ASignalBeforeTrainingLeavesNothingBehind) {
     ASSERT_EQ(
         run_cli(std::string("train --task chirp --epochs 2 ") + kQuick + " --out " + old, d).status,
         0);
-    auto before = snapshot(old);
+    auto before = dir_snapshot(old);
     const std::string slow = "train --task chirp --hidden 256 --repeats 10 --epochs 5 --quiet "
                              "--backend cpu --out ";
     for (const std::string &out : {d + "/new/sub", old}) {
-        Background bg(slow + out + (out == old ? " --overwrite" : ""), d + "/err.txt");
+        Background bg(words(slow + out + (out == old ? " --overwrite" : "")), d + "/err.txt");
         // its staging directory: the run holds the lock (old's lock file is there from before)
         ASSERT_TRUE(wait_for([&] { return !entries(out, ".ratenn-staging-").empty(); }, 60));
         ASSERT_EQ(kill(bg.pid, SIGINT), 0);
@@ -247,7 +191,7 @@ TEST(Lifecycle, ASignalBeforeTrainingLeavesNothingBehind) {
             << "than this test assumes)";
     }
     EXPECT_FALSE(file_exists(d + "/new")) << "the directories the run made are still there";
-    EXPECT_EQ(before, snapshot(old));
+    EXPECT_EQ(before, dir_snapshot(old));
     EXPECT_TRUE(entries(old, ".ratenn-staging-").empty());
 }
 
@@ -304,11 +248,11 @@ TEST(Lifecycle, ResumeFromAnotherDirectoryGivesEveryFileOfTheUninterruptedRun) {
     EXPECT_EQ(loss0.st_ino, loss1.st_ino) << "loss.csv was rewritten, not appended to";
     EXPECT_EQ(tau0.st_ino, tau1.st_ino) << "tau_history.csv was rewritten, not appended to";
     // a finished run resumed at its own --epochs: nothing to do, nothing written
-    auto before = snapshot(d + "/b");
+    auto before = dir_snapshot(d + "/b");
     r = run_in(d + "/elsewhere", "train --resume ../b --quiet", d);
     EXPECT_EQ(r.status, 0) << r.err;
     EXPECT_NE(r.err.find("nothing to do"), std::string::npos) << r.err;
-    EXPECT_EQ(before, snapshot(d + "/b"));
+    EXPECT_EQ(before, dir_snapshot(d + "/b"));
 }
 
 // Flags that would change the run are refused with --resume (one line naming the flag, nothing
@@ -324,24 +268,24 @@ TEST(Lifecycle, ResumeRefusesWhatCannotApplyAndBrokenHistories) {
                       d)
                   .status,
               0);
-    auto before = snapshot(run);
+    auto before = dir_snapshot(run);
     for (const char *flag :
          {"--lr 1e-2", "--seed 3", "--optimizer sgd", "--task chirp",
           "--input x.npy --target y.npy", "--out elsewhere", "--net 'lowpass(1)'",
           "--config c.json", "--overwrite", "--tau0 0.01", "--w-bounds 0"}) {
         CliResult r = run_cli("train --resume " + run + " --epochs 9 " + flag, d);
         EXPECT_EQ(r.status, 2) << flag << " -> " << r.err;
-        EXPECT_EQ(lines(r.err), 1) << flag << " -> " << r.err;
+        EXPECT_EQ(count_lines(r.err), 1) << flag << " -> " << r.err;
         std::string name = std::string(flag).substr(0, std::string(flag).find(' '));
         EXPECT_NE(r.err.find(name + " cannot go with --resume"), std::string::npos)
             << flag << " -> " << r.err;
-        EXPECT_EQ(before, snapshot(run)) << flag;
+        EXPECT_EQ(before, dir_snapshot(run)) << flag;
     }
     write_file(d + "/c.json", "{\"resume\": \"" + run + "\", \"epochs\": 9}");
     CliResult r = run_cli("train --config " + d + "/c.json --out " + d + "/never", d);
     EXPECT_EQ(r.status, 2) << r.err;
     EXPECT_NE(r.err.find("\"resume\""), std::string::npos) << r.err;
-    EXPECT_EQ(before, snapshot(run));
+    EXPECT_EQ(before, dir_snapshot(run));
     // garbled and missing histories
     std::string tau = read_file(run + "/tau_history.csv"), loss = read_file(run + "/loss.csv");
     std::string garbled = tau;
@@ -360,7 +304,7 @@ TEST(Lifecycle, ResumeRefusesWhatCannotApplyAndBrokenHistories) {
     EXPECT_NE(r.status, 0);
     EXPECT_NE(r.err.find("loss.csv does not hold the 6 epochs"), std::string::npos) << r.err;
     write_file(run + "/loss.csv", loss);
-    EXPECT_EQ(before, snapshot(run));
+    EXPECT_EQ(before, dir_snapshot(run));
     r = run_cli("train --resume " + run + " --epochs 9 --quiet", d);
     EXPECT_EQ(r.status, 0) << r.err;
 }
@@ -408,7 +352,7 @@ TEST(Lifecycle, EvalWritesNothingOnFailureAndNeverOntoAnInput) {
         0);
     write_file(d + "/u.npy", npy_f32({1, 40, 1}, std::vector<float>(40, 0.5f)));
     ASSERT_EQ(symlink((run + "/params.npz").c_str(), (d + "/link.npz").c_str()), 0);
-    auto before = snapshot(run);
+    auto before = dir_snapshot(run);
     std::string u = read_file(d + "/u.npy");
     const std::pair<std::string, std::string> cases[] = {
         {"--params U/run/params.npz --input U/u.npy --out U/run/params.npz", "--params"},
@@ -422,9 +366,9 @@ TEST(Lifecycle, EvalWritesNothingOnFailureAndNeverOntoAnInput) {
     for (const auto &c : cases) {
         CliResult r = run_cli("eval " + subst(c.first, d), d);
         EXPECT_EQ(r.status, 1) << c.first;
-        EXPECT_EQ(lines(r.err), 1) << c.first << " -> " << r.err;
+        EXPECT_EQ(count_lines(r.err), 1) << c.first << " -> " << r.err;
         EXPECT_NE(r.err.find(c.second), std::string::npos) << c.first << " -> " << r.err;
-        EXPECT_EQ(before, snapshot(run)) << c.first;
+        EXPECT_EQ(before, dir_snapshot(run)) << c.first;
         EXPECT_EQ(u, read_file(d + "/u.npy")) << c.first;
         EXPECT_FALSE(file_exists(d + "/y.npy")) << c.first;
     }
@@ -457,7 +401,7 @@ TEST(Lifecycle, EvalWritesNothingOnFailureAndNeverOntoAnInput) {
                             "--out U/never"}) {
         r = run_cli(subst(cmd, d), d);
         EXPECT_EQ(r.status, 1) << cmd;
-        EXPECT_EQ(lines(r.err), 1) << r.err;
+        EXPECT_EQ(count_lines(r.err), 1) << r.err;
         EXPECT_NE(r.err.find("dt/tau overflows"), std::string::npos) << r.err;
     }
     EXPECT_FALSE(file_exists(d + "/y.npy"));
@@ -466,7 +410,7 @@ TEST(Lifecycle, EvalWritesNothingOnFailureAndNeverOntoAnInput) {
                     "/u.npy --out " + d + "/y.npy --record " + d + "/rec.npz --noise off",
                 d);
     EXPECT_EQ(r.status, 1);
-    EXPECT_EQ(lines(r.err), 1) << r.err;
+    EXPECT_EQ(count_lines(r.err), 1) << r.err;
     EXPECT_NE(r.err.find("not finite"), std::string::npos) << r.err;
     EXPECT_FALSE(file_exists(d + "/y.npy"));
     EXPECT_FALSE(file_exists(d + "/rec.npz"));
@@ -501,7 +445,7 @@ TEST(Lifecycle, PlotGivesOneLineOnCorruptFiles) {
         write_file(run + "/" + c.file, c.bytes);
         CliResult r = run_cli("plot " + run + " --out " + d + "/png", d);
         EXPECT_EQ(r.status, 1) << c.file << ": " << c.what;
-        EXPECT_EQ(lines(r.err), 1) << r.err;
+        EXPECT_EQ(count_lines(r.err), 1) << r.err;
         EXPECT_EQ(r.err.rfind("ratenn plot: ", 0), 0u) << r.err;
         EXPECT_EQ(r.err.find("Traceback"), std::string::npos) << r.err;
         EXPECT_NE(r.err.find(c.what), std::string::npos) << r.err;
@@ -522,9 +466,9 @@ TEST(Lifecycle, TheCtrlCResumeHintIsQuotedForTheShell) {
     TempDir dir;
     ASSERT_TRUE(dir.ok());
     const std::string d = dir.path(), run = d + "/my run's dir";
-    Background bg("train --task chirp --epochs 100000 " + std::string(kQuick) + " --out \"" + run +
-                      "\"",
-                  d + "/err.txt");
+    auto args = words("train --task chirp --epochs 100000 " + std::string(kQuick) + " --out");
+    args.push_back(run); // (a path with a space and a quote: one argument, no shell between)
+    Background bg(args, d + "/err.txt");
     ASSERT_TRUE(wait_for([&] { return staged(run, "params_initial.npz"); }, 60));
     usleep(300000);
     ASSERT_EQ(kill(bg.pid, SIGINT), 0);

@@ -59,17 +59,10 @@ ShResult run_sh(const std::string &script, const std::string &dir) {
     int st = std::system(("sh '" + sh + "' >'" + outf + "' 2>'" + errf + "'").c_str());
     ShResult r;
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    r.status = exit_status(st);
     r.out = read_file(outf);
     r.err = read_file(errf);
     return r;
-}
-
-size_t lines(const std::string &s) {
-    size_t n = 0;
-    for (char c : s)
-        n += c == '\n';
-    return n;
 }
 
 // A refused command: the exit status, one line naming `needle`, and no output directory.
@@ -77,7 +70,7 @@ void expect_refused(const std::string &args, const std::string &needle, const st
     const std::string out = dir + "/never";
     CliResult r = run_cli(args + " --out " + out, dir);
     EXPECT_NE(r.status, 0) << args;
-    EXPECT_EQ(lines(r.err), 1u) << args << ": " << r.err;
+    EXPECT_EQ(count_lines(r.err), 1) << args << ": " << r.err;
     EXPECT_NE(r.err.find(needle), std::string::npos) << args << ": " << r.err;
     EXPECT_FALSE(file_exists(out)) << args << ": the run directory was made";
 }
@@ -146,7 +139,7 @@ TEST(StrictLimits, MemoryLimitIsAnOutOfMemoryLineNotAHang) {
         EXPECT_LT(r.seconds, 60.0) << threads;
         EXPECT_NE(r.err.find("out of host memory"), std::string::npos) << r.err;
         EXPECT_NE(r.err.find("129 MiB"), std::string::npos) << "the size asked for: " << r.err;
-        EXPECT_EQ(lines(r.err), 1u) << r.err;
+        EXPECT_EQ(count_lines(r.err), 1) << r.err;
         EXPECT_FALSE(file_exists(dir.path() + "/run" + threads)) << "found short before any file";
         std::printf("[ limits ] ulimit -v %ld, OPENBLAS_NUM_THREADS=%s: %.1f s: %s", limit, threads,
                     r.seconds, r.err.c_str());
@@ -548,7 +541,7 @@ TEST(StrictArchives, AHostileArchiveUnderAMemoryLimitIsOneLine) {
                                 "; exec timeout -s KILL 60 RATENN params " + d + "/" + f,
                             d);
         EXPECT_EQ(r.status, 1) << f << ": " << r.err;
-        EXPECT_EQ(lines(r.err), 1u) << r.err;
+        EXPECT_EQ(count_lines(r.err), 1) << r.err;
         EXPECT_NE(r.err.find(std::string(f) + ":a.npy"), std::string::npos) << r.err;
         std::printf("[ archive ] %s under ulimit -v %ld: %s", f, limit, r.err.c_str());
     }

@@ -234,3 +234,22 @@ def fptr(a):
     if a is None:
         return None
     return a.ctypes.data_as(c_float_p)
+
+
+class Handle:
+    """A C handle's owner: close() frees it; closed at garbage collection and by `with`."""
+
+    def close(self):
+        raise NotImplementedError
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

@@ -48,7 +48,7 @@ def split_name(name):
     return layer, leaf
 
 
-class Network:
+class Network(_lib.Handle):
     """A network of layers: linear, rate, lowpass, alpha, doubleexp (SPEC §2).
 
     Build it layer by layer (``Network(dt=1e-3, seed=0).linear(1, 50).rate(50, noise_std=0.1)
@@ -135,18 +135,6 @@ class Network:
             lib.rn_net_free(self._h)
             self._h = None
             _lib._live["net"] -= 1
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
     # ---- description ----
     @property

@@ -22,7 +22,7 @@ def _parts(lp):
     return LossParts(lp.total, lp.mse, lp.bounds, lp.l2, lp.grad_norm)
 
 
-class Trainer:
+class Trainer(_lib.Handle):
     """Trains `net` by backpropagation through time (SPEC §3–§5) on one backend.
 
     backend: "auto" (CUDA when a device is usable), "cpu" or "cuda". optimizer "adam" or "sgd", lr,
@@ -93,18 +93,6 @@ class Trainer:
             self._be = None
             _lib._live["backend"] -= 1
         self.net._trainers.discard(self)
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
     # ---- the C trainer, sized by the data ----
     def _ensure(self, B, T):
