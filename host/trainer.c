@@ -41,6 +41,11 @@ static void layout(rn_trainer *tr, rn_carver *c) {
     tr->g = RN_CARVE_F(c, P);
     tr->m = RN_CARVE_F(c, P);
     tr->v = RN_CARVE_F(c, P);
+    if (rn_tau_guard_needed(net)) {
+        tr->p_prev = RN_CARVE_F(c, P);
+        tr->m_prev = RN_CARVE_F(c, P);
+        tr->v_prev = RN_CARVE_F(c, P);
+    }
     tr->lo_pen = RN_CARVE_F(c, P);
     tr->hi_pen = RN_CARVE_F(c, P);
     tr->lo_clip = RN_CARVE_F(c, P);
@@ -610,6 +615,7 @@ rn_status rn_trainer_compute_gradients(rn_trainer *tr, rn_loss_parts *loss, rn_e
 rn_status rn_trainer_epoch(rn_trainer *tr, rn_loss_parts *loss, rn_error *err) {
     if (!tr) return rn_fail(err, RN_ERR_INVALID_ARG, "trainer is NULL");
     rn_status st = set_noise_epoch(tr, err); /* a synchronous upload: before the timed region */
+    if (st == RN_OK) st = rn_tau_guard_save(tr, err);
     if (st != RN_OK) return st;
     const bool timed = tr->be->ops->timer_begin && tr->be->ops->timer_end;
     if (timed) RN_OP(tr->be->ops->timer_begin(tr->be));
@@ -639,6 +645,7 @@ rn_status rn_trainer_epoch(rn_trainer *tr, rn_loss_parts *loss, rn_error *err) {
     if (timed) RN_OP(o->timer_end(tr->be, &device_ms));
     st = read_scalars(tr, loss, err);
     if (loss) loss->device_ms = device_ms;
+    if (st == RN_OK) st = rn_tau_guard_check(tr, err);
     if (st != RN_OK) return st;
     tr->epoch++;
     return rn_ok(err);

@@ -81,12 +81,13 @@ struct rn_trainer {
     int B, T;
     void *arena;
     size_t arena_bytes;
-    float *p, *g, *m, *v;     /* the parameter block, its gradient and Adam's moments */
-    float *lo_pen, *hi_pen;   /* penalty bounds per element (±inf where none) */
-    float *lo_clip, *hi_clip; /* clip bounds per element (±inf where none) */
-    uint8_t *train_mask;      /* 1 where the element is trainable */
-    double *scalars;          /* RN_SCALAR_COUNT doubles */
-    uint32_t *noise_epoch;    /* the noise epoch the rate layers read, set before every run */
+    float *p, *g, *m, *v;            /* the parameter block, its gradient and Adam's moments */
+    float *p_prev, *m_prev, *v_prev; /* p, m, v before the step (tau_guard.c; NULL: no τ) */
+    float *lo_pen, *hi_pen;          /* penalty bounds per element (±inf where none) */
+    float *lo_clip, *hi_clip;        /* clip bounds per element (±inf where none) */
+    uint8_t *train_mask;             /* 1 where the element is trainable */
+    double *scalars;                 /* RN_SCALAR_COUNT doubles */
+    uint32_t *noise_epoch; /* the noise epoch the rate layers read, set before every run */
     float *input, *target, *mask, *dy;
     size_t input_stride; /* input's trial stride in floats: T·C_in, or 0 when the trials share it */
     rn_layer_buffers layers[RN_MAX_LAYERS];
@@ -138,6 +139,13 @@ static inline int rn_seg_t1(const rn_trainer *tr, int seg) {
 
 /* Copies n floats within backend memory (through shift_rows, exactly). */
 rn_status rn_trainer_copy(rn_trainer *tr, float *dst, const float *src, size_t n, rn_error *err);
+
+/* The τ guard of the optimiser step (tau_guard.c): whether a network needs its buffers, p, m and v
+ * saved before the step, and after it every trainable τ checked (restored and RN_ERR_DIVERGED if
+ * one is ≤ 0, non-finite or too small for dt/τ). */
+bool rn_tau_guard_needed(const rn_net *net);
+rn_status rn_tau_guard_save(rn_trainer *tr, rn_error *err);
+rn_status rn_tau_guard_check(rn_trainer *tr, rn_error *err);
 
 extern const rn_layer_kind_ops rn_layer_linear_ops, rn_layer_rate_ops, rn_layer_filter_ops;
 

@@ -82,7 +82,7 @@ TEST(Optimizer, SgdStepAndGradientClipping) {
     for (float clip : {0.0f, 0.05f}) {
         rn_train_config cfg = rn_train_config_default();
         cfg.optimizer = RN_OPT_SGD;
-        cfg.lr = 0.5f;
+        cfg.lr = 1e-3f; // small enough that τ stays > 0 (else the step is undone: the test below)
         cfg.clip_norm = clip;
         Fixture f;
         ASSERT_TRUE(make(f, cfg));
@@ -103,7 +103,7 @@ TEST(Optimizer, SgdStepAndGradientClipping) {
         for (int k = 0; k < 8; k++) {
             std::vector<double> expect(g[k].size());
             for (size_t i = 0; i < g[k].size(); i++)
-                expect[i] = before[k][i] - 0.5 * (g[k][i] * scale);
+                expect[i] = before[k][i] - (double)cfg.lr * (g[k][i] * scale);
             EXPECT_TRUE(all_close(param_values(f.net, kNames[k]), expect, 1e-5, 1e-7))
                 << kNames[k] << " clip " << clip;
         }
@@ -198,6 +198,9 @@ TEST(Training, DivergenceStopsAndKeepsTheLastGoodParameters) {
     Fixture f;
     ASSERT_TRUE(make(f, cfg, 6, 2, 40, 5, 0.0f));
     SCOPED_TRACE(f.seeds);
+    // τ frozen: a step to τ <= 0 is caught before any loss is not finite (the next test)
+    ASSERT_EQ(rn_net_set_trainable(f.net, "1_rate.tau", false, nullptr), RN_OK);
+    ASSERT_EQ(rn_trainer_push_params(f.tr, nullptr), RN_OK);
     rn_error err = {};
     rn_status st = RN_OK;
     int e = 0;
@@ -217,6 +220,40 @@ TEST(Training, DivergenceStopsAndKeepsTheLastGoodParameters) {
     ASSERT_EQ(rn_trainer_pull_params(f.tr, nullptr), RN_OK);
     EXPECT_TRUE(same_bits(w, param_values(f.net, "1_rate.w_rec")));
     EXPECT_EQ(rn_trainer_epochs_done(f.tr), good);
+}
+
+// A step that would take a time constant to or below 0 is divergence (SPEC §2, §8): the epoch fails
+// naming the element, and the parameters and Adam's moments stay as they were before it, bit for bit
+// (the next epoch at a small learning rate then matches a trainer that never took the bad step).
+TEST(Training, AStepThatMakesTauNonPositiveIsDivergenceAndUndone) {
+    rn_train_config cfg = rn_train_config_default();
+    cfg.lr = 0.05f; // Adam moves every element by about lr: τ = 20 ms goes below 0
+    Fixture f;
+    ASSERT_TRUE(make(f, cfg, 6, 2, 40, 5, 0.0f));
+    SCOPED_TRACE(f.seeds);
+    rn_error err = {};
+    const std::vector<float> tau0 = param_values(f.net, "1_rate.tau");
+    const std::vector<float> w0 = param_values(f.net, "1_rate.w_rec");
+    ASSERT_EQ(rn_trainer_epoch(f.tr, nullptr, &err), RN_ERR_DIVERGED);
+    const std::string msg = err.message;
+    EXPECT_NE(msg.find("1_rate.tau"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("tau must be > 0"), std::string::npos) << msg;
+    EXPECT_EQ(rn_trainer_epochs_done(f.tr), 0);
+    ASSERT_EQ(rn_trainer_pull_params(f.tr, nullptr), RN_OK);
+    EXPECT_TRUE(same_bits(tau0, param_values(f.net, "1_rate.tau")));
+    EXPECT_TRUE(same_bits(w0, param_values(f.net, "1_rate.w_rec")));
+    const size_t P = (size_t)rn_net_param_total(f.net);
+    std::vector<float> m(P, 1.0f), v(P, 1.0f);
+    int64_t done = -1;
+    ASSERT_EQ(rn_trainer_get_optimizer_state(f.tr, m.data(), v.data(), P, &done, nullptr), RN_OK);
+    for (size_t i = 0; i < P; i++)
+        ASSERT_TRUE(m[i] == 0.0f && v[i] == 0.0f) << "moment " << i << " moved";
+
+    // with τ frozen the same step goes through (only τ was guarded)
+    ASSERT_EQ(rn_net_set_trainable(f.net, "1_rate.tau", false, nullptr), RN_OK);
+    ASSERT_EQ(rn_trainer_push_params(f.tr, nullptr), RN_OK);
+    EXPECT_EQ(rn_trainer_epoch(f.tr, nullptr, &err), RN_OK) << err.message;
+    EXPECT_EQ(rn_trainer_epochs_done(f.tr), 1);
 }
 
 // A short run on the chirp task (N 16, 1 s chirp without padding) lowers the MSE by a stated factor.

@@ -86,7 +86,9 @@ rn_status rn_trainer_compute_gradients(rn_trainer *trainer, rn_loss_parts *loss,
 
 /* One training epoch: rn_trainer_compute_gradients, then the optimiser step and clip-bound projection.
  * `loss` is the loss before the step. A non-finite loss or gradient returns RN_ERR_DIVERGED, names the
- * quantity, and leaves the parameters as they were. */
+ * quantity, and leaves the parameters as they were. So does a step that would leave a trainable time
+ * constant ≤ 0, non-finite or too small for dt/τ in a float (SPEC §2): the parameters and the
+ * optimiser's state are put back as they were before the epoch, and the message names the element. */
 rn_status rn_trainer_epoch(rn_trainer *trainer, rn_loss_parts *loss, rn_error *err);
 
 /* Runs the network forward on the data's input and copies the last layer's output (B, T, C_out) to
