@@ -41,6 +41,14 @@ static bool stages_last(const rn_trainer *tr) {
     return tr->S > 1 && tr->net->layers[tr->net->n_layers - 1].kind != RN_LAYER_LINEAR;
 }
 
+/* The trial strides of the target and the mask (floats; 0 where every trial shares one copy). */
+static size_t target_stride(const rn_trainer *tr) {
+    return tr->cfg.shared_data ? 0 : (size_t)tr->T * rn_net_output_size(tr->net);
+}
+static size_t mask_stride(const rn_trainer *tr) {
+    return tr->cfg.shared_data ? 0 : (size_t)tr->T;
+}
+
 /* Every buffer of the trainer, carved from the arena (measure, then assign: see rn_carver). */
 static void layout(rn_trainer *tr, rn_carver *c) {
     const rn_net *net = tr->net;
@@ -65,8 +73,10 @@ static void layout(rn_trainer *tr, rn_carver *c) {
     tr->scalars = rn_carve(c, RN_SCALAR_COUNT * sizeof(double));
     tr->noise_epoch = rn_carve(c, sizeof(uint32_t));
     tr->input = RN_CARVE_F(c, (tr->input_stride ? BT : (size_t)tr->T) * cin);
-    tr->target = RN_CARVE_F(c, BT * cout);
-    tr->mask = RN_CARVE_F(c, BT);
+    /* the target and mask: held once when every trial shares them (the loss reads them so) */
+    const size_t held = tr->cfg.shared_data ? (size_t)tr->T : BT;
+    tr->target = RN_CARVE_F(c, held * cout);
+    tr->mask = RN_CARVE_F(c, held);
     tr->dy = RN_CARVE_F(c, BT * cout);
     tr->stage_in = stages_first(tr) ? RN_CARVE_F(c, BK * cin) : NULL;
     tr->stage_dy = stages_last(tr) ? RN_CARVE_F(c, BK * cout) : NULL;
@@ -367,8 +377,21 @@ static rn_status check_mask(const float *mask, size_t n, rn_error *err) {
     return RN_OK;
 }
 
-/* Checks the data, then uploads it: `trials` copies (1: one for every trial, B: one each) of
- * (T, C) blocks into the (B, T, C) buffers (input: once where the trainer holds it once). */
+/* Uploads `trials` (1 or B) blocks of n floats into a (B, n) buffer with trial stride `stride`: as
+ * they are where they are B or the buffer is shared (stride 0), else one copy per trial. */
+static rn_status upload_trials(rn_trainer *tr, float *dst, size_t stride, const float *src,
+                               int trials, size_t n, rn_error *err) {
+    const rn_backend_ops *o = tr->be->ops;
+    if (trials == tr->B || stride == 0)
+        RN_OP(o->upload(tr->be, dst, src, (size_t)trials * n * sizeof(float)));
+    else
+        for (int b = 0; b < tr->B; b++)
+            RN_OP(o->upload(tr->be, dst + (size_t)b * stride, src, n * sizeof(float)));
+    return RN_OK;
+}
+
+/* Checks the data, then uploads it: `trials` (1: one for every trial, B: one each) (T, C) blocks
+ * into the trainer's buffers (each held once where every trial shares it, else per trial). */
 static rn_status put_data(rn_trainer *tr, int trials, const float *input, const float *target,
                           const float *mask, rn_error *err) {
     const size_t T = (size_t)tr->T, per = (size_t)trials * T;
@@ -378,18 +401,13 @@ static rn_status put_data(rn_trainer *tr, int trials, const float *input, const 
     if ((st = check_finite(input, per * cin, "input", err)) != RN_OK) return st;
     if (target && (st = check_finite(target, per * cout, "target", err)) != RN_OK) return st;
     if (mask && (st = check_mask(mask, per, err)) != RN_OK) return st;
-    const rn_backend_ops *o = tr->be->ops;
-    rn_backend *be = tr->be;
-    if (tr->input_stride == 0) RN_OP(o->upload(be, tr->input, input, T * cin * sizeof(float)));
-    const int copies = trials == 1 ? tr->B : 1;
-    for (int b = 0; b < copies; b++) {
-        if (tr->input_stride)
-            RN_OP(o->upload(be, tr->input + (size_t)b * T * cin, input, per * cin * sizeof(float)));
-        if (target)
-            RN_OP(o->upload(be, tr->target + (size_t)b * T * cout, target,
-                            per * cout * sizeof(float)));
-        if (mask) RN_OP(o->upload(be, tr->mask + (size_t)b * T, mask, per * sizeof(float)));
-    }
+    if ((st = upload_trials(tr, tr->input, tr->input_stride, input, trials, T * cin, err)) !=
+            RN_OK ||
+        (target && (st = upload_trials(tr, tr->target, target_stride(tr), target, trials, T * cout,
+                                       err)) != RN_OK) ||
+        (mask &&
+         (st = upload_trials(tr, tr->mask, mask_stride(tr), mask, trials, T, err)) != RN_OK))
+        return st;
     tr->has_target = target != NULL;
     tr->has_mask = mask != NULL;
     return rn_ok(err);
@@ -398,10 +416,10 @@ static rn_status put_data(rn_trainer *tr, int trials, const float *input, const 
 rn_status rn_trainer_set_data(rn_trainer *tr, const float *input, const float *target,
                               const float *mask, rn_error *err) {
     if (!tr || !input) return rn_fail(err, RN_ERR_INVALID_ARG, "rn_trainer_set_data: NULL input");
-    if (tr->input_stride == 0)
+    if (tr->cfg.shared_data)
         return rn_fail(err, RN_ERR_INVALID_ARG,
-                       "rn_trainer_set_data: the trainer holds one input for every trial "
-                       "(shared_data); give it with rn_trainer_set_shared_data");
+                       "rn_trainer_set_data: the trainer holds one copy of the data for every "
+                       "trial (shared_data); give it with rn_trainer_set_shared_data");
     return put_data(tr, tr->B, input, target, mask, err);
 }
 
@@ -550,8 +568,9 @@ static rn_status loss_and_gradients(rn_trainer *tr, rn_error *err) {
     rn_status st = forward(tr, true, err);
     if (st != RN_OK) return st;
     const rn_layer *last = &net->layers[net->n_layers - 1];
-    RN_OP(o->mse(be, tr->scalars + RN_SCALAR_MSE, tr->dy, tr->y, tr->target,
-                 tr->has_mask ? tr->mask : NULL, tr->B, tr->T, last->n_out, tr->cfg.w_mse));
+    RN_OP(o->mse(be, tr->scalars + RN_SCALAR_MSE, tr->dy, tr->y, tr->target, target_stride(tr),
+                 tr->has_mask ? tr->mask : NULL, mask_stride(tr), tr->B, tr->T, last->n_out,
+                 tr->cfg.w_mse));
     st = backward(tr, err);
     if (st != RN_OK) return st;
     RN_OP(o->bounds(be, tr->scalars + RN_SCALAR_BOUNDS, tr->g, tr->p, tr->lo_pen, tr->hi_pen,

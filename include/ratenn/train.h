@@ -40,9 +40,10 @@ typedef struct rn_train_config {
     size_t max_memory;
     int checkpoint_steps;
     int block_steps;
-    bool shared_data; /* the data will come from rn_trainer_set_shared_data (every trial the same):
-                         the input is then held once where the first layer is linear or the
-                         trainer checkpoints */
+    bool shared_data; /* the data will come from rn_trainer_set_shared_data (every trial the same;
+                         rn_trainer_set_data is refused): the target and the mask are then held
+                         once, and the input where the first layer is linear or the trainer
+                         checkpoints */
 } rn_train_config;
 
 rn_train_config rn_train_config_default(void);
