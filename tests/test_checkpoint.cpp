@@ -241,6 +241,26 @@ TEST(Checkpoint, SharedDataWithRateFirstSameAsCopies) {
     }
 }
 
+// A trainer told the data is shared holds one copy of it: per-trial data is refused, saying where
+// to give it, and nothing is set (no target: no epoch).
+TEST(Checkpoint, SharedDataRefusesPerTrialData) {
+    TrainerParts p;
+    rn_error err = {};
+    ASSERT_EQ(rn_net_from_spec(&p.net, "rate(2,tanh,rec) linear(2,1)", 1e-3f, 7, &err), RN_OK);
+    ASSERT_EQ(rn_backend_create(&p.be, RN_BACKEND_CPU, &err), RN_OK);
+    rn_train_config cfg = rn_train_config_default();
+    cfg.shared_data = true; // every step stored: the input per trial, the target and mask once
+    ASSERT_EQ(rn_trainer_create(&p.tr, p.net, p.be, &cfg, 3, 10, &err), RN_OK) << err.message;
+    std::vector<float> u(3 * 10 * 2, 0.5f), y(3 * 10, 0.25f);
+    EXPECT_EQ(rn_trainer_set_data(p.tr, u.data(), y.data(), nullptr, &err), RN_ERR_INVALID_ARG);
+    EXPECT_NE(std::string(err.message).find("rn_trainer_set_shared_data"), std::string::npos)
+        << err.message;
+    rn_loss_parts lp;
+    EXPECT_EQ(rn_trainer_epoch(p.tr, &lp, &err), RN_ERR_INVALID_ARG);
+    ASSERT_EQ(rn_trainer_set_shared_data(p.tr, u.data(), y.data(), nullptr, &err), RN_OK);
+    EXPECT_EQ(rn_trainer_epoch(p.tr, &lp, &err), RN_OK) << err.message;
+}
+
 // Records taken as the segments go by equal the whole records of a run that stores every step,
 // downsampled: x, r and the outputs of trials 0 and 1 at every third step.
 TEST(Checkpoint, ForwardRecordMatchesTheStoredStates) {
