@@ -165,7 +165,8 @@ TEST(Checkpoint, SharedDataSameAsCopies) {
 }
 
 // The same on the GPU (the issue asks for either backend): every step stored vs checkpoints, with the
-// whole-sequence entries, the step entries and the filters, and a CUDA graph recorded from the
+// whole-sequence entries, the step entries, the filters (one at either end: the staging), and a CUDA
+// graph recorded from the
 // second epoch on.
 TEST(Checkpoint, CudaBitIdenticalForAnyK) {
     RN_SKIP_WITHOUT_CUDA();
@@ -174,7 +175,9 @@ TEST(Checkpoint, CudaBitIdenticalForAnyK) {
           Case{"linear(1,130) rate(130,tanh,rec,noise=0.1) linear(130,1)", 2, 12, true},
           Case{"linear(1,4) lowpass(4,tau=0.01) rate(4,tanh,rec,noise=0.1) alpha(4,tau=0.02) "
                "linear(4,3) doubleexp(3,tau1=0.005,tau2=0.03) linear(3,1)",
-               3, 33, true}}) {
+               3, 33, true},
+          Case{"lowpass(2,tau=0.01) rate(2,tanh,rec,noise=0.2) lowpass(2,tau=0.02)", 2, 23,
+               true}}) {
         SCOPED_TRACE(c.spec);
         Result ref;
         ASSERT_TRUE(train(c, c.T, 1, 3, ref, false, RN_BACKEND_CUDA));
@@ -263,11 +266,14 @@ TEST(Checkpoint, SharedDataRefusesPerTrialData) {
 
 // Records taken as the segments go by equal the whole records of a run that stores every step,
 // downsampled: x, r and the outputs of trials 0 and 1 at every third step.
-TEST(Checkpoint, ForwardRecordMatchesTheStoredStates) {
-    const char *spec = "linear(1,5) rate(5,tanh,rec,noise=0.2) linear(5,2)";
-    const int B = 3, T = 31, N = 5, stride = 3, kept = (T + stride - 1) / stride;
-    std::vector<float> u = random_floats((size_t)B * T, 8, -1, 1);
-    std::vector<std::vector<float>> whole(3), rec(3);
+// Records of `spec` (input width cin) taken with checkpoints every 4 steps equal the whole records of
+// a run storing every step, downsampled; the three records are x and r of layer `rate` and the last
+// layer's output (width n_out), and the forward's output and the last layer's whole record agree too.
+void check_records(const char *spec, int cin, int rate, int N, int last, int n_out) {
+    SCOPED_TRACE(spec);
+    const int B = 3, T = 31, stride = 3, kept = (T + stride - 1) / stride;
+    std::vector<float> u = random_floats((size_t)B * T * cin, 8, -1, 1);
+    std::vector<std::vector<float>> whole(3), rec(3), out(2), last_rec(2);
     for (int K : {T, 4}) {
         TrainerParts p;
         rn_error err = {};
@@ -279,10 +285,13 @@ TEST(Checkpoint, ForwardRecordMatchesTheStoredStates) {
         ASSERT_EQ(rn_trainer_create(&p.tr, p.net, p.be, &cfg, B, T, &err), RN_OK) << err.message;
         ASSERT_EQ(rn_trainer_checkpoint_steps(p.tr), K);
         ASSERT_EQ(rn_trainer_set_data(p.tr, u.data(), nullptr, nullptr, &err), RN_OK);
-        const int layer[3] = {1, 1, 2}, width[3] = {N, N, 2};
+        const int layer[3] = {rate, rate, last}, width[3] = {N, N, n_out};
         const rn_record_kind kind[3] = {RN_RECORD_X, RN_RECORD_R, RN_RECORD_OUTPUT};
+        const int run = K == T ? 0 : 1;
+        out[run].assign((size_t)B * T * n_out, NAN);
+        last_rec[run].assign(out[run].size(), NAN);
         if (K == T) { // every step stored: the whole records
-            ASSERT_EQ(rn_trainer_forward(p.tr, nullptr, true, &err), RN_OK) << err.message;
+            ASSERT_EQ(rn_trainer_forward(p.tr, out[run].data(), true, &err), RN_OK) << err.message;
             for (int i = 0; i < 3; i++) {
                 whole[i].assign((size_t)B * T * width[i], NAN);
                 ASSERT_EQ(rn_trainer_get_record(p.tr, layer[i], kind[i], whole[i].data(),
@@ -290,18 +299,27 @@ TEST(Checkpoint, ForwardRecordMatchesTheStoredStates) {
                           RN_OK)
                     << err.message;
             }
-            continue;
+        } else {
+            rn_record_request req[3];
+            for (int i = 0; i < 3; i++) {
+                rec[i].assign((size_t)2 * kept * width[i], NAN);
+                req[i] = {layer[i], kind[i], 2, stride, rec[i].data()};
+            }
+            ASSERT_EQ(rn_trainer_forward_record(p.tr, out[run].data(), true, req, 3, &err), RN_OK)
+                << err.message;
+            req[0].stride = 0;
+            EXPECT_EQ(rn_trainer_forward_record(p.tr, nullptr, true, req, 1, &err),
+                      RN_ERR_INVALID_ARG);
         }
-        rn_record_request req[3];
-        for (int i = 0; i < 3; i++) {
-            rec[i].assign((size_t)2 * kept * width[i], NAN);
-            req[i] = {layer[i], kind[i], 2, stride, rec[i].data()};
-        }
-        ASSERT_EQ(rn_trainer_forward_record(p.tr, nullptr, true, req, 3, &err), RN_OK)
+        // the last layer's output is whole either way
+        ASSERT_EQ(rn_trainer_get_record(p.tr, last, RN_RECORD_OUTPUT, last_rec[run].data(),
+                                        last_rec[run].size(), &err),
+                  RN_OK)
             << err.message;
-        req[0].stride = 0;
-        EXPECT_EQ(rn_trainer_forward_record(p.tr, nullptr, true, req, 1, &err), RN_ERR_INVALID_ARG);
     }
+    EXPECT_TRUE(same_bits(out[0], out[1])) << "the forward's output";
+    EXPECT_TRUE(same_bits(last_rec[0], out[0])) << "the last layer's record, every step stored";
+    EXPECT_TRUE(same_bits(last_rec[1], out[0])) << "the last layer's record, checkpointed";
     for (int i = 0; i < 3; i++) {
         const size_t w = rec[i].size() / (2 * kept);
         std::vector<float> expect;
@@ -311,6 +329,14 @@ TEST(Checkpoint, ForwardRecordMatchesTheStoredStates) {
                     expect.push_back(whole[i][((size_t)b * T + t) * w + c]);
         EXPECT_TRUE(same_bits(rec[i], expect)) << "record " << i;
     }
+}
+
+TEST(Checkpoint, ForwardRecordMatchesTheStoredStates) {
+    check_records("linear(1,5) rate(5,tanh,rec,noise=0.2) linear(5,2)", 1, 1, 5, 2, 2);
+    // a rate layer first and last (staged input and output)
+    check_records("rate(4,tanh,rec,noise=0.2)", 4, 0, 4, 0, 4);
+    // a rate layer first, a filter last
+    check_records("rate(3,relu,rec,noise=0.1) lowpass(3,tau=0.01)", 3, 0, 3, 1, 3);
 }
 
 rn_status create_with_budget(TrainerParts &p, const char *spec, int B, int T, size_t budget,
