@@ -33,10 +33,34 @@ rn_train_config rn_train_config_default(void) {
     return c;
 }
 
+/* Staging (trainer_impl.h): only when checkpointing, and only at a rate or filter end. */
+static bool stages_first(const rn_trainer *tr) {
+    return tr->S > 1 && tr->net->layers[0].kind != RN_LAYER_LINEAR;
+}
+static bool stages_last(const rn_trainer *tr) {
+    return tr->S > 1 && tr->net->layers[tr->net->n_layers - 1].kind != RN_LAYER_LINEAR;
+}
+
+/* The trial strides of the target and the mask (floats; 0 where every trial shares one copy). */
+static size_t target_stride(const rn_trainer *tr) {
+    return tr->cfg.shared_data ? 0 : (size_t)tr->T * rn_net_output_size(tr->net);
+}
+static size_t mask_stride(const rn_trainer *tr) {
+    return tr->cfg.shared_data ? 0 : (size_t)tr->T;
+}
+
 /* Every buffer of the trainer, carved from the arena (measure, then assign: see rn_carver). */
 static void layout(rn_trainer *tr, rn_carver *c) {
     const rn_net *net = tr->net;
-    size_t P = net->total, BT = (size_t)tr->B * tr->T;
+    const int last = net->n_layers - 1;
+    size_t P = net->total, BT = (size_t)tr->B * tr->T, BK = (size_t)tr->B * tr->K;
+    const size_t cin = (size_t)rn_net_input_size(net), cout = (size_t)rn_net_output_size(net);
+    /* the input is held once when every trial shares it and the first layer reads it by rows (a
+     * linear layer, or the staging copies) */
+    tr->input_stride =
+        tr->cfg.shared_data && (net->layers[0].kind == RN_LAYER_LINEAR || stages_first(tr))
+            ? 0
+            : (size_t)tr->T * cin;
     tr->p = RN_CARVE_F(c, P);
     tr->g = RN_CARVE_F(c, P);
     tr->m = RN_CARVE_F(c, P);
@@ -53,18 +77,24 @@ static void layout(rn_trainer *tr, rn_carver *c) {
     tr->train_mask = rn_carve(c, P);
     tr->scalars = rn_carve(c, RN_SCALAR_COUNT * sizeof(double));
     tr->noise_epoch = rn_carve(c, sizeof(uint32_t));
-    tr->input = RN_CARVE_F(c, (tr->input_stride ? BT : (size_t)tr->T) * rn_net_input_size(net));
-    tr->target = RN_CARVE_F(c, BT * rn_net_output_size(net));
-    tr->mask = RN_CARVE_F(c, BT);
-    tr->dy = RN_CARVE_F(c, BT * rn_net_output_size(net));
-    for (int li = 0; li < net->n_layers; li++) {
+    tr->input = RN_CARVE_F(c, (tr->input_stride ? BT : (size_t)tr->T) * cin);
+    /* the target and mask: held once when every trial shares them (the loss reads them so) */
+    const size_t held = tr->cfg.shared_data ? (size_t)tr->T : BT;
+    tr->target = RN_CARVE_F(c, held * cout);
+    tr->mask = RN_CARVE_F(c, held);
+    tr->dy = RN_CARVE_F(c, BT * cout);
+    tr->stage_in = stages_first(tr) ? RN_CARVE_F(c, BK * cin) : NULL;
+    tr->stage_dy = stages_last(tr) ? RN_CARVE_F(c, BK * cout) : NULL;
+    tr->y = stages_last(tr) ? RN_CARVE_F(c, BT * cout) : NULL;
+    for (int li = 0; li <= last; li++) {
         rn_layer_buffers *lb = &tr->layers[li];
         memset(lb, 0, sizeof *lb);
-        /* the last layer's output stays whole for the loss; the others hold one segment */
-        size_t steps = li == net->n_layers - 1 ? (size_t)tr->T : (size_t)tr->K;
+        /* a last linear layer's output stays whole for the loss; the others hold one segment */
+        size_t steps = li == last && !stages_last(tr) ? (size_t)tr->T : (size_t)tr->K;
         lb->out = RN_CARVE_F(c, (size_t)tr->B * steps * net->layers[li].n_out);
         rn_layer_ops(net->layers[li].kind)->layout(tr, li, c);
     }
+    if (!stages_last(tr)) tr->y = tr->layers[last].out;
 }
 
 /* Copies a backend failure's message into err. */
@@ -120,14 +150,12 @@ rn_status rn_trainer_push_params(rn_trainer *tr, rn_error *err) {
     return rn_ok(err);
 }
 
-/* Whether the network can run one segment at a time: every kind that can (all of them today), the
- * first and the last layers linear (they take the whole-sequence input and give the
- * whole-sequence output the loss needs, row block by row block). */
+/* Whether the network can run one segment at a time: every kind can (all of them today; a rate or
+ * filter layer first or last goes through the staging buffers). */
 static bool segmentable(const rn_net *net) {
     for (int li = 0; li < net->n_layers; li++)
         if (!rn_layer_ops(net->layers[li].kind)->segmented) return false;
-    return net->layers[0].kind == RN_LAYER_LINEAR &&
-           net->layers[net->n_layers - 1].kind == RN_LAYER_LINEAR;
+    return true;
 }
 
 /* The arena's size with segments of K steps. */
@@ -221,9 +249,7 @@ static rn_status choose_segments(rn_trainer *tr, rn_error *err) {
         K = want < T ? (int)want : T;
         if (K < T && !seg_ok)
             return rn_fail(err, RN_ERR_INVALID_ARG,
-                           "checkpoints every %d steps need a network whose first and last "
-                           "layers are linear",
-                           K);
+                           "checkpoints every %d steps need every layer to run by segments", K);
     } else if (arena_for(tr, T) > tr->budget && seg_ok) {
         /* a budget given: the longest segments within it (the fewest steps recomputed); the
          * default budget, or one too small: the least memory */
@@ -246,7 +272,7 @@ static rn_status choose_segments(rn_trainer *tr, rn_error *err) {
     if (!seg_ok)
         return rn_fail(err, RN_ERR_NO_MEMORY,
                        "memory budget %s is too small: B=%d, T=%d needs %s storing "
-                       "every step (checkpointing needs the first and last layers linear)",
+                       "every step (a layer here runs only whole sequences)",
                        size_text(tr->budget).s, tr->B, T, size_text(tr->arena_bytes).s);
     if (c->checkpoint_steps > 0)
         return rn_fail(err, RN_ERR_NO_MEMORY,
@@ -298,10 +324,6 @@ rn_status rn_trainer_create(rn_trainer **out, rn_net *net, rn_backend *be,
     tr->cfg = c;
     tr->B = batch;
     tr->T = steps;
-    /* the inputs are held once when every trial shares them and the first layer reads them by rows */
-    tr->input_stride = c.shared_data && net->layers[0].kind == RN_LAYER_LINEAR
-                           ? 0
-                           : (size_t)steps * rn_net_input_size(net);
     rn_status st = choose_segments(tr, err);
     if (st != RN_OK) {
         free(tr);
@@ -360,8 +382,21 @@ static rn_status check_mask(const float *mask, size_t n, rn_error *err) {
     return RN_OK;
 }
 
-/* Checks the data, then uploads it: `trials` copies (1: one for every trial, B: one each) of
- * (T, C) blocks into the (B, T, C) buffers (input: once where the trainer holds it once). */
+/* Uploads `trials` (1 or B) blocks of n floats into a (B, n) buffer with trial stride `stride`: as
+ * they are where they are B or the buffer is shared (stride 0), else one copy per trial. */
+static rn_status upload_trials(rn_trainer *tr, float *dst, size_t stride, const float *src,
+                               int trials, size_t n, rn_error *err) {
+    const rn_backend_ops *o = tr->be->ops;
+    if (trials == tr->B || stride == 0)
+        RN_OP(o->upload(tr->be, dst, src, (size_t)trials * n * sizeof(float)));
+    else
+        for (int b = 0; b < tr->B; b++)
+            RN_OP(o->upload(tr->be, dst + (size_t)b * stride, src, n * sizeof(float)));
+    return RN_OK;
+}
+
+/* Checks the data, then uploads it: `trials` (1: one for every trial, B: one each) (T, C) blocks
+ * into the trainer's buffers (each held once where every trial shares it, else per trial). */
 static rn_status put_data(rn_trainer *tr, int trials, const float *input, const float *target,
                           const float *mask, rn_error *err) {
     const size_t T = (size_t)tr->T, per = (size_t)trials * T;
@@ -371,18 +406,13 @@ static rn_status put_data(rn_trainer *tr, int trials, const float *input, const 
     if ((st = check_finite(input, per * cin, "input", err)) != RN_OK) return st;
     if (target && (st = check_finite(target, per * cout, "target", err)) != RN_OK) return st;
     if (mask && (st = check_mask(mask, per, err)) != RN_OK) return st;
-    const rn_backend_ops *o = tr->be->ops;
-    rn_backend *be = tr->be;
-    if (tr->input_stride == 0) RN_OP(o->upload(be, tr->input, input, T * cin * sizeof(float)));
-    const int copies = trials == 1 ? tr->B : 1;
-    for (int b = 0; b < copies; b++) {
-        if (tr->input_stride)
-            RN_OP(o->upload(be, tr->input + (size_t)b * T * cin, input, per * cin * sizeof(float)));
-        if (target)
-            RN_OP(o->upload(be, tr->target + (size_t)b * T * cout, target,
-                            per * cout * sizeof(float)));
-        if (mask) RN_OP(o->upload(be, tr->mask + (size_t)b * T, mask, per * sizeof(float)));
-    }
+    if ((st = upload_trials(tr, tr->input, tr->input_stride, input, trials, T * cin, err)) !=
+            RN_OK ||
+        (target && (st = upload_trials(tr, tr->target, target_stride(tr), target, trials, T * cout,
+                                       err)) != RN_OK) ||
+        (mask &&
+         (st = upload_trials(tr, tr->mask, mask_stride(tr), mask, trials, T, err)) != RN_OK))
+        return st;
     tr->has_target = target != NULL;
     tr->has_mask = mask != NULL;
     return rn_ok(err);
@@ -391,10 +421,10 @@ static rn_status put_data(rn_trainer *tr, int trials, const float *input, const 
 rn_status rn_trainer_set_data(rn_trainer *tr, const float *input, const float *target,
                               const float *mask, rn_error *err) {
     if (!tr || !input) return rn_fail(err, RN_ERR_INVALID_ARG, "rn_trainer_set_data: NULL input");
-    if (tr->input_stride == 0)
+    if (tr->cfg.shared_data)
         return rn_fail(err, RN_ERR_INVALID_ARG,
-                       "rn_trainer_set_data: the trainer holds one input for every trial "
-                       "(shared_data); give it with rn_trainer_set_shared_data");
+                       "rn_trainer_set_data: the trainer holds one copy of the data for every "
+                       "trial (shared_data); give it with rn_trainer_set_shared_data");
     return put_data(tr, tr->B, input, target, mask, err);
 }
 
@@ -417,8 +447,9 @@ static rn_status set_noise_epoch(rn_trainer *tr, rn_error *err) {
 static rn_rows in_rows(const rn_trainer *tr, int li, int seg) {
     const int t0 = rn_seg_t0(tr, seg), len = rn_seg_t1(tr, seg) - t0;
     if (li == 0) {
-        rn_rows r = {tr->input, tr->input_stride, 0};
-        return r;
+        if (tr->stage_in)
+            return (rn_rows){tr->stage_in, (size_t)len * rn_net_input_size(tr->net), t0};
+        return (rn_rows){tr->input, tr->input_stride, 0};
     }
     rn_rows r = {tr->layers[li - 1].out, (size_t)len * tr->net->layers[li - 1].n_out, t0};
     return r;
@@ -426,8 +457,8 @@ static rn_rows in_rows(const rn_trainer *tr, int li, int seg) {
 static rn_rows out_rows(const rn_trainer *tr, int li, int seg) {
     const int t0 = rn_seg_t0(tr, seg), len = rn_seg_t1(tr, seg) - t0;
     const int C = tr->net->layers[li].n_out;
-    if (li == tr->net->n_layers - 1) {
-        rn_rows r = {tr->layers[li].out, (size_t)tr->T * C, 0};
+    if (tr->layers[li].out == tr->y) {
+        rn_rows r = {tr->y, (size_t)tr->T * C, 0};
         return r;
     }
     rn_rows r = {tr->layers[li].out, (size_t)len * C, t0};
@@ -439,15 +470,41 @@ static rn_rows din_rows(const rn_trainer *tr, int li, int seg) {
     return r;
 }
 
-/* The layers from `first` to `last` over segment seg. */
-static rn_status forward_segment(rn_trainer *tr, int seg, int last, bool noise, rn_error *err) {
-    for (int li = 0; li <= last; li++) {
-        rn_status st =
-            rn_layer_ops(tr->net->layers[li].kind)
-                ->forward(tr, li, seg, in_rows(tr, li, seg), out_rows(tr, li, seg), noise, err);
+/* Copies each trial's rows of segment seg between a whole sequence `whole` (trial stride
+ * `stride`: T·C, or 0 when the trials share it) and a segment buffer `part` (B, len, C): into the
+ * segment when `in`, else out of it. */
+static rn_status stage(rn_trainer *tr, int seg, float *whole, size_t stride, float *part, int C,
+                       bool in, rn_error *err) {
+    const int t0 = rn_seg_t0(tr, seg), len = rn_seg_t1(tr, seg) - t0;
+    const size_t n = (size_t)len * C;
+    for (int b = 0; b < tr->B; b++) {
+        float *w = whole + (size_t)b * stride + (size_t)t0 * C, *s = part + (size_t)b * n;
+        rn_status st = in ? rn_trainer_copy(tr, s, w, n, err) : rn_trainer_copy(tr, w, s, n, err);
         if (st != RN_OK) return st;
     }
     return RN_OK;
+}
+
+/* The layers from the first to `last` over segment seg. */
+static rn_status forward_segment(rn_trainer *tr, int seg, int last, bool noise, rn_error *err) {
+    rn_status st;
+    if (tr->stage_in && (st = stage(tr, seg, tr->input, tr->input_stride, tr->stage_in,
+                                    rn_net_input_size(tr->net), true, err)) != RN_OK)
+        return st;
+    for (int li = 0; li <= last; li++) {
+        st = rn_layer_ops(tr->net->layers[li].kind)
+                 ->forward(tr, li, seg, in_rows(tr, li, seg), out_rows(tr, li, seg), noise, err);
+        if (st != RN_OK) return st;
+    }
+    return RN_OK;
+}
+
+/* Every layer over segment seg, its output into y where the last layer writes a segment. */
+static rn_status forward_whole_segment(rn_trainer *tr, int seg, bool noise, rn_error *err) {
+    const int last = tr->net->n_layers - 1, C = rn_net_output_size(tr->net);
+    rn_status st = forward_segment(tr, seg, last, noise, err);
+    if (st != RN_OK || tr->layers[last].out == tr->y) return st;
+    return stage(tr, seg, tr->y, (size_t)tr->T * C, tr->layers[last].out, C, false, err);
 }
 
 /* Every segment, oldest first; each leaves its checkpoints for the next. */
@@ -460,7 +517,7 @@ static rn_status forward(rn_trainer *tr, bool noise, rn_error *err) {
         if (st != RN_OK) return st;
     }
     for (int seg = 0; seg < tr->S; seg++) {
-        rn_status st = forward_segment(tr, seg, net->n_layers - 1, noise, err);
+        rn_status st = forward_whole_segment(tr, seg, noise, err);
         if (st != RN_OK) return st;
     }
     return RN_OK;
@@ -471,16 +528,24 @@ static rn_status forward(rn_trainer *tr, bool noise, rn_error *err) {
  * segment's forward is still in the buffers. */
 static rn_status backward(rn_trainer *tr, rn_error *err) {
     const rn_net *net = tr->net;
-    const int last = net->n_layers - 1;
+    const int last = net->n_layers - 1, C = rn_net_output_size(net);
+    const bool whole = tr->layers[last].out == tr->y;
     for (int seg = tr->S - 1; seg >= 0; seg--) {
         rn_status st;
-        /* the last layer's output is whole already; the layers below it are recomputed */
+        /* a last linear layer's output is whole already; the layers below it are recomputed (and
+         * a last rate or filter layer, whose own buffers hold one segment) */
         if (seg < tr->S - 1 &&
-            (st = forward_segment(tr, seg, last - 1, tr->fwd_noise, err)) != RN_OK)
+            (st = forward_segment(tr, seg, whole ? last - 1 : last, tr->fwd_noise, err)) != RN_OK)
             return st;
+        rn_rows dy = {tr->dy, (size_t)tr->T * C, 0};
+        if (!whole) {
+            if ((st = stage(tr, seg, tr->dy, dy.stride, tr->stage_dy, C, true, err)) != RN_OK)
+                return st;
+            dy = (rn_rows){tr->stage_dy, (size_t)(rn_seg_t1(tr, seg) - rn_seg_t0(tr, seg)) * C,
+                           rn_seg_t0(tr, seg)};
+        }
         for (int li = last; li >= 0; li--) {
-            rn_rows dout = li == last ? (rn_rows){tr->dy, (size_t)tr->T * net->layers[li].n_out, 0}
-                                      : din_rows(tr, li + 1, seg);
+            rn_rows dout = li == last ? dy : din_rows(tr, li + 1, seg);
             st =
                 rn_layer_ops(net->layers[li].kind)
                     ->backward(tr, li, seg, in_rows(tr, li, seg), dout, din_rows(tr, li, seg), err);
@@ -508,8 +573,8 @@ static rn_status loss_and_gradients(rn_trainer *tr, rn_error *err) {
     rn_status st = forward(tr, true, err);
     if (st != RN_OK) return st;
     const rn_layer *last = &net->layers[net->n_layers - 1];
-    RN_OP(o->mse(be, tr->scalars + RN_SCALAR_MSE, tr->dy, tr->layers[net->n_layers - 1].out,
-                 tr->target, tr->has_mask ? tr->mask : NULL, tr->B, tr->T, last->n_out,
+    RN_OP(o->mse(be, tr->scalars + RN_SCALAR_MSE, tr->dy, tr->y, tr->target, target_stride(tr),
+                 tr->has_mask ? tr->mask : NULL, mask_stride(tr), tr->B, tr->T, last->n_out,
                  tr->cfg.w_mse));
     st = backward(tr, err);
     if (st != RN_OK) return st;
@@ -659,7 +724,7 @@ rn_status rn_trainer_forward(rn_trainer *tr, float *output, bool noise, rn_error
     const rn_net *net = tr->net;
     if (output)
         RN_OP(
-            tr->be->ops->download(tr->be, output, tr->layers[net->n_layers - 1].out,
+            tr->be->ops->download(tr->be, output, tr->y,
                                   (size_t)tr->B * tr->T * rn_net_output_size(net) * sizeof(float)));
     return rn_ok(err);
 }
@@ -723,13 +788,13 @@ rn_status rn_trainer_forward_record(rn_trainer *tr, float *output, bool noise,
         if (k->begin && (st = k->begin(tr, li, err)) != RN_OK) return st;
     }
     for (int seg = 0; seg < tr->S; seg++) {
-        if ((st = forward_segment(tr, seg, net->n_layers - 1, noise, err)) != RN_OK) return st;
+        if ((st = forward_whole_segment(tr, seg, noise, err)) != RN_OK) return st;
         for (int i = 0; i < n_req; i++)
             if ((st = record_segment(tr, seg, &req[i], err)) != RN_OK) return st;
     }
     if (output)
         RN_OP(
-            tr->be->ops->download(tr->be, output, tr->layers[net->n_layers - 1].out,
+            tr->be->ops->download(tr->be, output, tr->y,
                                   (size_t)tr->B * tr->T * rn_net_output_size(net) * sizeof(float)));
     return rn_ok(err);
 }
@@ -748,7 +813,7 @@ rn_status rn_trainer_get_record(const rn_trainer *tr, int layer, rn_record_kind 
                        "record of layer %d: with checkpoints every %d of %d steps only the last "
                        "layer's output is kept whole; record with rn_trainer_forward_record",
                        layer, tr->K, tr->T);
-    const float *src = tr->layers[layer].out;
+    const float *src = layer == tr->net->n_layers - 1 ? tr->y : tr->layers[layer].out;
     if (kind != RN_RECORD_OUTPUT) {
         const rn_layer_kind_ops *k = rn_layer_ops(L->kind);
         if (!k->record)

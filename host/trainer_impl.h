@@ -48,7 +48,8 @@ static inline float *rn_row(rn_rows r, int c, int b, int t) {
 
 /* A layer's buffers in the arena. Every kind has `out`; `din` = ∂L/∂(layer input) where the kind
  * computes it. Sequences hold one segment of K steps ((B, K, C); K = T when everything is stored),
- * except the last layer's out, which holds all T steps for the loss. The rest belongs to one kind. */
+ * except a last linear layer's out, which holds all T steps for the loss (it is the trainer's y).
+ * The rest belongs to one kind. */
 typedef struct rn_layer_buffers {
     float *out; /* carved by the trainer for every layer */
     float *din; /* or NULL (a first linear layer needs none) */
@@ -90,6 +91,12 @@ struct rn_trainer {
     uint32_t *noise_epoch; /* the noise epoch the rate layers read, set before every run */
     float *input, *target, *mask, *dy;
     size_t input_stride; /* input's trial stride in floats: T·C_in, or 0 when the trials share it */
+    float *y; /* the last layer's output, all T steps (B, T, C_out): what the loss reads */
+    /* Staging, when checkpointing with a rate or filter layer first or last (they address a
+     * segment's rows with the segment's stride): the first layer reads its segment of the input
+     * from stage_in (B, K, C_in), the last writes its segment to its own out, copied into y, and
+     * reads its segment of ∂L/∂y from stage_dy (B, K, C_out). NULL where not needed. */
+    float *stage_in, *stage_dy;
     rn_layer_buffers layers[RN_MAX_LAYERS];
     /* Checkpointed BPTT: segments of K steps (K a multiple of Tb; K = T stores everything), S of
      * them. Weight gradients and row-wise products go in blocks of Tb steps per trial, newest

@@ -114,7 +114,8 @@ rn_status rn_cuda_filter_param_grads(rn_backend *be, float *dtau, float *dinit, 
                                      int channels, float dt);
 
 rn_status rn_cuda_mse(rn_backend *be, double *mse, float *dy, const float *y, const float *target,
-                      const float *mask, int batch, int steps, int channels, float weight);
+                      size_t target_stride, const float *mask, size_t mask_stride, int batch,
+                      int steps, int channels, float weight);
 rn_status rn_cuda_bounds(rn_backend *be, double *cost, float *grad, const float *p, const float *lo,
                          const float *hi, size_t n, float weight);
 rn_status rn_cuda_l2(rn_backend *be, double *cost, float *grad, const float *w, size_t n,

@@ -9,24 +9,30 @@ static inline unsigned reduce_blocks(rn_backend *be, size_t n) {
     return b < RN_CUDA_REDUCE_BLOCKS ? b : RN_CUDA_REDUCE_BLOCKS;
 }
 
-__global__ static void mask_sum_kernel(double *partials, const float *mask, size_t rows) {
+__global__ static void mask_sum_kernel(double *partials, const float *mask, size_t mask_stride,
+                                       size_t rows, int steps) {
     double v = 0.0;
-    RN_GRID_STRIDE (r, rows)
-        v += (double)mask[r];
+    RN_GRID_STRIDE (r, rows) {
+        size_t b = r / (size_t)steps; /* row r = b·steps + t, trial b's mask at b·mask_stride */
+        v += (double)mask[b * mask_stride + (r - b * (size_t)steps)];
+    }
     v = rn_block_sum(v);
     if (threadIdx.x == 0) partials[blockIdx.x] = v;
 }
 
 /* denom = channels · Σ mask (computed on the device when there is a mask). */
 __global__ static void mse_kernel(double *partials, float *dy, const float *y, const float *target,
-                                  const float *mask, size_t total, int channels, const double *msum,
+                                  size_t target_stride, const float *mask, size_t mask_stride,
+                                  size_t total, int steps, int channels, const double *msum,
                                   double rows, float weight) {
     double denom = (msum ? *msum : rows) * channels;
     float scale = (float)(2.0 * weight / denom);
     double v = 0.0;
     RN_GRID_STRIDE (k, total) {
-        float m = mask ? mask[k / channels] : 1.0f;
-        float diff = y[k] - target[k];
+        size_t r = k / (size_t)channels, b = r / (size_t)steps;
+        float m = mask ? mask[b * mask_stride + (r - b * (size_t)steps)] : 1.0f;
+        /* element (b, t, c) of the target is at b·target_stride + t·C + c */
+        float diff = y[k] - target[b * target_stride + (k - b * (size_t)steps * channels)];
         v += (double)m * (double)diff * (double)diff;
         dy[k] = scale * m * diff;
     }
@@ -69,8 +75,9 @@ __global__ static void divide_add_kernel(double *out, const double *partials, in
 }
 
 extern "C" rn_status rn_cuda_mse(rn_backend *be, double *mse, float *dy, const float *y,
-                                 const float *target, const float *mask, int batch, int steps,
-                                 int channels, float weight) {
+                                 const float *target, size_t target_stride, const float *mask,
+                                 size_t mask_stride, int batch, int steps, int channels,
+                                 float weight) {
     size_t rows = (size_t)batch * steps, total = rows * channels;
     if (total == 0) return RN_OK;
     cudaStream_t stream = rn_stream(be);
@@ -78,13 +85,14 @@ extern "C" rn_status rn_cuda_mse(rn_backend *be, double *mse, float *dy, const f
     const double *msum = NULL;
     if (mask) {
         unsigned g = reduce_blocks(be, rows);
-        mask_sum_kernel<<<g, rn_threads(be), 0, stream>>>(partials, mask, rows);
+        mask_sum_kernel<<<g, rn_threads(be), 0, stream>>>(partials, mask, mask_stride, rows, steps);
         rn_finish_sum_kernel<<<1, rn_threads(be), 0, stream>>>(denom, partials, (int)g, NULL, 1);
         msum = denom;
     }
     unsigned g = reduce_blocks(be, total);
-    mse_kernel<<<g, rn_threads(be), 0, stream>>>(partials, dy, y, target, mask, total, channels,
-                                                 msum, (double)rows, weight);
+    mse_kernel<<<g, rn_threads(be), 0, stream>>>(partials, dy, y, target, target_stride, mask,
+                                                 mask_stride, total, steps, channels, msum,
+                                                 (double)rows, weight);
     if (mask) {
         scale_scalar_kernel<<<1, 1, 0, stream>>>(denom, channels);
         rn_finish_sum_kernel<<<1, rn_threads(be), 0, stream>>>(mse, partials, (int)g, denom, 0);

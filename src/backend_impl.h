@@ -170,9 +170,12 @@ typedef struct rn_backend_ops {
 
     /* ---- loss (kernels/loss.cu, src/cpu/loss.c) ---- */
     /* *mse += Σ m (y − y*)² / (C Σ m)  (+=, double); dy = weight · 2 m (y − y*) / (C Σ m)  (=).
-     * mask (B, T) may be NULL (all ones). */
+     * y, dy (B, T, C); target (T, C) per trial, trial b's at target + b·target_stride (T·C, or 0
+     * where every trial shares one); mask (T) per trial at mask + b·mask_stride (T or 0), or NULL
+     * (all ones). The sums go in the same order whatever the strides. */
     rn_status (*mse)(rn_backend *be, double *mse, float *dy, const float *y, const float *target,
-                     const float *mask, int batch, int steps, int channels, float weight);
+                     size_t target_stride, const float *mask, size_t mask_stride, int batch,
+                     int steps, int channels, float weight);
     /* *cost += Σ_i bound_cost(p_i, lo_i, hi_i)  (+=, double); grad += weight · bound_grad  (+=) */
     rn_status (*bounds)(rn_backend *be, double *cost, float *grad, const float *p, const float *lo,
                         const float *hi, size_t n, float weight);

@@ -832,49 +832,61 @@ OPS_CASES(FilterParamGrads) {
 
 // ==== loss ====
 
+// shared: one target (T, C) and one mask (T) for every trial (strides 0), the guards around them
+// catching a read past one trial's worth; else per trial (strides T·C and T).
 OPS_CASES(Mse) {
     const BTN sizes[] = {{1, 1, 1}, {2, 3, 3}, {5, 17, 37}, {1, 501, 3}, {6, 501, 3}, {2, 3, 1029}};
     for (const BTN &z : sizes)
-        for (int with_mask = 0; with_mask < 2; with_mask++) {
-            const int B = z.B, T = z.T, C = z.N;
-            const size_t rows = (size_t)B * T, seqn = rows * C;
-            const float weight = 0.8f;
-            Case c(oph::fmt("B %d T %d C %d mask %s", B, T, C, with_mask ? "yes" : "NULL"));
-            const oph::Dims seq3 = dims3("b", B, "t", T, "c", C);
-            int MSE = c.add("mse", Role::Acc, Type::F64, sw.positive_junk(1), dims1("scalar", 1),
-                            kMseCpu, double_sum_tol(seqn + rows));
-            int DY = c.add("dy", Role::Set, Type::F32, sw.nans(seqn), seq3);
-            int Y = c.add("y", Role::In, Type::F32, sw.uniform(seqn, -1, 1), seq3);
-            int TG = c.add("target", Role::In, Type::F32, sw.uniform(seqn, -1, 1), seq3);
-            int M = -1;
-            if (with_mask) { // a quarter masked out, half 1, a quarter fractional
-                std::vector<double> m = sw.uniform(rows, 0.05, 1.0);
-                for (size_t r = 0; r < rows; r++)
-                    if (r % 4 == 1)
-                        m[r] = 0.0;
-                    else if (r % 4 != 3)
-                        m[r] = 1.0;
-                M = c.add("mask", Role::In, Type::F32, m, dims2("b", B, "t", T));
-            }
-            c.run = [=](rn_backend *be, const Ptrs &p) {
-                return be->ops->mse(be, p.d(MSE), p.f(DY), p.f(Y), p.f(TG), p.f(M), B, T, C,
-                                    weight);
-            };
-            c.ref = [=](Case &x) {
-                double msum = 0.0;
-                for (size_t r = 0; r < rows; r++)
-                    msum += M >= 0 ? x.in(M)[r] : 1.0;
-                const double denom = (double)C * msum;
-                double sum = 0.0;
-                for (size_t k = 0; k < seqn; k++) {
-                    const double m = M >= 0 ? x.in(M)[k / C] : 1.0, diff = x.in(Y)[k] - x.in(TG)[k];
-                    sum += m * diff * diff;
-                    x.out(DY)[k] = weight * 2.0 * m * diff / denom;
+        for (int with_mask = 0; with_mask < 2; with_mask++)
+            for (int shared = 0; shared < 2; shared++) {
+                const int B = z.B, T = z.T, C = z.N;
+                const size_t rows = (size_t)B * T, seqn = rows * C;
+                const size_t held = shared ? (size_t)T : rows; // rows of target and mask held
+                const size_t tstride = shared ? 0 : (size_t)T * C, mstride = shared ? 0 : T;
+                const float weight = 0.8f;
+                Case c(oph::fmt("B %d T %d C %d mask %s %s", B, T, C, with_mask ? "yes" : "NULL",
+                                shared ? "shared" : "per trial"));
+                const oph::Dims seq3 = dims3("b", B, "t", T, "c", C);
+                int MSE = c.add("mse", Role::Acc, Type::F64, sw.positive_junk(1),
+                                dims1("scalar", 1), kMseCpu, double_sum_tol(seqn + rows));
+                int DY = c.add("dy", Role::Set, Type::F32, sw.nans(seqn), seq3);
+                int Y = c.add("y", Role::In, Type::F32, sw.uniform(seqn, -1, 1), seq3);
+                int TG = c.add("target", Role::In, Type::F32, sw.uniform(held * C, -1, 1),
+                               shared ? dims2("t", T, "c", C) : seq3);
+                int M = -1;
+                if (with_mask) { // a quarter masked out, half 1, a quarter fractional
+                    std::vector<double> m = sw.uniform(held, 0.05, 1.0);
+                    for (size_t r = 0; r < held; r++)
+                        if (r % 4 == 1)
+                            m[r] = 0.0;
+                        else if (r % 4 != 3)
+                            m[r] = 1.0;
+                    M = c.add("mask", Role::In, Type::F32, m,
+                              shared ? dims1("t", T) : dims2("b", B, "t", T));
                 }
-                x.out(MSE)[0] += sum / denom;
-            };
-            sw.run(c);
-        }
+                c.run = [=](rn_backend *be, const Ptrs &p) {
+                    return be->ops->mse(be, p.d(MSE), p.f(DY), p.f(Y), p.f(TG), tstride, p.f(M),
+                                        mstride, B, T, C, weight);
+                };
+                c.ref = [=](Case &x) {
+                    // trial b's step t: row b·T + t of y; of the target and mask, row t when shared
+                    auto held_row = [=](size_t r) { return shared ? r % (size_t)T : r; };
+                    double msum = 0.0;
+                    for (size_t r = 0; r < rows; r++)
+                        msum += M >= 0 ? x.in(M)[held_row(r)] : 1.0;
+                    const double denom = (double)C * msum;
+                    double sum = 0.0;
+                    for (size_t k = 0; k < seqn; k++) {
+                        const size_t r = k / C, tk = held_row(r) * C + k % C;
+                        const double m = M >= 0 ? x.in(M)[held_row(r)] : 1.0,
+                                     diff = x.in(Y)[k] - x.in(TG)[tk];
+                        sum += m * diff * diff;
+                        x.out(DY)[k] = weight * 2.0 * m * diff / denom;
+                    }
+                    x.out(MSE)[0] += sum / denom;
+                };
+                sw.run(c);
+            }
 }
 
 const size_t kLong[] = {1, 3, 37, 300, 1029, 100003};
@@ -1252,8 +1264,8 @@ Sequence graph_sequence(oph::Sweep &sw) {
             (st = o->rate_forward_step(be, p.f(X), p.f(OUT), p.f(XP), p.f(IN), p.f(REC), p.f(TAU),
                                        p.f(BI), p.f(TH), &s)) != RN_OK ||
             (st = o->bias_add(be, p.f(OUT), p.f(B2), B, N)) != RN_OK ||
-            (st = o->mse(be, p.d(SC) + RN_SCALAR_MSE, p.f(DY), p.f(OUT), p.f(TG), p.f(MK), B, 1, N,
-                         1.0f)) != RN_OK ||
+            (st = o->mse(be, p.d(SC) + RN_SCALAR_MSE, p.f(DY), p.f(OUT), p.f(TG), (size_t)N,
+                         p.f(MK), 1, B, 1, N, 1.0f)) != RN_OK ||
             (st = o->sum_squares(be, p.d(SC) + RN_SCALAR_GNORM2, p.f(DY), p.u8(PM), bn)) != RN_OK ||
             (st = o->adam(be, p.f(P), p.f(M), p.f(V), p.f(DY), p.u8(PM), p.d(SC), bn, &os)) !=
                 RN_OK)

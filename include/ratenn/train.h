@@ -36,13 +36,14 @@ typedef struct rn_train_config {
      * epoch), with the same result bit for bit. K is the largest that fits a budget given (the
      * fewest steps recomputed) and the one needing the least memory (about √T) under the default. checkpoint_steps sets K instead (0: from the budget; >= T:
      * store everything). Sums over time go in blocks of block_steps steps (0: 1000) whatever K is,
-     * K being rounded up to a multiple of it. Checkpointing needs a network whose first and last
-     * layers are linear (any rate and filter layers between); other networks store every step. */
+     * K being rounded up to a multiple of it. Any chain of layers can be checkpointed. */
     size_t max_memory;
     int checkpoint_steps;
     int block_steps;
-    bool shared_data; /* the data will come from rn_trainer_set_shared_data (every trial the same):
-                         the input is then held once where the first layer is linear */
+    bool shared_data; /* the data will come from rn_trainer_set_shared_data (every trial the same;
+                         rn_trainer_set_data is refused): the target and the mask are then held
+                         once, and the input where the first layer is linear or the trainer
+                         checkpoints */
 } rn_train_config;
 
 rn_train_config rn_train_config_default(void);

@@ -64,7 +64,8 @@ rn_status rn_cpu_filter_param_grads(rn_backend *be, float *dtau, float *dinit, c
                                     int channels, float dt);
 
 rn_status rn_cpu_mse(rn_backend *be, double *mse, float *dy, const float *y, const float *target,
-                     const float *mask, int batch, int steps, int channels, float weight);
+                     size_t target_stride, const float *mask, size_t mask_stride, int batch,
+                     int steps, int channels, float weight);
 rn_status rn_cpu_bounds(rn_backend *be, double *cost, float *grad, const float *p, const float *lo,
                         const float *hi, size_t n, float weight);
 rn_status rn_cpu_l2(rn_backend *be, double *cost, float *grad, const float *w, size_t n,

@@ -4,21 +4,26 @@
 #include "rn_math.h"
 
 rn_status rn_cpu_mse(rn_backend *be, double *mse, float *dy, const float *y, const float *target,
-                     const float *mask, int batch, int steps, int channels, float weight) {
-    size_t rows = (size_t)batch * steps;
+                     size_t target_stride, const float *mask, size_t mask_stride, int batch,
+                     int steps, int channels, float weight) {
+    const size_t C = (size_t)channels;
     double msum = 0.0;
-    for (size_t r = 0; r < rows; r++)
-        msum += mask ? (double)mask[r] : 1.0;
+    for (int b = 0; b < batch; b++)
+        for (int t = 0; t < steps; t++)
+            msum += mask ? (double)mask[(size_t)b * mask_stride + t] : 1.0;
     double denom = msum * channels;
     float scale = (float)(2.0 * weight / denom);
     double sum = 0.0;
-    for (size_t r = 0; r < rows; r++) {
-        float m = mask ? mask[r] : 1.0f;
-        for (int c = 0; c < channels; c++) {
-            size_t k = r * channels + c;
-            float diff = y[k] - target[k];
-            sum += (double)m * (double)diff * (double)diff;
-            dy[k] = scale * m * diff;
+    for (int b = 0; b < batch; b++) {
+        const float *tg = target + (size_t)b * target_stride;
+        for (int t = 0; t < steps; t++) {
+            float m = mask ? mask[(size_t)b * mask_stride + t] : 1.0f;
+            size_t row = ((size_t)b * steps + t) * C;
+            for (size_t c = 0; c < C; c++) {
+                float diff = y[row + c] - tg[(size_t)t * C + c];
+                sum += (double)m * (double)diff * (double)diff;
+                dy[row + c] = scale * m * diff;
+            }
         }
     }
     *mse += sum / denom;
