@@ -303,6 +303,15 @@ TEST(Lifecycle, ResumeRefusesWhatCannotApplyAndBrokenHistories) {
     r = run_cli("train --resume " + run + " --epochs 9 --quiet", d);
     EXPECT_NE(r.status, 0);
     EXPECT_NE(r.err.find("loss.csv does not hold the 6 epochs"), std::string::npos) << r.err;
+    // a value strtod reads but ratenn never writes (hexadecimal) is a malformed row too
+    std::string hex = loss;
+    size_t row1 = hex.find("\n1,") + 3;
+    hex.replace(row1, hex.find(',', row1) - row1, "0x1p-3");
+    write_file(run + "/loss.csv", hex);
+    r = run_cli("train --resume " + run + " --epochs 9 --quiet", d);
+    EXPECT_NE(r.status, 0);
+    EXPECT_EQ(count_lines(r.err), 1) << r.err;
+    EXPECT_NE(r.err.find("loss.csv"), std::string::npos) << r.err;
     write_file(run + "/loss.csv", loss);
     EXPECT_EQ(before, dir_snapshot(run));
     r = run_cli("train --resume " + run + " --epochs 9 --quiet", d);
