@@ -465,6 +465,58 @@ TEST(StrictConfig, ParamsTakesTheNameAfterTheFile) {
     EXPECT_NE(both.err.find("not both"), std::string::npos) << both.err;
 }
 
+// `ratenn eval` reads the run's config.json as --resume does (it had a parser of its own that took
+// trailing data, the first of two keys, unknown keys, a seed of -3 or 1.5 as 0 or 1): a corrupted file
+// is one line naming the key, and nothing is written.
+TEST(StrictConfig, EvalReadsTheRunsConfigAsResumeDoes) {
+    TempDir dir;
+    ASSERT_TRUE(dir.ok());
+    const std::string d = dir.path(), run = d + "/r";
+    ASSERT_EQ(
+        run_cli(std::string("train --task chirp --epochs 1 ") + kQuick + " --out " + run, d).status,
+        0);
+    write_file(d + "/u.npy", npy_f32({1, 40, 1}, std::vector<float>(40, 0.5f)));
+    const std::string cfg = read_file(run + "/config.json");
+    // cfg with the value of "key" replaced by v
+    auto with = [&](const std::string &key, const std::string &v) {
+        std::string t = cfg;
+        size_t p = t.find("\"" + key + "\": ");
+        EXPECT_NE(p, std::string::npos) << key;
+        p += key.size() + 4;
+        size_t e = t.find('\n', p); // (config.json has one key per line)
+        t.replace(p, e - (t[e - 1] == ',') - p, v);
+        return t;
+    };
+    const struct {
+        std::string text, needle;
+    } cases[] = {
+        {"{\"dt\": 0.5, " + cfg.substr(1), "the key \"dt\" is given twice"},
+        {cfg + "junk", "trailing data"},
+        {cfg.substr(0, cfg.size() / 2), "not valid JSON"},
+        {with("dt", "\"0.001\""), "\"dt\" must be a number"},
+        {with("dt", "-0.001"), "\"dt\" must be > 0"},
+        {with("seed", "-3"), "\"seed\" must be >= 0"},
+        {with("seed", "1.5"), "\"seed\" must be a whole number"},
+        {with("net_effective", "5"), "net_effective"},
+        {"{\"sead\": 1, " + cfg.substr(1), "unknown key \"sead\""},
+    };
+    const std::string eval =
+        "eval --params " + run + "/params.npz --input " + d + "/u.npy --out " + d + "/y.npy";
+    for (const auto &c : cases) {
+        write_file(d + "/cfg.json", c.text);
+        CliResult r = run_cli(eval + " --config " + d + "/cfg.json", d);
+        EXPECT_EQ(r.status, 1) << c.needle << ": " << r.err;
+        EXPECT_EQ(count_lines(r.err), 1) << c.needle << ": " << r.err;
+        EXPECT_NE(r.err.find(c.needle), std::string::npos) << r.err;
+        EXPECT_NE(r.err.find("cfg.json"), std::string::npos) << r.err;
+        EXPECT_FALSE(file_exists(d + "/y.npy")) << c.needle;
+    }
+    // the run's own config.json, found beside params.npz
+    CliResult r = run_cli(eval, d);
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_TRUE(file_exists(d + "/y.npy"));
+}
+
 // ---- class 6: masks and checkpoints by shape, not element count ----
 
 TEST(StrictShapes, MaskMustBeBT) {

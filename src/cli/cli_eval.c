@@ -10,34 +10,34 @@
 
 #include <unistd.h>
 
-#include <cjson/cJSON.h>
-
 #include "cli.h"
 #include "cli_run_dir.h"
+#include "cli_train.h"
 #include "ratenn/io.h"
 
-/* Reads "net_effective" (malloc'd into *spec), "dt" and "seed" from a run's config.json. */
+/* Reads "net_effective" (malloc'd into *spec), "dt" and "seed" from a run's config.json, read as
+ * --resume reads it (train_read_config: strict JSON, every key known and of its type), so that a
+ * corrupted or hand-edited file is one line naming the key rather than a network built from half of
+ * it. */
 static int read_run_config(const char *path, char **spec, double *dt, long long *seed) {
-    char *text = cli_read_text("eval", "--config (the run's config.json)", path, (size_t)1 << 20);
-    if (!text) return 1;
-    cJSON *doc = cJSON_Parse(text);
-    free(text);
-    const cJSON *net = cJSON_GetObjectItemCaseSensitive(doc, "net_effective");
-    const cJSON *d = cJSON_GetObjectItemCaseSensitive(doc, "dt");
-    const cJSON *s = cJSON_GetObjectItemCaseSensitive(doc, "seed");
+    train_cmdline *c = calloc(1, sizeof *c);
+    char msg[1200];
     int rc = 1;
-    if (!cJSON_IsString(net) || !cJSON_IsNumber(d))
-        fprintf(stderr, "ratenn eval: %s lacks \"net_effective\" or \"dt\"\n", path);
-    else if (!(*spec = cli_strdup(net->valuestring)))
+    if (!c)
         fprintf(stderr, "ratenn eval: out of memory\n");
-    else {
-        *dt = d->valuedouble;
-        *seed = cJSON_IsNumber(s) && s->valuedouble >= 0 && s->valuedouble < 9e18
-                    ? (long long)s->valuedouble
-                    : 0;
+    else if (train_read_config(c, path, msg, sizeof msg))
+        fprintf(stderr, "ratenn eval: %s\n", msg);
+    else if (!(c->a.dt > 0))
+        fprintf(stderr, "ratenn eval: --config %s: \"dt\" must be > 0 (got %g)\n", path, c->a.dt);
+    else if (c->a.seed < 0)
+        fprintf(stderr, "ratenn eval: --config %s: \"seed\" must be >= 0 (got %lld)\n", path,
+                c->a.seed);
+    else if ((*spec = cli_config_string("eval", path, "net_effective"))) {
+        *dt = c->a.dt;
+        *seed = c->a.seed;
         rc = 0;
     }
-    cJSON_Delete(doc);
+    free(c);
     return rc;
 }
 

@@ -120,6 +120,12 @@ static void train_flags(train_cmdline *c) {
     memcpy(c->flags, table, sizeof table);
 }
 
+int train_read_config(train_cmdline *c, const char *path, char *msg, size_t len) {
+    train_flags(c);
+    return cli_apply_config(c->flags, c->n_flags, path, train_info_keys, c->strings,
+                            sizeof c->strings, msg, len);
+}
+
 int train_default_args(train_args *a) {
     train_cmdline *c = calloc(1, sizeof *c);
     if (!c) return 1;
