@@ -3,6 +3,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,7 +112,40 @@ static void temp_name(char *dst, size_t n, const char *path) {
     snprintf(dst, n, "%s.eval-tmp.%ld", path, (long)getpid());
 }
 
+/* SIGINT, SIGTERM and SIGHUP, as `ratenn train` takes them (its flag is the CLI's other global):
+ * one line, exit status 128 + the signal, and nothing left behind. Until eval writes, nothing of
+ * it is on disk, so it stops at once (a long input is not run to its end first); once it writes,
+ * the signal is only noted, and eval removes its temporary files when the file in hand is whole
+ * (killed there, it used to leave "Y.eval-tmp.PID" behind). From the renames on it finishes. */
+static volatile sig_atomic_t g_signal = 0, g_writing = 0;
+
+static void on_signal(int sig) {
+    if (g_writing) {
+        g_signal = sig;
+        return;
+    }
+    /* only write(2) and _exit(2) here: async-signal-safe */
+    static const char head[] = "ratenn eval: stopped by signal ", tail[] = "; nothing written\n";
+    char num[4] = {(char)('0' + sig / 10 % 10), (char)('0' + sig % 10), '\0', '\0'};
+    const char *digits = sig >= 10 ? num : num + 1;
+    (void)!write(STDERR_FILENO, head, sizeof head - 1);
+    (void)!write(STDERR_FILENO, digits, sig >= 10 ? 2 : 1);
+    (void)!write(STDERR_FILENO, tail, sizeof tail - 1);
+    _exit(128 + sig);
+}
+
+static void catch_signals(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESTART; /* a write under way goes on (the signal is acted on after it) */
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+}
+
 int cli_eval(int argc, char **argv) {
+    catch_signals();
     const char *params = NULL, *input = NULL, *out = NULL, *record = NULL, *config = NULL,
                *noise = "on", *backend = "auto";
     long long seed = -1;
@@ -274,8 +308,18 @@ int cli_eval(int argc, char **argv) {
     size_t shape[3] = {B, T, cout};
     temp_name(tmp_out, sizeof tmp_out, out);
     if (record) temp_name(tmp_rec, sizeof tmp_rec, record);
-    if (rn_npy_write(tmp_out, y, 3, shape, &err) != RN_OK ||
-        (record && rn_npz_write(tmp_rec, rec, n_rec, &err) != RN_OK)) {
+    g_writing = 1; /* from here a signal waits for the file in hand */
+    bool written = rn_npy_write(tmp_out, y, 3, shape, &err) == RN_OK && !g_signal &&
+                   (!record || rn_npz_write(tmp_rec, rec, n_rec, &err) == RN_OK);
+    if (g_signal) {
+        unlink(tmp_out);
+        if (record) unlink(tmp_rec);
+        fprintf(stderr, "ratenn eval: stopped by signal %d while writing; nothing written\n",
+                (int)g_signal);
+        rc = 128 + (int)g_signal;
+        goto done;
+    }
+    if (!written) {
         /* the message names the temporary file: say which output it is */
         fprintf(stderr, "ratenn eval: %s: %s (nothing written)\n",
                 file_exists(tmp_out) ? "--record" : "--out", err.message);
