@@ -112,8 +112,8 @@ static void temp_name(char *dst, size_t n, const char *path) {
     snprintf(dst, n, "%s.eval-tmp.%ld", path, (long)getpid());
 }
 
-/* SIGINT, SIGTERM and SIGHUP, as `ratenn train` takes them (its flag is the CLI's other global):
- * one line, exit status 128 + the signal, and nothing left behind. Until eval writes, nothing of
+/* SIGINT, SIGTERM and SIGHUP, as `ratenn train` takes them (a signal handler's state: the only
+ * kind of global the CLI has): one line, exit status 128 + the signal, and nothing left behind. Until eval writes, nothing of
  * it is on disk, so it stops at once (a long input is not run to its end first); once it writes,
  * the signal is only noted, and eval removes its temporary files when the file in hand is whole
  * (killed there, it used to leave "Y.eval-tmp.PID" behind). From the renames on it finishes. */

@@ -199,9 +199,8 @@ static int take_lock(run_dir *r, const char *flag) {
 static bool unsuitable(const run_dir *r, const char *flag) {
     if (!strcmp(r->abs, "/")) {
         fprintf(stderr,
-                "ratenn train: %s %s is the root directory; give the run a directory of its own "
-                "(e.g. %s /ratenn-out)\n",
-                flag, r->dir, flag);
+                "ratenn train: %s %s is the root directory; a run needs a directory of its own\n",
+                flag, r->dir);
         return true;
     }
     const char *base = strrchr(r->abs, '/') + 1;
