@@ -8,6 +8,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "decimal.h"
 #include "error.h"
 #include "json_strict.h"
 #include "net_impl.h"
@@ -118,6 +119,22 @@ static bool parse_float(const char *s, float *v) {
 
 #define FLOAT_RANGE "a number of float32 range (0 or 1.2e-38 to 3.4e+38 in magnitude)"
 
+/* The value of a layer's real-valued option `what=v` into *dst: written in plain decimal (not
+ * "0x10", "inf" or "nan", which strtod would take), in float32's range, and > 0 (>= 0 with
+ * zero_ok). */
+static rn_status float_option(int index, const char *where, const char *what, const char *v,
+                              bool zero_ok, float *dst, rn_error *err) {
+    if (!rn_is_decimal(v))
+        return rn_fail(err, RN_ERR_INVALID_ARG,
+                       "layer %d '%s': %s=%s is not a finite number in decimal notation (such as "
+                       "0.1 or 2e-3)",
+                       index, where, what, v);
+    if (!parse_float(v, dst) || !(zero_ok ? *dst >= 0 : *dst > 0))
+        return rn_fail(err, RN_ERR_INVALID_ARG, "layer %d '%s': %s=%s must be %s and %s", index,
+                       where, what, v, zero_ok ? ">= 0" : "> 0", FLOAT_RANGE);
+    return RN_OK;
+}
+
 static bool parse_bool(const char *s, bool *v) {
     if (!strcmp(s, "true") || !strcmp(s, "1") || !strcmp(s, "yes"))
         *v = true;
@@ -185,14 +202,13 @@ static rn_status add_layer(rn_net *net, int index, const layer_text *L, rn_error
             } else if (!strcmp(k, "noise")) {
                 if (have_noise) BAD("layer %d '%s': noise is given twice", index, where);
                 have_noise = true;
-                if (!parse_float(v, &o.noise_std) || o.noise_std < 0)
-                    BAD("layer %d '%s': noise=%s must be >= 0 and %s", index, where, v,
-                        FLOAT_RANGE);
+                rn_status st = float_option(index, where, "noise", v, true, &o.noise_std, err);
+                if (st != RN_OK) return st;
             } else if (!strcmp(k, "tau")) {
                 if (have_tau) BAD("layer %d '%s': tau is given twice", index, where);
                 have_tau = true;
-                if (!parse_float(v, &o.tau) || !(o.tau > 0))
-                    BAD("layer %d '%s': tau=%s must be > 0 and %s", index, where, v, FLOAT_RANGE);
+                rn_status st = float_option(index, where, "tau", v, false, &o.tau, err);
+                if (st != RN_OK) return st;
             } else if (!strcmp(k, "activation")) {
                 BAD("layer %d '%s': unknown activation '%s' (tanh, relu, sigmoid, lrelu, linear)",
                     index, where, v);
@@ -237,8 +253,8 @@ static rn_status add_layer(rn_net *net, int index, const layer_text *L, rn_error
             BAD("layer %d '%s': unknown option '%s%s%s'", index, where, k, k[0] ? "=" : "", v);
         if (!k[0]) n_pos++;
         if (!isnan(*dst)) BAD("layer %d '%s': %s is given twice", index, where, what);
-        if (!parse_float(v, dst) || !(*dst > 0))
-            BAD("layer %d '%s': %s=%s must be > 0 and %s", index, where, what, v, FLOAT_RANGE);
+        rn_status st = float_option(index, where, what, v, false, dst, err);
+        if (st != RN_OK) return st;
     }
     if (channels == 0) BAD("layer %d '%s': expected %s(channels, ...)", index, where, L->kind);
     if (isnan(tau) || (kind == RN_LAYER_DOUBLEEXP && isnan(tau2)))

@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <functional>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -421,6 +422,70 @@ TEST(Adversary, SighupStopsWithACheckpointAndDivergenceIsOneLine) {
     std::string last = r.err.substr(r.err.find('\n') + 1);
     EXPECT_EQ(last.rfind("ratenn train: diverged at epoch 0", 0), 0u) << last;
     EXPECT_NE(last.find("the last good parameters are in"), std::string::npos) << last;
+}
+
+// ---- eval under signals ----
+
+// The CPU time (user and system, clock ticks) process pid has used, or -1 when it is gone.
+long cpu_ticks(pid_t pid) {
+    std::string st = read_file("/proc/" + std::to_string(pid) + "/stat");
+    size_t p = st.rfind(')'); // (the command's name may hold spaces)
+    if (p == std::string::npos) return -1;
+    std::istringstream in(st.substr(p + 1));
+    std::string field;
+    long ticks = 0;
+    for (int i = 3; i <= 15 && in >> field; i++) // fields 14 and 15: utime, stime
+        if (i >= 14) ticks += std::atol(field.c_str());
+    return ticks;
+}
+
+// A signal to `ratenn eval` while it writes its outputs (it had no handler: killed there, it left
+// "y.npy.eval-tmp.PID" behind), and while it computes: one line, 128 + the signal, nothing left.
+TEST(Adversary, EvalStoppedBySignalLeavesNothingBehind) {
+    TempDir dir;
+    ASSERT_TRUE(dir.ok());
+    const std::string d = dir.path(), run = d + "/run";
+    // a wide network, so that the forward pass takes a while and --record writes some 50 MB
+    ASSERT_EQ(run_cli("train --task chirp --epochs 1 --hidden 512 --repeats 1 --pulse 0.05 "
+                      "--quiet --backend cpu --out " +
+                          run,
+                      d)
+                  .status,
+              0);
+    const size_t T = 12000;
+    write_file(d + "/u.npy", npy_f32({1, T, 1}, std::vector<float>(T, 0.5f)));
+    auto left = [&] {
+        for (const auto &n : names(d))
+            if (n.rfind("y.npy", 0) == 0 || n.rfind("rec.npz", 0) == 0) return true;
+        return false;
+    };
+    const std::vector<std::string> args = {
+        "eval",       "--params", run + "/params.npz", "--input",   d + "/u.npy", "--out",
+        d + "/y.npy", "--record", d + "/rec.npz",      "--backend", "cpu"};
+    for (int sig : {SIGTERM, SIGINT, SIGHUP}) {
+        Background bg(args, d + "/err.txt");
+        // its first temporary file is there: it is writing (--out, then the larger --record)
+        ASSERT_TRUE(wait_for(left, 120)) << read_file(d + "/err.txt");
+        ASSERT_EQ(kill(bg.pid, sig), 0);
+        EXPECT_EQ(bg.wait(120), 128 + sig);
+        std::string err = read_file(d + "/err.txt");
+        EXPECT_EQ(count_lines(err), 1) << err;
+        EXPECT_NE(err.find("stopped by signal " + std::to_string(sig) +
+                           " while writing; nothing written"),
+                  std::string::npos)
+            << err;
+        EXPECT_FALSE(left()) << sig << ": a temporary file stayed";
+    }
+    // while it computes (a tenth of a second of CPU time in, of nearly a second): at once
+    Background bg(args, d + "/err.txt");
+    ASSERT_TRUE(wait_for([&] { return cpu_ticks(bg.pid) >= 10; }, 120));
+    ASSERT_EQ(kill(bg.pid, SIGTERM), 0);
+    EXPECT_EQ(bg.wait(120), 128 + SIGTERM);
+    std::string err = read_file(d + "/err.txt");
+    EXPECT_EQ(count_lines(err), 1) << err;
+    EXPECT_NE(err.find("stopped by signal 15"), std::string::npos) << err;
+    EXPECT_NE(err.find("nothing written"), std::string::npos) << err;
+    EXPECT_FALSE(left());
 }
 
 // ---- class 7: plot under signals, without its modules, on a failing stdout ----

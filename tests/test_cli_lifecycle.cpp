@@ -140,6 +140,49 @@ TEST(Lifecycle, ADirectoryWithAnotherRunIsRefusedUnlessOverwrite) {
     EXPECT_TRUE(entries(run, ".ratenn-staging-").empty());
 }
 
+// Directories that are no run's: the root under any spelling or link (it was accepted, and as root a
+// run's files and lock went into /), a file, and a directory named as ratenn's staging directories
+// (the next run in its parent removes those). A directory that holds other files is a run's
+// directory all the same (`--out .`): they are left alone.
+TEST(Lifecycle, UnsuitableRunDirectoriesAreRefused) {
+    TempDir dir;
+    ASSERT_TRUE(dir.ok());
+    const std::string d = dir.path();
+    ASSERT_EQ(symlink("/", (d + "/root").c_str()), 0);
+    write_file(d + "/file", "not a directory");
+    // (a missing --init as well: were the root taken, the run would still fail before training)
+    const std::string train =
+        std::string("train --task chirp --epochs 1 ") + kQuick + " --init " + d + "/missing.npz";
+    const bool lock_before = file_exists("/.ratenn.lock");
+    const std::pair<std::string, std::string> cases[] = {
+        {"/", "--out / is the root directory"},
+        {"//", "is the root directory"},
+        {"/tmp/..", "is the root directory"},
+        {d + "/root", "is the root directory"},
+        {d + "/root/", "is the root directory"},
+        {d + "/file", "Not a directory"},
+        {d + "/file/run", "Not a directory"},
+        {d + "/.ratenn-staging-abc123", "the name of ratenn's staging directories"},
+    };
+    for (const auto &c : cases) {
+        CliResult r = run_cli(train + " --out " + c.first, d);
+        EXPECT_NE(r.status, 0) << c.first;
+        EXPECT_EQ(count_lines(r.err), 1) << c.first << ": " << r.err;
+        EXPECT_NE(r.err.find(c.second), std::string::npos) << c.first << ": " << r.err;
+    }
+    EXPECT_EQ(file_exists("/.ratenn.lock"), lock_before) << "a lock was taken in /";
+    EXPECT_EQ(read_file(d + "/file"), "not a directory");
+    EXPECT_FALSE(file_exists(d + "/.ratenn-staging-abc123"));
+    // the working directory with a file of the user's: the run goes in beside it
+    ASSERT_EQ(mkdir((d + "/here").c_str(), 0777), 0);
+    write_file(d + "/here/notes.txt", "mine");
+    CliResult r =
+        run_in(d + "/here", std::string("train --task chirp --epochs 1 ") + kQuick + " --out .", d);
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_TRUE(file_exists(d + "/here/params.npz"));
+    EXPECT_EQ(read_file(d + "/here/notes.txt"), "mine");
+}
+
 // A new run killed outright (SIGKILL: no handler runs) before its files moved in leaves the older run
 // whole and resumable; the next run on the directory clears what the killed one staged.
 TEST(Lifecycle, AKilledNewRunLeavesTheOlderRunUntouched) {
@@ -303,6 +346,15 @@ TEST(Lifecycle, ResumeRefusesWhatCannotApplyAndBrokenHistories) {
     r = run_cli("train --resume " + run + " --epochs 9 --quiet", d);
     EXPECT_NE(r.status, 0);
     EXPECT_NE(r.err.find("loss.csv does not hold the 6 epochs"), std::string::npos) << r.err;
+    // a value strtod reads but ratenn never writes (hexadecimal) is a malformed row too
+    std::string hex = loss;
+    size_t row1 = hex.find("\n1,") + 3;
+    hex.replace(row1, hex.find(',', row1) - row1, "0x1p-3");
+    write_file(run + "/loss.csv", hex);
+    r = run_cli("train --resume " + run + " --epochs 9 --quiet", d);
+    EXPECT_NE(r.status, 0);
+    EXPECT_EQ(count_lines(r.err), 1) << r.err;
+    EXPECT_NE(r.err.find("loss.csv"), std::string::npos) << r.err;
     write_file(run + "/loss.csv", loss);
     EXPECT_EQ(before, dir_snapshot(run));
     r = run_cli("train --resume " + run + " --epochs 9 --quiet", d);

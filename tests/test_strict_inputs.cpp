@@ -381,6 +381,70 @@ TEST(StrictConfig, NumbersOutOfFloatRangeAreNamedNotRounded) {
                    d);
 }
 
+// A number is read as it looks: strtod also takes hexadecimal ("noise=0x10" was a noise of 16,
+// "--dt 0x1p-10" a dt of 1/1024), "inf", "nan" and leading white space. Specs, flags, bounds and sizes
+// take plain decimal numbers (with an exponent) and name the key or flag otherwise.
+TEST(StrictNet, NumbersAreDecimalAsWritten) {
+    const struct {
+        const char *spec, *needle;
+    } specs[] = {
+        {"rate(4, noise=0x10)", "layer 0 'rate(4, noise=0x10)': noise=0x10 is not a finite number "
+                                "in decimal notation"},
+        {"rate(4, tau=0x1p-3)", "tau=0x1p-3 is not a finite number in decimal notation"},
+        {"rate(4, tau=inf)", "tau=inf is not a finite number in decimal notation"},
+        {"rate(4, noise=nan)", "noise=nan is not a finite number in decimal notation"},
+        {"rate(4, tau=Infinity)", "tau=Infinity is not"},
+        {"lowpass(2, 0X10)", "tau=0X10 is not a finite number in decimal notation"},
+        {"doubleexp(2, tau1=0.01, tau2=0x.8p1)", "tau2=0x.8p1 is not"},
+        {"rate(4, tau=1e)", "tau=1e is not"},
+        {"rate(4, tau=.)", "tau=. is not"},
+    };
+    for (const auto &c : specs) {
+        std::string m = net_error(c.spec, false);
+        EXPECT_NE(m.find(c.needle), std::string::npos) << c.spec << ": " << m;
+    }
+    // what JSON cannot hold as a finite number comes out the same way
+    EXPECT_NE(net_error(R"({"layers": [{"type": "rate", "n": 4, "tau": 1e999}]})", true)
+                  .find("tau=inf is not a finite number"),
+              std::string::npos);
+    // decimal numbers in every spelling still build, to the value written
+    rn_net *net = nullptr;
+    rn_error err = {};
+    ASSERT_EQ(
+        rn_net_from_spec(&net, "rate(3, noise=.5, tau=2E-2) lowpass(3, tau=+5.)", 1e-3f, 0, &err),
+        RN_OK)
+        << err.message;
+    rn_rate_options o;
+    ASSERT_EQ(rn_net_rate_options(net, 0, &o, &err), RN_OK);
+    EXPECT_EQ(o.noise_std, 0.5f);
+    EXPECT_EQ(o.tau, 0.02f);
+    rn_net_free(net);
+
+    TempDir dir;
+    ASSERT_TRUE(dir.ok());
+    const std::string d = dir.path(), run = std::string("train --epochs 1 ") + kQuick;
+    expect_refused(run + " --noise 0x10",
+                   "--noise: '0x10' is not a finite number in decimal notation", d);
+    expect_refused(run + " --dt 0x1p-10", "--dt: '0x1p-10' is not a finite number", d);
+    expect_refused(run + " --lr infinity", "--lr: 'infinity' is not a finite number", d);
+    expect_refused(run + " --lr -INF", "--lr: '-INF' is not a finite number", d);
+    expect_refused(run + " --lr ' 0.01'", "--lr: ' 0.01' is not a finite number", d);
+    expect_refused(run + " --clip-norm 1e", "--clip-norm: '1e' is not a finite number", d);
+    expect_refused("train --epochs ' 1' " + std::string(kQuick), "--epochs: ' 1' is not an integer",
+                   d);
+    expect_refused(run + " --max-memory 0x10M", "--max-memory: expected a size", d);
+    expect_refused(run + " --max-memory infG", "--max-memory: expected a size", d);
+    expect_refused(run + " --bound '1_rate.tau>=0x1'",
+                   "--bound '1_rate.tau>=0x1': 0x1 is not a finite number in decimal notation", d);
+    expect_refused(run + " --bound '0x1<=1_rate.tau'", "0x1 is not a finite number in decimal", d);
+    expect_refused(run + " --bound '0<=1_rate.tau<=nan'", "nan is not a finite number in decimal",
+                   d);
+    // and the decimal spellings are taken as written
+    CliResult r =
+        run_cli(run + " --lr 1E-3 --dt .001 --noise +0.1 --max-memory 1.5G --out " + d + "/ok", d);
+    EXPECT_EQ(r.status, 0) << r.err;
+}
+
 TEST(StrictConfig, ParamsTakesTheNameAfterTheFile) {
     TempDir dir;
     ASSERT_TRUE(dir.ok());
@@ -399,6 +463,58 @@ TEST(StrictConfig, ParamsTakesTheNameAfterTheFile) {
     ShResult both = run_sh("RATENN params " + d + "/r/params.npz 1_rate.tau --name 1_rate.tau", d);
     EXPECT_EQ(both.status, 2);
     EXPECT_NE(both.err.find("not both"), std::string::npos) << both.err;
+}
+
+// `ratenn eval` reads the run's config.json as --resume does (it had a parser of its own that took
+// trailing data, the first of two keys, unknown keys, a seed of -3 or 1.5 as 0 or 1): a corrupted file
+// is one line naming the key, and nothing is written.
+TEST(StrictConfig, EvalReadsTheRunsConfigAsResumeDoes) {
+    TempDir dir;
+    ASSERT_TRUE(dir.ok());
+    const std::string d = dir.path(), run = d + "/r";
+    ASSERT_EQ(
+        run_cli(std::string("train --task chirp --epochs 1 ") + kQuick + " --out " + run, d).status,
+        0);
+    write_file(d + "/u.npy", npy_f32({1, 40, 1}, std::vector<float>(40, 0.5f)));
+    const std::string cfg = read_file(run + "/config.json");
+    // cfg with the value of "key" replaced by v
+    auto with = [&](const std::string &key, const std::string &v) {
+        std::string t = cfg;
+        size_t p = t.find("\"" + key + "\": ");
+        EXPECT_NE(p, std::string::npos) << key;
+        p += key.size() + 4;
+        size_t e = t.find('\n', p); // (config.json has one key per line)
+        t.replace(p, e - (t[e - 1] == ',') - p, v);
+        return t;
+    };
+    const struct {
+        std::string text, needle;
+    } cases[] = {
+        {"{\"dt\": 0.5, " + cfg.substr(1), "the key \"dt\" is given twice"},
+        {cfg + "junk", "trailing data"},
+        {cfg.substr(0, cfg.size() / 2), "not valid JSON"},
+        {with("dt", "\"0.001\""), "\"dt\" must be a number"},
+        {with("dt", "-0.001"), "\"dt\" must be > 0"},
+        {with("seed", "-3"), "\"seed\" must be >= 0"},
+        {with("seed", "1.5"), "\"seed\" must be a whole number"},
+        {with("net_effective", "5"), "net_effective"},
+        {"{\"sead\": 1, " + cfg.substr(1), "unknown key \"sead\""},
+    };
+    const std::string eval =
+        "eval --params " + run + "/params.npz --input " + d + "/u.npy --out " + d + "/y.npy";
+    for (const auto &c : cases) {
+        write_file(d + "/cfg.json", c.text);
+        CliResult r = run_cli(eval + " --config " + d + "/cfg.json", d);
+        EXPECT_EQ(r.status, 1) << c.needle << ": " << r.err;
+        EXPECT_EQ(count_lines(r.err), 1) << c.needle << ": " << r.err;
+        EXPECT_NE(r.err.find(c.needle), std::string::npos) << r.err;
+        EXPECT_NE(r.err.find("cfg.json"), std::string::npos) << r.err;
+        EXPECT_FALSE(file_exists(d + "/y.npy")) << c.needle;
+    }
+    // the run's own config.json, found beside params.npz
+    CliResult r = run_cli(eval, d);
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_TRUE(file_exists(d + "/y.npy"));
 }
 
 // ---- class 6: masks and checkpoints by shape, not element count ----

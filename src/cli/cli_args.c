@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "decimal.h"
 #include "json_strict.h"
 #include "read_file.h"
 
@@ -37,8 +38,10 @@ static int parse_value(cli_flag *f, const char *text, char *errbuf, size_t errle
     switch (f->type) {
     case CLI_INT:
     case CLI_INT64: {
+        /* digits after an optional sign: strtoll would also skip white space before them */
+        size_t sign = text[0] == '+' || text[0] == '-';
         long long v = strtoll(text, &end, 10);
-        if (end == text || *end != '\0' || errno == ERANGE ||
+        if (!(text[sign] >= '0' && text[sign] <= '9') || *end != '\0' || errno == ERANGE ||
             (f->type == CLI_INT && (v < INT_MIN || v > INT_MAX))) {
             snprintf(errbuf, errlen, "%s: '%s' is not an integer in range", f->name, text);
             return 1;
@@ -50,9 +53,12 @@ static int parse_value(cli_flag *f, const char *text, char *errbuf, size_t errle
         return 0;
     }
     case CLI_DOUBLE: {
+        /* as it looks: not hexadecimal ("0x10" is 16 to strtod), "inf" or "nan" (decimal.h) */
         double v = strtod(text, &end);
-        if (end == text || *end != '\0' || isnan(v) || (isinf(v) && errno != ERANGE)) {
-            snprintf(errbuf, errlen, "%s: '%s' is not a finite number", f->name, text);
+        if (!rn_is_decimal(text) || *end != '\0' || isnan(v) || (isinf(v) && errno != ERANGE)) {
+            snprintf(errbuf, errlen,
+                     "%s: '%s' is not a finite number in decimal notation (such as 0.01 or 1e-2)",
+                     f->name, text);
             return 1;
         }
         /* ERANGE: an overflow (±HUGE_VAL) or an underflow (a subnormal or 0): both said as such */

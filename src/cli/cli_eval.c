@@ -3,6 +3,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,34 +11,34 @@
 
 #include <unistd.h>
 
-#include <cjson/cJSON.h>
-
 #include "cli.h"
 #include "cli_run_dir.h"
+#include "cli_train.h"
 #include "ratenn/io.h"
 
-/* Reads "net_effective" (malloc'd into *spec), "dt" and "seed" from a run's config.json. */
+/* Reads "net_effective" (malloc'd into *spec), "dt" and "seed" from a run's config.json, read as
+ * --resume reads it (train_read_config: strict JSON, every key known and of its type), so that a
+ * corrupted or hand-edited file is one line naming the key rather than a network built from half of
+ * it. */
 static int read_run_config(const char *path, char **spec, double *dt, long long *seed) {
-    char *text = cli_read_text("eval", "--config (the run's config.json)", path, (size_t)1 << 20);
-    if (!text) return 1;
-    cJSON *doc = cJSON_Parse(text);
-    free(text);
-    const cJSON *net = cJSON_GetObjectItemCaseSensitive(doc, "net_effective");
-    const cJSON *d = cJSON_GetObjectItemCaseSensitive(doc, "dt");
-    const cJSON *s = cJSON_GetObjectItemCaseSensitive(doc, "seed");
+    train_cmdline *c = calloc(1, sizeof *c);
+    char msg[1200];
     int rc = 1;
-    if (!cJSON_IsString(net) || !cJSON_IsNumber(d))
-        fprintf(stderr, "ratenn eval: %s lacks \"net_effective\" or \"dt\"\n", path);
-    else if (!(*spec = cli_strdup(net->valuestring)))
+    if (!c)
         fprintf(stderr, "ratenn eval: out of memory\n");
-    else {
-        *dt = d->valuedouble;
-        *seed = cJSON_IsNumber(s) && s->valuedouble >= 0 && s->valuedouble < 9e18
-                    ? (long long)s->valuedouble
-                    : 0;
+    else if (train_read_config(c, path, msg, sizeof msg))
+        fprintf(stderr, "ratenn eval: %s\n", msg);
+    else if (!(c->a.dt > 0))
+        fprintf(stderr, "ratenn eval: --config %s: \"dt\" must be > 0 (got %g)\n", path, c->a.dt);
+    else if (c->a.seed < 0)
+        fprintf(stderr, "ratenn eval: --config %s: \"seed\" must be >= 0 (got %lld)\n", path,
+                c->a.seed);
+    else if ((*spec = cli_config_string("eval", path, "net_effective"))) {
+        *dt = c->a.dt;
+        *seed = c->a.seed;
         rc = 0;
     }
-    cJSON_Delete(doc);
+    free(c);
     return rc;
 }
 
@@ -111,7 +112,40 @@ static void temp_name(char *dst, size_t n, const char *path) {
     snprintf(dst, n, "%s.eval-tmp.%ld", path, (long)getpid());
 }
 
+/* SIGINT, SIGTERM and SIGHUP, as `ratenn train` takes them (a signal handler's state: the only
+ * kind of global the CLI has): one line, exit status 128 + the signal, and nothing left behind. Until eval writes, nothing of
+ * it is on disk, so it stops at once (a long input is not run to its end first); once it writes,
+ * the signal is only noted, and eval removes its temporary files when the file in hand is whole
+ * (killed there, it used to leave "Y.eval-tmp.PID" behind). From the renames on it finishes. */
+static volatile sig_atomic_t g_signal = 0, g_writing = 0;
+
+static void on_signal(int sig) {
+    if (g_writing) {
+        g_signal = sig;
+        return;
+    }
+    /* only write(2) and _exit(2) here: async-signal-safe */
+    static const char head[] = "ratenn eval: stopped by signal ", tail[] = "; nothing written\n";
+    char num[4] = {(char)('0' + sig / 10 % 10), (char)('0' + sig % 10), '\0', '\0'};
+    const char *digits = sig >= 10 ? num : num + 1;
+    (void)!write(STDERR_FILENO, head, sizeof head - 1);
+    (void)!write(STDERR_FILENO, digits, sig >= 10 ? 2 : 1);
+    (void)!write(STDERR_FILENO, tail, sizeof tail - 1);
+    _exit(128 + sig);
+}
+
+static void catch_signals(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESTART; /* a write under way goes on (the signal is acted on after it) */
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+}
+
 int cli_eval(int argc, char **argv) {
+    catch_signals();
     const char *params = NULL, *input = NULL, *out = NULL, *record = NULL, *config = NULL,
                *noise = "on", *backend = "auto";
     long long seed = -1;
@@ -274,8 +308,18 @@ int cli_eval(int argc, char **argv) {
     size_t shape[3] = {B, T, cout};
     temp_name(tmp_out, sizeof tmp_out, out);
     if (record) temp_name(tmp_rec, sizeof tmp_rec, record);
-    if (rn_npy_write(tmp_out, y, 3, shape, &err) != RN_OK ||
-        (record && rn_npz_write(tmp_rec, rec, n_rec, &err) != RN_OK)) {
+    g_writing = 1; /* from here a signal waits for the file in hand */
+    bool written = rn_npy_write(tmp_out, y, 3, shape, &err) == RN_OK && !g_signal &&
+                   (!record || rn_npz_write(tmp_rec, rec, n_rec, &err) == RN_OK);
+    if (g_signal) {
+        unlink(tmp_out);
+        if (record) unlink(tmp_rec);
+        fprintf(stderr, "ratenn eval: stopped by signal %d while writing; nothing written\n",
+                (int)g_signal);
+        rc = 128 + (int)g_signal;
+        goto done;
+    }
+    if (!written) {
         /* the message names the temporary file: say which output it is */
         fprintf(stderr, "ratenn eval: %s: %s (nothing written)\n",
                 file_exists(tmp_out) ? "--record" : "--out", err.message);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "decimal.h"
 #include "ratenn/io.h"
 
 /* Calls fn on each comma-separated item of list (items are trimmed of spaces). */
@@ -38,6 +39,20 @@ static int bound_number(const char *expr, double v) {
     fprintf(stderr, "ratenn: --bound '%s': %g is not a finite number in float32's range\n", expr,
             v);
     return 1;
+}
+
+/* A bound's number as written: plain decimal (decimal.h; strtod would read "0x10" as 16 and take
+ * "inf"), then in float32's range. */
+static int bound_value(const char *expr, const char *text, double *v) {
+    if (!rn_is_decimal(text)) {
+        fprintf(stderr,
+                "ratenn: --bound '%s': %s is not a finite number in decimal notation (such as "
+                "0.01 or 1e-2)\n",
+                expr, text);
+        return 1;
+    }
+    *v = strtod(text, NULL);
+    return bound_number(expr, *v);
 }
 
 static int unknown(const rn_net *net, const char *flag, const char *name) {
@@ -98,13 +113,12 @@ static int bound_one(rn_net *net, const char *expr, void *ctx) {
     left[ln] = '\0';
     snprintf(right, sizeof right, "%s", p + strlen(ops[op]));
     char *end;
-    double lv = strtod(left, &end);
+    (void)strtod(left, &end); /* a number to strtod ("0x1", "-inf"): said to be one, not a name */
     bool left_is_number = *end == '\0';
     if (left_is_number) {
         /* lo <= name [<= hi] */
         if (op == 1 || op == 3) goto bad;
-        lo = lv;
-        if (bound_number(expr, lo)) return 1;
+        if (bound_value(expr, left, &lo)) return 1;
         const char *q = strstr(right, "<");
         if (q) {
             size_t nn = (size_t)(q - right);
@@ -112,17 +126,16 @@ static int bound_one(rn_net *net, const char *expr, void *ctx) {
             memcpy(name, right, nn);
             name[nn] = '\0';
             const char *num = q + (q[1] == '=' ? 2 : 1);
-            hi = strtod(num, &end);
-            if (*num == '\0' || *end != '\0') goto bad;
-            if (bound_number(expr, hi)) return 1;
+            if (*num == '\0') goto bad;
+            if (bound_value(expr, num, &hi)) return 1;
         } else {
             snprintf(name, sizeof name, "%s", right);
         }
     } else {
         snprintf(name, sizeof name, "%s", left);
-        double v = strtod(right, &end);
-        if (right[0] == '\0' || *end != '\0') goto bad;
-        if (bound_number(expr, v)) return 1;
+        double v;
+        if (right[0] == '\0') goto bad;
+        if (bound_value(expr, right, &v)) return 1;
         if (op == 1 || op == 3)
             lo = v;
         else

@@ -192,6 +192,29 @@ static int take_lock(run_dir *r, const char *flag) {
     return 0;
 }
 
+/* Directories that are no run's, under any spelling or link (r->abs): the root (a run's files and
+ * lock would go among the system's, and as root nothing else stops it), and a directory named as
+ * ratenn's staging directories are (the next run in its parent would remove the run's files). A
+ * directory holding other files is a run's directory all the same: they are never touched. */
+static bool unsuitable(const run_dir *r, const char *flag) {
+    if (!strcmp(r->abs, "/")) {
+        fprintf(stderr,
+                "ratenn train: %s %s is the root directory; a run needs a directory of its own\n",
+                flag, r->dir);
+        return true;
+    }
+    const char *base = strrchr(r->abs, '/') + 1;
+    size_t pre = strlen(RUN_DIR_STAGE_PREFIX);
+    if (!strncmp(base, RUN_DIR_STAGE_PREFIX, pre) && strlen(base) == pre + 6) {
+        fprintf(stderr,
+                "ratenn train: %s %s: '%s' is the name of ratenn's staging directories, which the "
+                "next run in its parent directory removes; choose another name\n",
+                flag, r->dir, base);
+        return true;
+    }
+    return false;
+}
+
 int run_dir_open(run_dir *r, const char *dir, bool resume, bool overwrite) {
     memset(r, 0, sizeof *r);
     r->lock_fd = -1;
@@ -213,6 +236,10 @@ int run_dir_open(run_dir *r, const char *dir, bool resume, bool overwrite) {
     }
     if (!realpath(r->dir, r->abs)) {
         fprintf(stderr, "ratenn train: %s %s: %s\n", flag, dir, strerror(errno));
+        run_dir_close(r);
+        return 1;
+    }
+    if (unsuitable(r, flag)) {
         run_dir_close(r);
         return 1;
     }

@@ -15,7 +15,8 @@
 #include "cli_run_dir.h"
 #include "cli_train.h"
 
-static volatile sig_atomic_t g_stop_signal = 0; /* the CLI's only global: SIGINT/SIGTERM/SIGHUP */
+/* SIGINT/SIGTERM/SIGHUP (a signal handler's state: the only kind of global the CLI has) */
+static volatile sig_atomic_t g_stop_signal = 0;
 static void on_signal(int sig) {
     g_stop_signal = sig;
 }

@@ -1,4 +1,5 @@
-/* Internal to `ratenn train` (cli_train*.c): its arguments, its data and its output files. */
+/* Internal to `ratenn train` (cli_train*.c): its arguments, its data and its output files (and, for
+ * `ratenn eval`, the reading of a run's config.json). */
 #ifndef RATENN_CLI_TRAIN_H
 #define RATENN_CLI_TRAIN_H
 
@@ -38,6 +39,11 @@ typedef struct train_cmdline {
 int train_parse(train_cmdline *c, int argc, char **argv);
 /* Prints "ratenn train: MSG" and returns the usage exit status (2). */
 int train_usage_error(const char *msg);
+/* A run's config.json over the defaults, read as --resume reads it: strict JSON (json_strict.h),
+ * every key one of the flags or of train_info_keys, each value of its flag's type and range. For
+ * `ratenn eval`, which rebuilds the run's network from it. Returns 1 with one line in msg (naming
+ * the file and the key) on failure. */
+int train_read_config(train_cmdline *c, const char *path, char *msg, size_t len);
 /* The defaults of every flag (before --config and the command line); 1 when out of memory. */
 int train_default_args(train_args *a);
 /* ---- cli_train_limits.c ---- */

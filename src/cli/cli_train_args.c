@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "cli_train.h"
+#include "decimal.h"
 
 const char *const train_info_keys[] = {"net_effective", "steps",          "trials",
                                        "backend_used",  "ratenn_version", NULL};
@@ -119,6 +120,12 @@ static void train_flags(train_cmdline *c) {
     memcpy(c->flags, table, sizeof table);
 }
 
+int train_read_config(train_cmdline *c, const char *path, char *msg, size_t len) {
+    train_flags(c);
+    return cli_apply_config(c->flags, c->n_flags, path, train_info_keys, c->strings,
+                            sizeof c->strings, msg, len);
+}
+
 int train_default_args(train_args *a) {
     train_cmdline *c = calloc(1, sizeof *c);
     if (!c) return 1;
@@ -203,11 +210,13 @@ static int apply_config(train_cmdline *c, int argc, char **argv, char *msg, size
     return 0;
 }
 
-/* "512M", "4G", "1.5GiB", "100000": bytes (K, M, G, T are powers of 1024); 0 when malformed. */
+/* "512M", "4G", "1.5GiB", "100000": bytes (K, M, G, T are powers of 1024); 0 when malformed (the
+ * number in plain decimal: "0x10M" is not 16 MiB). */
 static size_t parse_size(const char *text) {
     char *end;
     double v = strtod(text, &end);
-    if (end == text || !(v > 0)) return 0;
+    size_t n = rn_decimal_prefix(text);
+    if (n == 0 || end != text + n || !(v > 0)) return 0;
     double unit = 1.0;
     switch (*end) {
     case 'k':

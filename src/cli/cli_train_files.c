@@ -14,6 +14,7 @@
 #include "atomic_file.h"
 #include "cli_run_dir.h"
 #include "cli_train.h"
+#include "decimal.h"
 
 void train_path(char *dst, size_t n, const char *dir, const char *file) {
     snprintf(dst, n, "%s/%s", dir, file);
@@ -232,12 +233,12 @@ static bool parse_row(const char *s, long long epoch, double *v, int count) {
     char *end;
     errno = 0;
     long long e = strtoll(s, &end, 10);
-    if (errno || end == s || e != epoch) return false;
+    if (errno || !(*s >= '0' && *s <= '9') || e != epoch) return false;
     for (int k = 0; k < count; k++) {
         if (*end != ',') return false;
         s = end + 1;
-        v[k] = strtod(s, &end);
-        if (end == s || !isfinite(v[k])) return false;
+        v[k] = strtod(s, &end); /* as this program writes it: "%.17g", never "0x..." or "inf" */
+        if (rn_decimal_prefix(s) != (size_t)(end - s) || end == s || !isfinite(v[k])) return false;
     }
     return *end == '\0';
 }
