@@ -335,7 +335,7 @@ int cli_eval(int argc, char **argv) {
     }
     if (record && (rec_trials < B || stride > 1)) {
         char every[64] = "";
-        if (stride > 1) snprintf(every, sizeof every, " at every %zu-th step", stride);
+        if (stride > 1) snprintf(every, sizeof every, ", one step in every %zu", stride);
         fprintf(stderr,
                 "ratenn eval: --record keeps trial 0 of %zu%s (--record-all keeps every trial and "
                 "step)\n",

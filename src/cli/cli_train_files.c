@@ -154,7 +154,7 @@ int train_write_run(const char *path, rn_trainer *tr, const rn_net *net, const r
     }
     if (any && (rec_trials < d->B || stride > 1)) {
         char every[64] = "";
-        if (stride > 1) snprintf(every, sizeof every, " at every %d-th step", stride);
+        if (stride > 1) snprintf(every, sizeof every, ", one step in every %d", stride);
         fprintf(stderr,
                 "ratenn: run.npz records x and r of trial 0 of %d%s (--record-all keeps every "
                 "trial and step)\n",
