@@ -93,7 +93,9 @@ def from_rockpool(module, dt=None, seed=0):
     β / (1 - β), where ratenn's lowpass computes y_t = β y_{t-1} + (1 - β) u_t, a unit gain. Following a
     linear layer, the factor is folded into that layer's weights (and bias), so the outputs agree at
     the mapped τ; training τ afterwards changes Rockpool's gain but not ratenn's (a warning says so).
-    Anywhere else the gain differs and a warning says that too."""
+    Anywhere else the gain differs and a warning says that too. The NumPy ExpSyn sums the same
+    terms by a convolution cut after 10·max(τ)/dt steps (max_window_length at most): past that, its
+    output lacks the older terms, about e^-10 ≈ 4.5e-5 of it, which ratenn's recursion keeps."""
     kids = _children(module)
     dts = {float(np.asarray(m.dt)) for _, m in kids if hasattr(m, "dt")}
     if dt is None:
@@ -180,9 +182,9 @@ def to_rockpool_parameters(net, module=None):
     (the Rockpool Sequential to receive them) its own sub-module names are used and only the
     attributes it has are given (no linear bias where the module has none), as torch tensors for
     its Torch sub-modules (on their device) and NumPy arrays for the others; without it, the JAX
-    classes' names and NumPy arrays. A rate layer's x0 is a state in Rockpool, not a parameter: it is left out. A
-    lowpass gives its τ only (its gain differs, see from_rockpool); alpha and doubleexp have no
-    Rockpool module (ValueError)."""
+    classes' names and NumPy arrays. A rate layer's x0 is a state in Rockpool, not a parameter: it
+    is left out. A lowpass gives its τ only (its gain differs, see from_rockpool); alpha and
+    doubleexp have no Rockpool module (ValueError)."""
     params = net.parameters()
     layers = net.layers()
     kids = _children(module) if module is not None else None
