@@ -190,7 +190,8 @@ def _load():
             raise
         raise ImportError(f"ratenn: {e}: the OpenMP runtime already loaded in this process (torch "
                           f"bundles an older libgomp) lacks a version libratenn needs; import "
-                          f"ratenn before torch") from None
+                          f"ratenn before torch (and before rockpool, which imports torch where it "
+                          f"is installed)") from None
     lib.rn_struct_size.restype = C.c_size_t
     lib.rn_struct_size.argtypes = [C.c_char_p]
     # A struct that gained fields at its end in C is padded here to the library's size, so that
