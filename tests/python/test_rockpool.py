@@ -23,6 +23,12 @@ from rockpool.training.jax_loss import bounds_cost, l2sqr_norm, make_bounds, mse
 DT = 1e-3
 
 
+@pytest.fixture(autouse=True)
+def seeded():
+    """The NumPy modules' default initial values (NumPy's global generator) the same on every run."""
+    np.random.seed(0)
+
+
 def rel(a, ref):
     a, ref = np.asarray(a, np.float64), np.asarray(ref, np.float64)
     return float(np.abs(a - ref).max() / max(np.abs(ref).max(), 1e-30))
