@@ -91,6 +91,29 @@ def test_from_rockpool_gives_rockpool_torchs_output(act, bias):
     assert r < 1e-5
 
 
+@pytest.mark.parametrize("kw", [{}, {"tau": 0.03, "bias": 0.1, "threshold": -0.05}],
+                         ids=["defaults", "scalars"])
+def test_a_feedforward_rate_torch_with_its_defaults_or_scalars(kw):
+    """RateTorch's defaults: no w_rec, relu, τ 20 ms; or τ, bias and threshold given as scalars
+    (shape ()), which ratenn holds per neuron."""
+    N = 6
+    rp = Sequential(LinearTorch((2, N)), RateTorch(N, **kw), LinearTorch((N, 1)))
+    u = np.random.default_rng(12).uniform(-1, 1, (2, 300, 2)).astype(np.float32)
+    with ratenn.from_rockpool(rp) as net:
+        o = net.rate_options(1)
+        assert (o["recurrent"], o["activation"]) == (False, "relu")
+        p = net.parameters()["1_rate"]
+        assert "w_rec" not in p
+        np.testing.assert_allclose(p["tau"], np.full(N, kw.get("tau", 0.02), np.float32))
+        np.testing.assert_allclose(p["bias"], np.full(N, kw.get("bias", 0.0), np.float32))
+        out = net.evolve(u)
+    with torch.no_grad():
+        ref, _, _ = rp(torch.from_numpy(u))
+    r = rel(out, npy(ref))
+    print(f"torch feed-forward rate, {kw or 'defaults'}: {r:.2e}")
+    assert r < 1e-5
+
+
 @pytest.mark.parametrize("bias", [True, False])
 def test_the_tutorial_loss_and_gradients_equal_torch_autograd(bias):
     """The tutorial's task and loss in Rockpool's Torch modules: MSE + 10·bounds_cost (τ >= 11·dt) +
