@@ -181,7 +181,17 @@ def _check_defaults(lib, path):
 
 def _load():
     path = _find_library()
-    lib = C.CDLL(path)
+    try:
+        lib = C.CDLL(path)
+    except OSError as e:
+        # torch's wheels bundle an older libgomp under the same soname: loaded first, it is the one
+        # the process has, and it lacks the OpenMP 5.0 functions the library links
+        if "OMP_" not in str(e):
+            raise
+        raise ImportError(f"ratenn: {e}: the OpenMP runtime already loaded in this process (torch "
+                          f"bundles an older libgomp) lacks a version libratenn needs; import "
+                          f"ratenn before torch (and before rockpool, which imports torch where it "
+                          f"is installed)") from None
     lib.rn_struct_size.restype = C.c_size_t
     lib.rn_struct_size.argtypes = [C.c_char_p]
     # A struct that gained fields at its end in C is padded here to the library's size, so that

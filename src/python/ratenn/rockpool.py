@@ -11,7 +11,15 @@ from .network import Network
 _LINEAR = ("LinearJax", "LinearTorch", "Linear")
 _RATE = ("RateJax", "RateTorch", "Rate")
 _EXPSYN = ("ExpSynJax", "ExpSynTorch", "ExpSyn")
-_ACT = {"H_tanh": "tanh", "H_ReLU": "relu", "H_sigmoid": "sigmoid"}
+# ratenn's activations as functions of z = x - threshold (SPEC: sigmoid is Rockpool's (tanh(z)+1)/2,
+# lrelu the standard form with slope 0.01).
+_ACT_FNS = {
+    "tanh": np.tanh,
+    "relu": lambda z: np.maximum(z, 0.0),
+    "sigmoid": lambda z: (np.tanh(z) + 1.0) / 2.0,
+    "lrelu": lambda z: np.where(z >= 0, z, 0.01 * z),
+    "linear": lambda z: z,
+}
 
 
 def _np(v):
@@ -28,16 +36,39 @@ def _children(module):
     return [(f"0_{type(module).__name__}", module)]
 
 
+def _is_torch(mod):
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(mod, torch.nn.Module)
+
+
 def _activation(mod, where):
+    """The ratenn activation a Rockpool rate module computes, found by evaluating its act_fn(x, t) on a
+    grid: the Torch module takes any callable (its default is a relu lambda, and tanh or sigmoid are
+    the user's own lambdas), so the function's name says nothing; its values do. The grid varies the
+    threshold too, so that a function of x alone, or torch.sigmoid (the logistic function, not
+    Rockpool's (tanh+1)/2), is refused rather than mapped to something else."""
     fn = getattr(mod, "act_fn", None)
-    fn = getattr(fn, "func", fn)  # RateJax wraps it in jax.tree_util.Partial
-    name = getattr(fn, "__name__", repr(fn))
-    torch_rate = sys.modules.get("rockpool.nn.modules.torch.rate_torch")
-    if torch_rate is not None and fn is getattr(torch_rate, "relu", None):
-        return "relu"  # RateTorch's default, a lambda
-    if name not in _ACT:
-        raise ValueError(f"{where}: activation {name} has no ratenn equivalent (tanh, relu, sigmoid)")
-    return _ACT[name]
+    name = getattr(getattr(fn, "func", fn), "__name__", repr(fn))  # RateJax wraps it in a Partial
+    x = np.linspace(-4, 4, 97, dtype=np.float32)
+    t = np.resize(np.array([-0.7, 0.0, 0.3, 1.1], np.float32), x.shape)
+    try:
+        if _is_torch(mod):
+            import torch
+            with torch.no_grad():
+                y = fn(torch.from_numpy(x.copy()), torch.from_numpy(t.copy()))
+        else:
+            y = fn(x, t)
+        y = _np(y).astype(np.float64)
+    except Exception as e:  # any failure of a user's callable: say which module
+        raise ValueError(f"{where}: activation {name} could not be evaluated ({e})") from None
+    z = (x - t).astype(np.float64)
+    for act, f in _ACT_FNS.items():
+        ref = f(z)
+        if y.shape == ref.shape and np.all(np.abs(y - ref) <= 1e-6 * (1.0 + np.abs(ref))):
+            return act
+    raise ValueError(f"{where}: activation {name} has no ratenn equivalent: act_fn(x, threshold) must "
+                     f"be f(x - threshold) for f one of tanh, relu, sigmoid ((tanh+1)/2), lrelu "
+                     f"(slope 0.01), linear")
 
 
 def _has_bias(mod):
@@ -48,16 +79,23 @@ def _has_bias(mod):
 def from_rockpool(module, dt=None, seed=0):
     """The ratenn Network equivalent to a Rockpool Sequential (or lone module), its parameter values
     and states included: LinearJax/LinearTorch/Linear -> linear (with or without bias, as the module),
-    RateJax/RateTorch/Rate -> rate (w_rec, tau, bias, threshold; the state x as x0; activation tanh,
-    relu or sigmoid; noise_std; the NumPy Rate's τ as it simulates it, at least 10·dt), ExpSynJax/ExpSynTorch/ExpSyn -> lowpass (see below). dt: the rate and
-    synapse modules' own dt unless given. Any other module, or a setting ratenn cannot reproduce, is a
-    ValueError naming the module.
+    RateJax/RateTorch/Rate -> rate (w_rec, tau, bias, threshold; the state x as x0; noise_std; the
+    NumPy Rate's τ as it simulates it, at least 10·dt), ExpSynJax/ExpSynTorch/ExpSyn -> lowpass (see
+    below). The activation is recognised by its values, act_fn(x, threshold) = f(x - threshold) for
+    f one of tanh, relu, sigmoid ((tanh+1)/2, Rockpool's H_sigmoid), lrelu (slope 0.01) or linear, so
+    that RateTorch's own lambdas map too. dt: the rate and synapse modules' own dt unless given. Any
+    other module, or a setting ratenn cannot reproduce, is a ValueError naming the module.
+
+    The Torch and NumPy modules keep their last state after a call (the JAX ones do not): x0 is the
+    state the module holds now, so map it before running it, or after its reset_state().
 
     ExpSyn: Rockpool's synapse computes I_t = β (I_{t-1} + u_t) with β = exp(-dt/τ), a DC gain of
     β / (1 - β), where ratenn's lowpass computes y_t = β y_{t-1} + (1 - β) u_t, a unit gain. Following a
     linear layer, the factor is folded into that layer's weights (and bias), so the outputs agree at
     the mapped τ; training τ afterwards changes Rockpool's gain but not ratenn's (a warning says so).
-    Anywhere else the gain differs and a warning says that too."""
+    Anywhere else the gain differs and a warning says that too. The NumPy ExpSyn sums the same
+    terms by a convolution cut after 10·max(τ)/dt steps (max_window_length at most): past that, its
+    output lacks the older terms, about e^-10 ≈ 4.5e-5 of it, which ratenn's recursion keeps."""
     kids = _children(module)
     dts = {float(np.asarray(m.dt)) for _, m in kids if hasattr(m, "dt")}
     if dt is None:
@@ -105,9 +143,12 @@ def from_rockpool(module, dt=None, seed=0):
                 values[f"{li}_lowpass.tau"] = tau
                 beta = np.exp(-np.float64(dt) / tau.astype(np.float64))
                 gain = (beta / (1.0 - beta)).astype(np.float32)
+                # the state: with the gain folded into the linear layer, ratenn's y is Rockpool's I;
+                # without, y = I / gain
                 isyn = np.broadcast_to(_np(getattr(mod, "isyn", 0.0)), (n,))
-                values[f"{li}_lowpass.initial_level"] = (isyn / gain).astype(np.float32)
-                if prev_linear == li - 1:
+                folded = prev_linear == li - 1
+                values[f"{li}_lowpass.initial_level"] = (isyn if folded else isyn / gain).astype(np.float32)
+                if folded:
                     gains[prev_linear] = gain
                     warnings.warn(f"{where}: Rockpool's ExpSyn has a DC gain of β/(1-β), ratenn's "
                                   f"lowpass of 1; the gain at the mapped τ is folded into layer "
@@ -139,10 +180,11 @@ def to_rockpool_parameters(net, module=None):
     """The nested dict Rockpool's set_attributes takes: {"0_LinearJax": {"weight": ..., "bias": ...},
     "1_RateJax": {"w_rec", "tau", "bias", "threshold"}, ...} (NumPy float32 arrays). With `module`
     (the Rockpool Sequential to receive them) its own sub-module names are used and only the
-    attributes it has are given (no linear bias where the module has none); without it, the JAX
-    classes' names. A rate layer's x0 is a state in Rockpool, not a parameter: it is left out. A
-    lowpass gives its τ only (its gain differs, see from_rockpool); alpha and doubleexp have no
-    Rockpool module (ValueError)."""
+    attributes it has are given (no linear bias where the module has none), as torch tensors for
+    its Torch sub-modules (on their device) and NumPy arrays for the others; without it, the JAX
+    classes' names and NumPy arrays. A rate layer's x0 is a state in Rockpool, not a parameter: it
+    is left out. A lowpass gives its τ only (its gain differs, see from_rockpool); alpha and
+    doubleexp have no Rockpool module (ValueError)."""
     params = net.parameters()
     layers = net.layers()
     kids = _children(module) if module is not None else None
@@ -166,5 +208,11 @@ def to_rockpool_parameters(net, module=None):
                     raise ValueError(f"{lname}.{leaf} is non-zero but {rname} has no '{leaf}'")
                 continue
             d[leaf] = a
+        if kids is not None and _is_torch(mod):
+            # the Torch modules' set_attributes wraps each value in a torch Parameter: it must be a
+            # tensor, on the device and of the dtype of the one it replaces
+            import torch
+            d = {k: torch.tensor(a, dtype=getattr(mod, k).dtype, device=getattr(mod, k).device)
+                 for k, a in d.items()}
         out[rname] = d
     return out
