@@ -2,6 +2,7 @@
  * (each trial's state, W_rec and its transpose stay in cache; trials are independent, so they run
  * on the machine's cores), with the step entries' arithmetic row for row: the same bits as the
  * step path (simd.h gives the recurrent product the same summation order there). */
+#define _GNU_SOURCE /* RTLD_DEFAULT */
 #include "cpu_ops.h"
 #include "simd.h"
 
@@ -10,6 +11,7 @@
  * spin for a while, which costs more than a small call gains on a busy machine. */
 #define RN_PARALLEL_MIN 65536
 #ifdef _OPENMP
+#include <dlfcn.h>
 #include <omp.h>
 #define RN_FOR_TRIALS _Pragma("omp parallel for schedule(static) if (parallel)")
 #define RN_FOR_ROWS _Pragma("omp parallel for schedule(static)")
@@ -20,7 +22,11 @@ static int cpu_threads(void) {
  * milliseconds), they take the core OpenBLAS's own threads need for the next products, which then
  * wait a scheduler time slice each (the tutorial's epoch took 12 ms instead of 1.6). */
 static void rn_cpu_release_threads(void) {
-    omp_pause_resource_all(omp_pause_soft);
+    /* OpenMP 5.0, looked up rather than linked: torch's wheels bundle an older libgomp under the
+     * same soname, and a process that loaded it first could not load this library otherwise. */
+    int (*pause_all)(omp_pause_resource_t);
+    *(void **)&pause_all = dlsym(RTLD_DEFAULT, "omp_pause_resource_all");
+    if (pause_all) pause_all(omp_pause_soft);
 }
 #else
 #define RN_FOR_TRIALS
