@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import ratenn
+from parity import check_loss_and_gradients, rel
 
 if os.environ.get("RATENN_REQUIRE_ROCKPOOL") == "1":
     import jax  # noqa: F401
@@ -27,11 +28,6 @@ DT = 1e-3
 def seeded():
     """The NumPy modules' default initial values (NumPy's global generator) the same on every run."""
     np.random.seed(0)
-
-
-def rel(a, ref):
-    a, ref = np.asarray(a, np.float64), np.asarray(ref, np.float64)
-    return float(np.abs(a - ref).max() / max(np.abs(ref).max(), 1e-30))
 
 
 def rockpool_net(N, act, bias, seed):
@@ -87,17 +83,9 @@ def test_the_tutorial_loss_and_gradients_equal_jax_value_and_grad(bias):
         net.set_bounds("1_rate.tau", lower=11 * DT)
         with ratenn.Trainer(net, backend="cpu", w_mse=1, w_bounds=10, w_l2=1) as tr:
             parts, mine = tr.gradients(u, y)
-    r = abs(parts.total - float(L)) / abs(float(L))
-    print(f"bias={bias}: loss rockpool {float(L):.8g} ratenn {parts.total:.8g} rel {r:.2e}")
-    assert r < 1e-4
     names = {"0_linear": "0_LinearJax", "1_rate": "1_RateJax", "2_linear": "2_LinearJax"}
-    for layer, leaves in mine.items():
-        for leaf, a in leaves.items():
-            if leaf == "x0":
-                continue
-            rg = rel(a, g[names[layer]][leaf])
-            print(f"  grad {layer}.{leaf}: {rg:.2e}")
-            assert rg < 1e-4, f"{layer}.{leaf}"
+    check_loss_and_gradients(f"bias={bias}", parts, mine, float(L),
+                             lambda layer, leaf: g[names[layer]][leaf])
     assert set(mine["0_linear"]) == ({"weight", "bias"} if bias else {"weight"})
 
 

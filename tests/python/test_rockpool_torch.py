@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 import ratenn
+from parity import check_loss_and_gradients, rel
 
 if os.environ.get("RATENN_REQUIRE_ROCKPOOL") == "1":
     import rockpool  # noqa: F401
@@ -42,11 +43,6 @@ def seeded():
     generator, RateTorch's w_rec from NumPy's)."""
     torch.manual_seed(0)
     np.random.seed(0)
-
-
-def rel(a, ref):
-    a, ref = np.asarray(a, np.float64), np.asarray(ref, np.float64)
-    return float(np.abs(a - ref).max() / max(np.abs(ref).max(), 1e-30))
 
 
 def npy(t):
@@ -133,19 +129,9 @@ def test_the_tutorial_loss_and_gradients_equal_torch_autograd(bias):
     loss = (torch.mean((out[0] - torch.from_numpy(y)) ** 2) + 10.0 * bounds_cost(params, lo, hi)
             + torch.mean(params["1_RateTorch"]["w_rec"] ** 2))
     loss.backward()
-    L = float(loss)
-    r = abs(parts.total - L) / abs(L)
-    print(f"torch bias={bias}: loss rockpool {L:.8g} ratenn {parts.total:.8g} rel {r:.2e}")
-    assert r < 1e-4
     names = {"0_linear": "0_LinearTorch", "1_rate": "1_RateTorch", "2_linear": "2_LinearTorch"}
-    for layer, leaves in mine.items():
-        for leaf, a in leaves.items():
-            if leaf == "x0":
-                continue
-            g = params[names[layer]][leaf].grad
-            rg = rel(a, npy(g))
-            print(f"  grad {layer}.{leaf}: {rg:.2e}")
-            assert rg < 1e-4, f"{layer}.{leaf}"
+    check_loss_and_gradients(f"torch bias={bias}", parts, mine, float(loss),
+                             lambda layer, leaf: npy(params[names[layer]][leaf].grad))
     assert set(mine["0_linear"]) == ({"weight", "bias"} if bias else {"weight"})
 
 
