@@ -10,7 +10,8 @@
 #   call 2:      run(command="PART=bench bash bench/gpu-suite.sh", carry=[".debs", ".whl"], timeout_s=600)
 #                probe, build, the cuBLAS SGEMM ceiling, bench_train (S SB M L on the GPU and the CPU; GPU
 #                times from CUDA events; each row names its rate loop path), then Rockpool/JAX on the same GPU in FP32 (150 s at most), the chirp
-#                task for 1000 epochs on the GPU (ms/epoch), and the same without CUDA graphs
+#                task for 1000 epochs on the GPU (ms/epoch), the same without CUDA graphs, and the long-sequence
+#                configs (long, R10, R10ck: peak device memory and the checkpointing time ratio)
 #   then:        commit $OUT/results.json as bench/results/<date>-<gpu>.json
 # Each PART runs under an overall limit (SUITE_LIMIT_S, default 540 s) and every step under its own.
 # $OUT/results.json is rewritten after every step and on exit, so a call stopped by its limit still
@@ -175,7 +176,7 @@ echo "$BACKENDS" | grep -Eq 'cuda: built; [1-9][0-9]* device' ||
 want() { [ "$PART" = all ] || [ "$PART" = "$1" ]; }
 
 if want test; then
-  step gpu_tests 240 "build-gpu/ratenn_tests --gtest_filter='Cuda*:*_cuda:BackendMemory*' 2>&1 | tee $STATE/gpu_tests.txt | { grep -Ev '^\[ +(RUN|OK) +\]' || true; } || exit 1; \
+  step gpu_tests 240 "build-gpu/ratenn_tests --gtest_filter='Cuda*:Checkpoint.Cuda*:*_cuda:BackendMemory*' 2>&1 | tee $STATE/gpu_tests.txt | { grep -Ev '^\[ +(RUN|OK) +\]' || true; } || exit 1; \
     ! grep -q '^\[  SKIPPED \]' $STATE/gpu_tests.txt || { echo 'GPU tests were skipped'; exit 1; }"
   step all_tests 300 "ctest --test-dir build-gpu -j12 --timeout 150 --output-on-failure 2>&1 | { grep -Ev '^ +Start |Passed +[0-9.]+ sec$' || true; }"
 
@@ -234,6 +235,12 @@ if want bench; then
     e=\$(date +%s.%N); awk \"BEGIN{print \$e-\$s}\" > $STATE/chirp_wall; cp $STATE/chirp/loss.csv $OUT/chirp_gpu_loss.csv 2>/dev/null; \
     tail -1 $STATE/chirp/loss.csv; exit \$rc"
   step bench_no_graphs 90 "build-gpu/bench_train --backend cuda --configs S,SB --quick --no-graphs --json $STATE/bench_nographs.json"
+  # long sequences in bounded memory (issue 14): R = 100 with checkpoints (peak device memory, target
+  # 4 GB) and R = 10 stored vs checkpointed (time ratio, target 1.5x)
+  left=$((LIMIT - ($(date +%s) - T_START) - 25))
+  if [ "$QUICK" != 1 ] && [ $left -gt 90 ]; then
+    step bench_long $((left < 150 ? left : 150)) "build-gpu/bench_train --backend cuda --configs long,R10,R10ck --quick --json $STATE/bench_long.json"
+  fi
   left=$((LIMIT - ($(date +%s) - T_START) - 25))
   if [ "$QUICK" != 1 ] && [ $left -gt 60 ]; then
     step bench_cpu_L $left "build-gpu/bench_train --backend cpu --configs L --cpu-max-work 1e13 --cpu-no-warmup --json $STATE/bench_cpu_L.json"
@@ -241,8 +248,8 @@ if want bench; then
 fi
 
 CURRENT_STEP=""
-# (the CPU's L rows running out of the time left is a figure missing, not a failure)
-FAILED=$(awk -F'\t' '$2 != "pass" && !($1 == "bench_cpu_L" && $2 == "timeout") {print $1}' "$STATE/steps.tsv" | tr '\n' ' ')
+# (the CPU's L rows or the long configs running out of the time left is a figure missing, not a failure)
+FAILED=$(awk -F'\t' '$2 != "pass" && !(($1 == "bench_cpu_L" || $1 == "bench_long") && $2 == "timeout") {print $1}' "$STATE/steps.tsv" | tr '\n' ' ')
 echo
 echo "=== done in $(($(date +%s) - T_START)) s"
 [ -n "$FAILED" ] && die "failed: $FAILED" 1

@@ -108,6 +108,9 @@ def write(out_dir):
     nog = read_json(os.path.join(state, "bench_nographs.json"))
     if nog:
         res["bench_no_graphs"] = nog["rows"]
+    long_rows = read_json(os.path.join(state, "bench_long.json"))  # issue 14: peak device memory
+    if long_rows:
+        res["bench_long"] = long_rows["rows"]
     wall, epochs = read_text(os.path.join(state, "chirp_wall")), read_text(os.path.join(state, "chirp_epochs"))
     try:
         with open(os.path.join(out_dir, "chirp_gpu_loss.csv")) as f:
