@@ -256,7 +256,9 @@ static rn_status choose_segments(rn_trainer *tr, rn_error *err) {
         int fits = 0;
         for (int m = blocks - 1; c->max_memory && m >= 1 && !fits; m--)
             if (arena_for(tr, m * tr->Tb) <= tr->budget) fits = m * tr->Tb;
-        size_t best = SIZE_MAX;
+        /* storing every step is a candidate too: where a rate or filter layer is at an end, the
+         * staging buffers can outweigh what checkpoints save (a small network, a short T) */
+        size_t best = arena_for(tr, T);
         for (int m = 1; !fits && m < blocks; m++) {
             size_t bytes = arena_for(tr, m * tr->Tb);
             if (bytes < best) {
@@ -279,6 +281,11 @@ static rn_status choose_segments(rn_trainer *tr, rn_error *err) {
                        "memory budget %s is too small: B=%d, T=%d with checkpoints every %d "
                        "steps needs %s",
                        size_text(tr->budget).s, tr->B, T, K, size_text(tr->arena_bytes).s);
+    if (K == T)
+        return rn_fail(err, RN_ERR_NO_MEMORY,
+                       "memory budget %s is too small: B=%d, T=%d needs at least %s (storing "
+                       "every step: checkpoints would need more); give at least that much",
+                       size_text(tr->budget).s, tr->B, T, size_text_up(tr->arena_bytes).s);
     return rn_fail(err, RN_ERR_NO_MEMORY,
                    "memory budget %s is too small: B=%d, T=%d needs at least %s "
                    "(checkpoints every %d steps); give at least that much",

@@ -395,3 +395,109 @@ TEST(Checkpoint, BudgetPicksKOrNamesTheSmallestThatWorks) {
 }
 
 } // namespace
+
+namespace {
+// Every network with a rate or filter layer (or none) at either end, B 1 and 3, with and without a
+// mask: per-trial data and shared data, checkpointed or not, give the same bits.
+TEST(Checkpoint, EndsSharedDataAndMasksBitIdenticalForAnyK) {
+    const char *specs[] = {
+        "rate(3,tanh,rec,noise=0.3)",
+        "lowpass(2,tau=0.01)",
+        "alpha(2,tau=0.01)",
+        "doubleexp(2,tau1=0.005,tau2=0.03)",
+        "doubleexp(2,tau1=0.005,tau2=0.03) rate(2,tanh,rec,noise=0.2)",
+        "rate(2,tanh,rec,noise=0.2) alpha(2,tau=0.02)",
+        "linear(2,3) rate(3,tanh,ff,noise=0.2)",
+        "rate(3,sigmoid,ff) linear(3,2)",
+        "linear(2,2)",
+    };
+    for (const char *s : specs)
+        for (int B : {1, 3})
+            for (bool mask : {false, true}) {
+                const Case c = {s, B, 17, mask};
+                SCOPED_TRACE(std::string(s) + " B=" + std::to_string(B) +
+                             " mask=" + std::to_string(mask));
+                Result ref, refs;
+                ASSERT_TRUE(train(c, c.T, 1, 3, ref));
+                ASSERT_TRUE(train(c, c.T, 1, 3, refs, true));
+                expect_same(ref, refs);
+                for (int K : {1, 4, 5, 16}) {
+                    SCOPED_TRACE("K=" + std::to_string(K));
+                    Result r, rs;
+                    ASSERT_TRUE(train(c, K, 1, 3, r));
+                    ASSERT_TRUE(train(c, K, 1, 3, rs, true));
+                    expect_same(ref, r);
+                    expect_same(ref, rs);
+                }
+            }
+}
+} // namespace
+
+namespace {
+// The same with blocks of 3 steps (K a multiple of them, T = 17 not), and the step entries (N > 128).
+TEST(Checkpoint, EndsWithBlocksBitIdenticalForAnyK) {
+    const char *specs[] = {
+        "rate(3,tanh,rec,noise=0.3)",
+        "doubleexp(2,tau1=0.005,tau2=0.03) rate(2,tanh,rec,noise=0.2) rate(2,relu,rec)",
+        "rate(2,tanh,rec,noise=0.2) linear(2,2) alpha(2,tau=0.02)",
+        "rate(129,tanh,rec,noise=0.2)",
+    };
+    for (const char *s : specs)
+        for (int B : {1, 3})
+            for (bool shared : {false, true}) {
+                const Case c = {s, B, 17, true};
+                SCOPED_TRACE(std::string(s) + " B=" + std::to_string(B) +
+                             " shared=" + std::to_string(shared));
+                Result ref;
+                ASSERT_TRUE(train(c, c.T, 3, 3, ref, shared));
+                for (int K : {3, 6, 15}) {
+                    SCOPED_TRACE("K=" + std::to_string(K));
+                    Result r;
+                    ASSERT_TRUE(train(c, K, 3, 3, r, shared));
+                    expect_same(ref, r);
+                }
+            }
+}
+} // namespace
+
+namespace {
+// Where a rate or filter layer is at an end, checkpoints cost staging buffers, which in a small
+// network outweigh what they save: storing every step is then the least memory, and a budget just
+// under it is an error naming that (it named the larger checkpointed size, 6.6 KiB for 5.8).
+TEST(Checkpoint, BudgetTooSmallNamesStoringEveryStepWhereThatIsLeast) {
+    for (const char *spec : {"lowpass(2,tau=0.01)", "rate(3,tanh,rec)"}) {
+        SCOPED_TRACE(spec);
+        const int B = 1, T = 20;
+        size_t everything = 0, checkpointed = 0;
+        for (int K : {T, 10}) {
+            TrainerParts p;
+            rn_error err = {};
+            ASSERT_EQ(rn_net_from_spec(&p.net, spec, 1e-3f, 7, &err), RN_OK);
+            ASSERT_EQ(rn_backend_create(&p.be, RN_BACKEND_CPU, &err), RN_OK);
+            rn_train_config cfg = rn_train_config_default();
+            cfg.block_steps = 10;
+            cfg.checkpoint_steps = K;
+            ASSERT_EQ(rn_trainer_create(&p.tr, p.net, p.be, &cfg, B, T, &err), RN_OK)
+                << err.message;
+            (K == T ? everything : checkpointed) = rn_trainer_memory_bytes(p.tr);
+        }
+        ASSERT_GT(checkpointed, everything) << "the premise: staging outweighs the savings here";
+        TrainerParts p;
+        rn_error err = {};
+        ASSERT_EQ(create_with_budget(p, spec, B, T, everything - 1, &err), RN_ERR_NO_MEMORY);
+        const std::string msg = err.message;
+        const size_t at = msg.find("at least ");
+        ASSERT_NE(at, std::string::npos) << msg;
+        EXPECT_NE(msg.find("storing every step"), std::string::npos) << msg;
+        char *unit = nullptr;
+        const double kib = std::strtod(msg.c_str() + at + 9, &unit);
+        ASSERT_TRUE(unit && !std::strncmp(unit, " KiB", 4)) << msg;
+        const size_t named = (size_t)(kib * 1024.0);
+        EXPECT_GE(named, everything) << msg;
+        EXPECT_LT(named, checkpointed) << msg;
+        TrainerParts q;
+        ASSERT_EQ(create_with_budget(q, spec, B, T, named, &err), RN_OK) << err.message;
+        EXPECT_EQ(rn_trainer_checkpoint_steps(q.tr), T);
+    }
+}
+} // namespace
