@@ -36,6 +36,8 @@
 
 #include "ratenn/ratenn.h"
 
+#include "cli.h" /* cli_openmp_setup */
+
 typedef struct config {
     const char *name;
     int n, steps, batch, reps, cpu_reps; /* timed epochs on the GPU (>= 20) and on the CPU */
@@ -261,6 +263,8 @@ static void usage(void) {
 }
 
 int main(int argc, char **argv) {
+    cli_openmp_setup(
+        argv); /* the CPU's OpenMP threads wait as `ratenn train`'s do (cli_openmp.c) */
     const char *json = NULL, *compare = NULL, *compare_name = "comparison", *backends = NULL,
                *names = "S,SB,M16,M,L";
     int quick = 0;

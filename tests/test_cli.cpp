@@ -88,6 +88,30 @@ TEST(Cli, ShortChirpRunWritesEveryFile) {
     EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 6) << csv;
 }
 
+// The CPU backend's OpenMP threads wait passively unless the user chose otherwise (cli_openmp.c: the
+// program starts itself again with OMP_WAIT_POLICY=passive, as libgomp reads it only when it loads);
+// the first line says which policy is in force. Two OpenMP threads asked for, whatever the machine.
+TEST(Cli, OpenMPWaitsPassivelyUnlessTheUserChose) {
+    TempDir dir;
+    ASSERT_TRUE(dir.ok());
+    const std::string d = dir.path();
+    struct Want {
+        const char *env, *line;
+    } cases[] = {
+        {"env -u OMP_WAIT_POLICY -u GOMP_SPINCOUNT OMP_NUM_THREADS=2", "OpenMP waits passive"},
+        {"env OMP_WAIT_POLICY=active OMP_NUM_THREADS=2", "OpenMP waits active"},
+        {"env -u OMP_WAIT_POLICY GOMP_SPINCOUNT=1000 OMP_NUM_THREADS=2",
+         "OpenMP waits GOMP_SPINCOUNT"}};
+    for (const Want &w : cases) {
+        const std::string cmd = std::string(w.env) + " " + RATENN_CLI_PATH +
+                                " train --task chirp --epochs 1 " + kQuick + " --overwrite --out " +
+                                d + "/run >/dev/null 2>" + d + "/err.txt";
+        ASSERT_EQ(exit_status(std::system(cmd.c_str())), 0) << read_file(d + "/err.txt");
+        EXPECT_NE(read_file(d + "/err.txt").find(w.line), std::string::npos)
+            << w.env << ": " << read_file(d + "/err.txt");
+    }
+}
+
 struct BadCase {
     const char *args;
     const char *expect; // a word the one-line message must hold

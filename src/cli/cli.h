@@ -102,6 +102,14 @@ int cli_read_checkpoint(const char *path, rn_net *net, rn_trainer *tr, long long
  * the program again (execv) with OPENBLAS_NUM_THREADS=1. Returns when nothing needs doing. */
 void cli_blas_setup(char **argv);
 
+/* ---- OpenMP's waiting policy (cli_openmp.c) ---- */
+/* Unless the user chose one (OMP_WAIT_POLICY, GOMP_SPINCOUNT) or OpenMP runs one thread, starts the
+ * program again (execv) with OMP_WAIT_POLICY=passive: the CPU backend's parallel regions then wait
+ * on a futex instead of spinning against OpenBLAS's threads. Returns when nothing needs doing. */
+void cli_openmp_setup(char **argv);
+/* The policy in force, for the first line: OMP_WAIT_POLICY's value, "GOMP_SPINCOUNT" or "default". */
+const char *cli_openmp_policy(void);
+
 /* ---- commands ---- */
 int cli_train(int argc, char **argv);
 int cli_compare(int argc, char **argv);

@@ -52,7 +52,10 @@ int main(int argc, char **argv) {
     /* A file size limit (ulimit -f) must fail a write with EFBIG, reported and cleaned up like a
      * full disk, not kill the program half-way through a file. */
     signal(SIGXFSZ, SIG_IGN);
-    cli_blas_setup(argv); /* may start the program again with one OpenBLAS thread */
+    if (argc >= 2 &&
+        (!strcmp(argv[1], "train") || !strcmp(argv[1], "eval") || !strcmp(argv[1], "compare")))
+        cli_openmp_setup(argv); /* may start the program again, its threads waiting passively */
+    cli_blas_setup(argv);       /* may start the program again with one OpenBLAS thread */
     if (argc < 2) {
         usage(stderr);
         return 2;

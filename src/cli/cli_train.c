@@ -340,8 +340,12 @@ static int session_open(train_session *s, const train_cmdline *c) {
     }
     char mem[160];
     train_describe_memory(mem, sizeof mem, s->tr, s->d.T);
-    fprintf(stderr, "ratenn: training on %s (rate loop: %s); net %s; B=%d T=%d; %d epochs; %s\n",
-            rn_backend_description(s->be), rate_loop(s), s->spec, s->d.B, s->d.T, a->epochs, mem);
+    char omp[64] = ""; /* the CPU's threads wait as cli_openmp.c explains */
+    if (rn_backend_get_kind(s->be) == RN_BACKEND_CPU)
+        snprintf(omp, sizeof omp, "; OpenMP waits %s", cli_openmp_policy());
+    fprintf(stderr, "ratenn: training on %s (rate loop: %s%s); net %s; B=%d T=%d; %d epochs; %s\n",
+            rn_backend_description(s->be), rate_loop(s), omp, s->spec, s->d.B, s->d.T, a->epochs,
+            mem);
     if (!a->resume) {
         if (rn_trainer_forward(s->tr, s->output0, true, &err) != RN_OK) {
             fprintf(stderr, "ratenn train: initial evaluation: %s\n", err.message);

@@ -181,6 +181,12 @@ def _check_defaults(lib, path):
 
 def _load():
     path = _find_library()
+    # The CPU backend's OpenMP threads wait passively, as the CLI's do (src/cli/cli_openmp.c says why:
+    # spinning against OpenBLAS's threads made small epochs several times slower). libgomp reads
+    # this when it loads, here with the library, unless the process has it already; a policy the
+    # user set stays.
+    if "GOMP_SPINCOUNT" not in os.environ:
+        os.environ.setdefault("OMP_WAIT_POLICY", "passive")
     try:
         lib = C.CDLL(path)
     except OSError as e:
