@@ -52,8 +52,9 @@ int main(int argc, char **argv) {
     /* A file size limit (ulimit -f) must fail a write with EFBIG, reported and cleaned up like a
      * full disk, not kill the program half-way through a file. */
     signal(SIGXFSZ, SIG_IGN);
-    if (argc >= 2 &&
-        (!strcmp(argv[1], "train") || !strcmp(argv[1], "eval") || !strcmp(argv[1], "compare")))
+    /* (train and compare, whose epochs alternate OpenMP regions with OpenBLAS calls; not eval, a
+     * single forward pass that a second start would only delay) */
+    if (argc >= 2 && (!strcmp(argv[1], "train") || !strcmp(argv[1], "compare")))
         cli_openmp_setup(argv); /* may start the program again, its threads waiting passively */
     cli_blas_setup(argv);       /* may start the program again with one OpenBLAS thread */
     if (argc < 2) {
