@@ -48,6 +48,15 @@ def seeded():
 def npy(t):
     return t.detach().cpu().numpy()
 
+def expect_rockpools_output(label, out, rp, u, tol=1e-5):
+    """ratenn's output `out` for input u against the Torch module's (no gradients), printed."""
+    with torch.no_grad():
+        ref, _, _ = rp(torch.from_numpy(u))
+    r = rel(out, npy(ref))
+    print(f"{label}: max|diff|/max|ref| = {r:.2e}")
+    assert r < tol
+
+
 
 def rockpool_net(N, act, bias, seed):
     """The tutorial's Sequential in Rockpool's Torch modules, with varied values so that every term
@@ -80,11 +89,7 @@ def test_from_rockpool_gives_rockpool_torchs_output(act, bias):
         assert net.rate_options(1)["activation"] == act
         assert ("bias" in net.parameters()["0_linear"]) == bias
         out = net.evolve(u)
-    with torch.no_grad():
-        ref, _, _ = rp(torch.from_numpy(u))
-    r = rel(out, npy(ref))
-    print(f"torch output {act} bias={bias}: max|diff|/max|ref| = {r:.2e}")
-    assert r < 1e-5
+    expect_rockpools_output(f"torch output {act} bias={bias}", out, rp, u)
 
 
 @pytest.mark.parametrize("kw", [{}, {"tau": 0.03, "bias": 0.1, "threshold": -0.05}],
@@ -103,11 +108,7 @@ def test_a_feedforward_rate_torch_with_its_defaults_or_scalars(kw):
         np.testing.assert_allclose(p["tau"], np.full(N, kw.get("tau", 0.02), np.float32))
         np.testing.assert_allclose(p["bias"], np.full(N, kw.get("bias", 0.0), np.float32))
         out = net.evolve(u)
-    with torch.no_grad():
-        ref, _, _ = rp(torch.from_numpy(u))
-    r = rel(out, npy(ref))
-    print(f"torch feed-forward rate, {kw or 'defaults'}: {r:.2e}")
-    assert r < 1e-5
+    expect_rockpools_output(f"torch feed-forward rate, {kw or 'defaults'}", out, rp, u)
 
 
 @pytest.mark.parametrize("bias", [True, False])
@@ -154,11 +155,7 @@ def test_to_rockpool_parameters_go_back_into_the_torch_modules(bias):
             for leaf, a in d.items():
                 np.testing.assert_array_equal(npy(got[mod][leaf]), npy(a))
                 assert got[mod][leaf].requires_grad  # still trainable by torch
-        with torch.no_grad():
-            ref, _, _ = rp(torch.from_numpy(u))
-        r = rel(net.evolve(u), npy(ref))
-        print(f"torch round trip bias={bias}: {r:.2e}")
-        assert r < 1e-5
+        expect_rockpools_output(f"torch round trip bias={bias}", net.evolve(u), rp, u)
 
 
 def test_expsyn_torch_maps_to_lowpass_with_its_gain_folded():
@@ -172,11 +169,7 @@ def test_expsyn_torch_maps_to_lowpass_with_its_gain_folded():
     with net:
         assert [k for _, k, _ in net.layers()] == ["linear", "lowpass"]
         np.testing.assert_array_equal(net.parameters()["1_lowpass"]["tau"], tau)
-        with torch.no_grad():
-            ref, _, _ = rp(torch.from_numpy(u))
-        r = rel(net.evolve(u), npy(ref))
-        print(f"torch ExpSyn -> lowpass: {r:.2e}")
-        assert r < 1e-5
+        expect_rockpools_output("torch ExpSyn -> lowpass", net.evolve(u), rp, u)
 
 
 def test_the_state_a_torch_module_holds_maps_as_the_initial_state():
