@@ -102,6 +102,10 @@ int cli_read_checkpoint(const char *path, rn_net *net, rn_trainer *tr, long long
  * the program again (execv) with OPENBLAS_NUM_THREADS=1. Returns when nothing needs doing. */
 void cli_blas_setup(char **argv);
 
+/* ---- stop signals (cli_signals.c) ---- */
+/* SIGINT, SIGTERM and SIGHUP to `handler`, with sigaction's `flags` (train and eval stop on them). */
+void cli_catch_stop_signals(void (*handler)(int), int flags);
+
 /* ---- OpenMP's waiting policy (cli_openmp.c) ---- */
 /* Unless the user chose one (OMP_WAIT_POLICY, GOMP_SPINCOUNT) or OpenMP runs one thread, starts the
  * program again (execv) with OMP_WAIT_POLICY=passive: the CPU backend's parallel regions then wait

@@ -134,18 +134,9 @@ static void on_signal(int sig) {
     _exit(128 + sig);
 }
 
-static void catch_signals(void) {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sa.sa_flags = SA_RESTART; /* a write under way goes on (the signal is acted on after it) */
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
-}
-
 int cli_eval(int argc, char **argv) {
-    catch_signals();
+    /* SA_RESTART: a write under way goes on (the signal is acted on after it) */
+    cli_catch_stop_signals(on_signal, SA_RESTART);
     const char *params = NULL, *input = NULL, *out = NULL, *record = NULL, *config = NULL,
                *noise = "on", *backend = "auto";
     long long seed = -1;

@@ -542,12 +542,7 @@ static int run(train_session *s, const train_cmdline *c) {
 int cli_train(int argc, char **argv) {
     /* Ctrl-C and SIGTERM only set a flag from the start: a new run stopped before training
      * leaves nothing behind; one stopped while training writes its checkpoint. */
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL); /* a closed terminal or ssh session: a checkpoint too */
+    cli_catch_stop_signals(on_signal, 0); /* a closed terminal (SIGHUP): a checkpoint too */
     train_cmdline *c = calloc(1, sizeof *c);
     if (!c) {
         fprintf(stderr, "ratenn train: out of memory\n");
