@@ -5,6 +5,8 @@
 
 #include <dirent.h>
 
+#include <filesystem>
+
 #include <string>
 #include <vector>
 
@@ -133,6 +135,77 @@ TEST(FuzzRegressions, StrictInputsAreRefusedSayingWhy) {
         EXPECT_EQ(res.status, 2) << c.file;
         EXPECT_NE(res.err.find(c.needle), std::string::npos) << c.file << ": " << res.err;
         EXPECT_FALSE(file_exists(dir.path() + "/x")) << c.file;
+    }
+}
+
+// fuzz_resume's inputs (tests/fuzz/fuzz_resume.c) through the program itself: the first byte picks
+// the run file (loss.csv, tau_history.csv, checkpoint.npz, config.json) that the rest replaces in a
+// copy of a real checkpointed run before `--resume`, or (4) the rest is train's command line. Each
+// run either goes on or is refused with one line: never a signal, never more.
+TEST(FuzzRegressions, ResumeFilesAndCommandLinesAreAcceptedOrRefusedWithOneLine) {
+    auto files = inputs("resume");
+    ASSERT_GE(files.size(), 6u);
+    TempDir dir;
+    ASSERT_TRUE(dir.ok());
+    const std::string run = dir.file("run");
+    CliResult made = run_cli("train --task chirp --net 'linear(1,3) rate(3,tanh,recurrent) "
+                             "lowpass(3,tau=0.005) linear(3,1) alpha(1,tau=0.01) "
+                             "doubleexp(1,tau1=0.05,tau2=0.03)' --epochs 3 --batch 1 --quiet "
+                             "--checkpoint-every 1 --out " +
+                                 run,
+                             dir.path());
+    ASSERT_EQ(made.status, 0) << made.err;
+    const char *const run_files[] = {"loss.csv", "tau_history.csv", "checkpoint.npz",
+                                     "config.json"};
+    int accepted = 0, k = 0;
+    for (const auto &f : files) {
+        std::string b = read_file(f);
+        if (b.size() < 2) continue; // (as fuzz_resume: too short to pick a reader)
+        int which = (unsigned char)b[0] % 5;
+        std::string body = b.substr(2), args;
+        const std::string where = dir.file("case" + std::to_string(k++));
+        if (which < 4) {
+            std::filesystem::copy(run, where);
+            write_file(where + "/" + run_files[which], body);
+            args = "train --resume " + where + " --epochs 4 --quiet";
+        } else {
+            args = "train";
+            for (size_t i = 0; i < body.size();) { // argv split at NUL, each word single-quoted
+                std::string w = body.c_str() + i, q = "'";
+                i += w.size() + 1;
+                for (char c : w)
+                    q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+                args += " " + q + "'";
+            }
+            args += " --out " + where;
+        }
+        CliResult res = run_cli(args, dir.path());
+        SCOPED_TRACE(f);
+        EXPECT_TRUE(res.status == 0 || res.status == 1 || res.status == 2) << res.status;
+        if (res.status == 0)
+            accepted++;
+        else
+            EXPECT_EQ(count_lines(res.err), 1) << res.err;
+    }
+    EXPECT_GE(accepted, 5) << "the seeds are a real run's files and valid command lines";
+}
+
+// A newline in what a message quotes (a JSON key, a flag's value) does not break its one line.
+TEST(FuzzRegressions, MessagesStayOneLineWhateverTheInputHolds) {
+    rn_net *net = nullptr;
+    rn_error err = {};
+    ASSERT_NE(rn_net_from_json(&net, "{\"layers\": [], \"a\\nb\": 1}", 1e-3f, 0, &err), RN_OK);
+    EXPECT_NE(std::string(err.message).find("unknown key \"a?b\""), std::string::npos)
+        << err.message;
+    TempDir dir;
+    ASSERT_TRUE(dir.ok());
+    // (sh has no $'...': the newline comes from printf)
+    for (const char *args :
+         {"train --hidden \"$(printf '1\\n2')\"", "train --task \"$(printf 'a\\nb')\"",
+          "train \"$(printf -- '--a\\nb')\""}) {
+        CliResult res = run_cli(args, dir.path());
+        EXPECT_NE(res.status, 0) << args;
+        EXPECT_EQ(count_lines(res.err), 1) << args << ": " << res.err;
     }
 }
 

@@ -1,7 +1,8 @@
 /* ratenn — status codes and error messages.
  *
  * Every fallible public call returns an rn_status and, when given a non-NULL rn_error, fills it with a
- * message that names the argument or file and what is wrong. A failed call leaves the caller's data and
+ * message, on one line, that names the argument or file and what is wrong (a control character quoted
+ * from the input shows as '?'). A failed call leaves the caller's data and
  * files untouched (SPEC.md §8). */
 #ifndef RATENN_STATUS_H
 #define RATENN_STATUS_H

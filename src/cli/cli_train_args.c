@@ -7,12 +7,16 @@
 
 #include "cli_train.h"
 #include "decimal.h"
+#include "error.h"
 
 const char *const train_info_keys[] = {"net_effective", "steps",          "trials",
                                        "backend_used",  "ratenn_version", NULL};
 
 int train_usage_error(const char *msg) {
-    fprintf(stderr, "ratenn train: %s\n", msg);
+    char line[1200];
+    snprintf(line, sizeof line, "%s", msg);
+    rn_one_line(line); /* (a flag's value quoted with a newline in it) */
+    fprintf(stderr, "ratenn train: %s\n", line);
     return 2;
 }
 

@@ -29,12 +29,18 @@ const char *rn_status_string(rn_status status) {
     return "unknown status";
 }
 
+void rn_one_line(char *s) {
+    for (; *s; s++)
+        if (((unsigned char)*s < 0x20 && *s != '\t') || *s == 0x7f) *s = '?';
+}
+
 rn_status rn_fail(rn_error *err, rn_status status, const char *fmt, ...) {
     if (err) {
         va_list ap;
         va_start(ap, fmt);
         vsnprintf(err->message, sizeof err->message, fmt, ap);
         va_end(ap);
+        rn_one_line(err->message);
         err->status = status;
     }
     return status;

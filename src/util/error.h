@@ -17,6 +17,10 @@ extern "C" {
 /* Sets err (if non-NULL) to status and a formatted message; returns status. */
 rn_status rn_fail(rn_error *err, rn_status status, const char *fmt, ...) RN_PRINTF_LIKE(3, 4);
 
+/* Makes s one line: every control character but the tab (a newline in a JSON key, a file name or a
+ * flag's value that a message quotes) becomes '?'. rn_fail applies it to every message. */
+void rn_one_line(char *s);
+
 /* Clears err (if non-NULL) to RN_OK with an empty message; returns RN_OK. */
 rn_status rn_ok(rn_error *err);
 
