@@ -62,6 +62,33 @@ bool use_seq(rn_backend *be, Drive how, const rn_rate_step &s, bool rec) {
     return be->kind != RN_BACKEND_CPU || be->ops->rate_seq_fits(be, s.batch, s.n, rec);
 }
 
+// Step t of every trial of a (B, T, N) sequence into a compact (B, N) buffer, as the trainer keeps
+// a checkpoint (shift_rows of one step copies its `first` row exactly).
+rn_status rows_at(rn_backend *be, float *dst, const float *seq, const rn_rate_step &s, int t) {
+    for (int b = 0; b < s.batch; b++) {
+        const float *row = seq + (size_t)b * s.ld + (size_t)t * s.n;
+        rn_status st = be->ops->shift_rows(be, dst + (size_t)b * s.n, row, row, 1, 1, s.n);
+        if (st != RN_OK) return st;
+    }
+    return RN_OK;
+}
+
+// A (B, N) buffer in the backend's memory for the length of a drive.
+struct StateBuf {
+    rn_backend *be;
+    float *p = nullptr;
+    StateBuf(rn_backend *b, const rn_rate_step &s) : be(b) {
+        if (rn_backend_alloc(be, (void **)&p, (size_t)s.batch * s.n * sizeof(float)) != RN_OK)
+            p = nullptr;
+    }
+    ~StateBuf() {
+        if (p) rn_backend_dealloc(be, p);
+    }
+};
+
+// The whole-sequence entries over [0, split) and [split, T) as the trainer calls them: each range
+// from the state before its first step (and the adjoint's older range from the newer's first e),
+// handed over in compact buffers.
 rn_status forward_drive(rn_backend *be, Drive how, float *x, float *out, float *r,
                         const float *x_init, const float *a_init, const float *in, const float *w,
                         const float *tau, const float *bias, const float *theta,
@@ -70,10 +97,21 @@ rn_status forward_drive(rn_backend *be, Drive how, float *x, float *out, float *
     const bool seq = use_seq(be, how, s0, w != nullptr);
     const int N = s0.n, ranges[2][2] = {{0, split}, {split, s0.steps}};
     rn_rate_step s = s0;
+    StateBuf xc(be, s0), ac(be, s0);
+    if (!xc.p || !ac.p) return RN_ERR_NO_MEMORY;
     for (const auto &rg : ranges) {
         if (seq) {
-            rn_status st = o->rate_forward_seq(be, x, out, r, x_init, a_init, in, w, tau, bias,
-                                               theta, &s, rg[0], rg[1]);
+            const float *xi = x_init, *ai = a_init;
+            rn_status st = RN_OK;
+            if (rg[0] > 0) {
+                if ((st = rows_at(be, xc.p, x, s, rg[0] - 1)) != RN_OK ||
+                    (st = rows_at(be, ac.p, out, s, rg[0] - 1)) != RN_OK)
+                    return st;
+                xi = xc.p;
+                ai = ac.p;
+            }
+            st = o->rate_forward_seq(be, x, out, r, xi, ai, in, w, tau, bias, theta, &s, rg[0],
+                                     rg[1]);
             if (st != RN_OK) return st;
             continue;
         }
@@ -104,10 +142,22 @@ rn_status backward_drive(rn_backend *be, Drive how, float *lam, float *e, float 
     const bool seq = use_seq(be, how, s0, w != nullptr);
     const int N = s0.n, T = s0.steps, ranges[2][2] = {{split, T}, {0, split}};
     rn_rate_step s = s0;
+    StateBuf xc(be, s0), en(be, s0);
+    if (!xc.p || !en.p) return RN_ERR_NO_MEMORY;
     for (const auto &rg : ranges) {
         if (seq) {
-            rn_status st = o->rate_backward_seq(be, lam, e, acc_tau, acc_bias, acc_theta, dscr, g,
-                                                x, a, x_init, w, tau, theta, &s, rg[0], rg[1]);
+            const float *xi = x_init, *e_next = nullptr;
+            rn_status st = RN_OK;
+            if (rg[0] > 0) {
+                if ((st = rows_at(be, xc.p, x, s, rg[0] - 1)) != RN_OK) return st;
+                xi = xc.p;
+            }
+            if (rg[1] < T) {
+                if ((st = rows_at(be, en.p, e, s, rg[1])) != RN_OK) return st;
+                e_next = en.p;
+            }
+            st = o->rate_backward_seq(be, lam, e, acc_tau, acc_bias, acc_theta, dscr, g, x, a, xi,
+                                      e_next, w, tau, theta, &s, rg[0], rg[1]);
             if (st != RN_OK) return st;
             continue;
         }
@@ -387,7 +437,7 @@ TEST_F(CudaRateSeq, RangeOutsideTheSequenceIsAnError) {
               RN_ERR_INVALID_ARG);
     EXPECT_NE(std::string(dev->err.message).find("outside"), std::string::npos) << dev->err.message;
     EXPECT_EQ(dev->ops->rate_backward_seq(dev, buf, buf, buf, buf, buf, buf, buf, buf, buf, buf,
-                                          nullptr, buf, buf, &s, -1, 2),
+                                          buf, nullptr, buf, buf, &s, -1, 2),
               RN_ERR_INVALID_ARG);
     rn_backend_dealloc(dev, buf);
 }
