@@ -193,7 +193,9 @@ if want test; then
       step "${name}_no_api_errors" "$lim" "compute-sanitizer --tool memcheck --report-api-errors no --error-exitcode 3 $* 2>&1 | tail -25"
     fi
   }
-  memcheck memcheck_ops 240 "build-gpu/ratenn_tests --gtest_filter='CudaOps*'"
+  # (every case at the smallest and largest block size: the four sizes of gpu_tests under memcheck
+  # could take more than the step's time)
+  RATENN_OPS_BLOCKS=32,1024 memcheck memcheck_ops 240 "build-gpu/ratenn_tests --gtest_filter='CudaOps*'"
   # the persistent rate kernels (kernels/rate_seq.cu): every path boundary under memcheck; shared-memory
   # races and barrier use on the cases with several trials per CTA and with chunked cooperative trials
   memcheck memcheck_seq 150 "build-gpu/ratenn_tests --gtest_filter='CudaRateSeq.*'"
@@ -205,8 +207,9 @@ if want test; then
   mkdir -p "$MC"
   "$PY" -c "import numpy as np; t=np.arange(300); u=np.zeros((2,300,1),np.float32); u[:,:20]=1; \
 np.save('$MC/u.npy',u); np.save('$MC/y.npy',np.ascontiguousarray(np.broadcast_to(np.sin(t*t/3e4)[None,:,None],(2,300,1)),np.float32))"
-  # 3 epochs: the first runs directly, the second records the graph, the third replays it
-  memcheck memcheck_train_graph 180 "build-gpu/ratenn train --input $MC/u.npy --target $MC/y.npy --hidden 32 --epochs 3 --backend cuda --quiet --out $MC/run"
+  # 3 epochs: the first runs directly, the second records the graph, the third replays it (the
+  # OpenMP policy given, so that `ratenn train` does not start itself again under the sanitizer)
+  OMP_WAIT_POLICY=passive memcheck memcheck_train_graph 180 "build-gpu/ratenn train --input $MC/u.npy --target $MC/y.npy --hidden 32 --epochs 3 --backend cuda --quiet --out $MC/run"
   step racecheck 180 "compute-sanitizer --tool racecheck --error-exitcode 3 build-gpu/ratenn_tests \
     --gtest_filter='CudaOps.Mse:CudaOps.Bounds:CudaOps.L2:CudaOps.BiasAdd:CudaOps.BiasGrad:CudaOps.SumSquares:CudaOps.Adam:CudaOps.Sgd:CudaOps.ClipBounds:CudaOps.FilterParamGrads' 2>&1 | tail -8"
   step compare 120 "build-gpu/ratenn compare --hidden 50 --batch 4 --epochs 20"

@@ -83,30 +83,28 @@ static rn_status rate_forward(rn_trainer *tr, int li, int seg, rn_rows in, rn_ro
     const float *cx = lb->rate.ckpt_x + seg * bn, *ca = lb->rate.ckpt_a + seg * bn;
     rn_rows x = {lb->rate.x, (size_t)(t1 - t0) * N, t0}, r = {lb->rate.r, x.stride, t0};
     rn_rate_step s = rate_step(tr, li, noise, t1 - t0);
-    /* the first step of a later segment starts from the checkpoint, the rest from the buffer */
-    const int lo = t0 > 0 ? t0 + 1 : 0;
-    const bool seq = use_seq(tr, li);
-    for (int t = t0; t < t1; t++) {
-        if (seq && t == lo) {
-            RN_OP(o->rate_forward_seq(be, seq_base(x.p, t0, N), seq_base(out.p, t0, N),
-                                      seq_base(r.p, t0, N), lb->rate.ckpt_x, lb->rate.ckpt_a,
-                                      seq_base(in.p, t0, N), w, tau, bias, theta, &s, lo, t1));
-            break;
+    /* the segment starts from its checkpoint (the initial state for segment 0) */
+    if (use_seq(tr, li)) {
+        RN_OP(o->rate_forward_seq(be, seq_base(x.p, t0, N), seq_base(out.p, t0, N),
+                                  seq_base(r.p, t0, N), cx, ca, seq_base(in.p, t0, N), w, tau, bias,
+                                  theta, &s, t0, t1));
+    } else {
+        for (int t = t0; t < t1; t++) {
+            const float *a_prev = t > t0 ? rn_row(out, N, 0, t - 1) : ca;
+            const float *x_prev = t > t0 ? rn_row(x, N, 0, t - 1) : cx;
+            int ld_prev = t > t0 ? s.ld : N;
+            float *rec = NULL;
+            if (w) {
+                /* r_t = a_{t−1} · W_rec */
+                rec = rn_row(r, N, 0, t);
+                RN_OP(o->gemm(be, false, false, tr->B, N, N, 1.0f, a_prev, ld_prev, w, N, 0.0f, rec,
+                              s.ld));
+            }
+            s.t = t;
+            s.ld_prev = ld_prev;
+            RN_OP(o->rate_forward_step(be, rn_row(x, N, 0, t), rn_row(out, N, 0, t), x_prev,
+                                       rn_row(in, N, 0, t), rec, tau, bias, theta, &s));
         }
-        const float *a_prev = t > t0 ? rn_row(out, N, 0, t - 1) : ca;
-        const float *x_prev = t > t0 ? rn_row(x, N, 0, t - 1) : cx;
-        int ld_prev = t > t0 ? s.ld : N;
-        float *rec = NULL;
-        if (w) {
-            /* r_t = a_{t−1} · W_rec */
-            rec = rn_row(r, N, 0, t);
-            RN_OP(o->gemm(be, false, false, tr->B, N, N, 1.0f, a_prev, ld_prev, w, N, 0.0f, rec,
-                          s.ld));
-        }
-        s.t = t;
-        s.ld_prev = ld_prev;
-        RN_OP(o->rate_forward_step(be, rn_row(x, N, 0, t), rn_row(out, N, 0, t), x_prev,
-                                   rn_row(in, N, 0, t), rec, tau, bias, theta, &s));
     }
     lb->rate.r_reused = false;
     if (seg + 1 < tr->S) /* the next segment's checkpoint: this one's last x and f(x − θ) */
@@ -143,36 +141,31 @@ static rn_status rate_backward(rn_trainer *tr, int li, int seg, rn_rows in, rn_r
         RN_OP(o->fill(be, lb->rate.acc_bias, 0.0f, bn));
         RN_OP(o->fill(be, lb->rate.acc_theta, 0.0f, bn));
     }
-    /* the whole-sequence entry takes the steps whose neighbours are in the buffers: not the last
-     * one when e_{t1} is in e_next, not the first when x_{t0−1} is in the checkpoint */
-    const int lo = t0 > 0 ? t0 + 1 : 0, hi = t1 < T ? t1 - 1 : t1;
-    const bool seq = use_seq(tr, li) && lo < hi;
-    for (int t = t1 - 1; t >= t0;) {
-        if (seq && t == hi - 1) {
-            RN_OP(o->rate_backward_seq(
-                be, lam, seq_base(e.p, t0, N), lb->rate.acc_tau, lb->rate.acc_bias,
-                lb->rate.acc_theta, dscr, seq_base(dout.p, t0, N), seq_base(x.p, t0, N),
-                seq_base(out.p, t0, N), lb->rate.ckpt_x, w, tau, theta, &s, lo, hi));
-            t = lo - 1;
-            continue;
+    /* from λ_{t1} and e_{t1} (e_next, the newer segment's first e) back to the checkpoint */
+    if (use_seq(tr, li)) {
+        RN_OP(o->rate_backward_seq(
+            be, lam, seq_base(e.p, t0, N), lb->rate.acc_tau, lb->rate.acc_bias, lb->rate.acc_theta,
+            dscr, seq_base(dout.p, t0, N), seq_base(x.p, t0, N), seq_base(out.p, t0, N), cx,
+            lb->rate.e_next, w, tau, theta, &s, t0, t1));
+    } else {
+        for (int t = t1 - 1; t >= t0; t--) {
+            const float *d = NULL;
+            if (w && t < T - 1) {
+                /* d_t = e_{t+1} · W_recᵀ */
+                const bool inside = t + 1 < t1;
+                RN_OP(o->gemm(be, false, true, B, N, N, 1.0f,
+                              inside ? rn_row(e, N, 0, t + 1) : lb->rate.e_next, inside ? s.ld : N,
+                              w, N, 0.0f, dscr, N));
+                d = dscr;
+            }
+            s.t = t;
+            s.ld_prev = t > t0 ? s.ld : N;
+            const float *x_prev = t > t0 ? rn_row(x, N, 0, t - 1) : cx;
+            RN_OP(o->rate_backward_step(be, lam, rn_row(e, N, 0, t), lb->rate.acc_tau,
+                                        lb->rate.acc_bias, lb->rate.acc_theta,
+                                        rn_row(dout, N, 0, t), d, rn_row(x, N, 0, t),
+                                        rn_row(out, N, 0, t), x_prev, tau, theta, &s));
         }
-        const float *d = NULL;
-        if (w && t < T - 1) {
-            /* d_t = e_{t+1} · W_recᵀ */
-            const bool inside = t + 1 < t1;
-            RN_OP(o->gemm(be, false, true, B, N, N, 1.0f,
-                          inside ? rn_row(e, N, 0, t + 1) : lb->rate.e_next, inside ? s.ld : N, w,
-                          N, 0.0f, dscr, N));
-            d = dscr;
-        }
-        s.t = t;
-        s.ld_prev = t > t0 ? s.ld : N;
-        const float *x_prev = t > t0 ? rn_row(x, N, 0, t - 1) : cx;
-        RN_OP(o->rate_backward_step(be, lam, rn_row(e, N, 0, t), lb->rate.acc_tau,
-                                    lb->rate.acc_bias, lb->rate.acc_theta, rn_row(dout, N, 0, t), d,
-                                    rn_row(x, N, 0, t), rn_row(out, N, 0, t), x_prev, tau, theta,
-                                    &s));
-        t--;
     }
     float *dw = w ? rn_grad_ptr(tr, L->p_w_rec) : NULL;
     if (dw) {
@@ -188,12 +181,13 @@ static rn_status rate_backward(rn_trainer *tr, int li, int seg, rn_rows in, rn_r
                               rn_row(e, N, b, tb), N, 1.0f, dw, N));
         }
     }
-    if (seg > 0) /* the older segment's last step needs this one's first e */
-        for (int b = 0; b < B; b++) {
-            rn_status st = rn_trainer_copy(tr, lb->rate.e_next + (size_t)b * N, rn_row(e, N, b, t0),
-                                           (size_t)N, err);
-            if (st != RN_OK) return st;
-        }
+    /* the older segment's last step needs this one's first e; after segment 0, rate_finish (e_0,
+     * compact: its product then has the same operands whatever the segments) */
+    for (int b = 0; b < B; b++) {
+        rn_status st = rn_trainer_copy(tr, lb->rate.e_next + (size_t)b * N, rn_row(e, N, b, t0),
+                                       (size_t)N, err);
+        if (st != RN_OK) return st;
+    }
     return RN_OK;
 }
 
@@ -210,8 +204,8 @@ static rn_status rate_finish(rn_trainer *tr, int li, rn_error *err) {
     float *lam = lb->rate.lam, *dscr = lb->rate.dscr;
     rn_rate_step s = rate_step(tr, li, false, rn_seg_t1(tr, 0));
     const float *d = NULL;
-    if (w) { /* e_0 is the first row of segment 0, still in the buffer */
-        RN_OP(o->gemm(be, false, true, B, N, N, 1.0f, lb->din, s.ld, w, N, 0.0f, dscr, N));
+    if (w) { /* d = e_0 · W_recᵀ, e_0 in e_next (rate_backward) */
+        RN_OP(o->gemm(be, false, true, B, N, N, 1.0f, lb->rate.e_next, N, w, N, 0.0f, dscr, N));
         d = dscr;
     }
     RN_OP(o->rate_backward_init(be, lam, lb->rate.acc_theta, d, rn_param_ptr(tr, tr->p, L->p_x0),

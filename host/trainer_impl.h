@@ -140,8 +140,8 @@ static inline int rn_seg_t0(const rn_trainer *tr, int seg) {
     return seg * tr->K;
 }
 static inline int rn_seg_t1(const rn_trainer *tr, int seg) {
-    int t1 = (seg + 1) * tr->K;
-    return t1 < tr->T ? t1 : tr->T;
+    long long t1 = (long long)(seg + 1) * tr->K; /* (past INT_MAX for the last of a long T) */
+    return t1 < tr->T ? (int)t1 : tr->T;
 }
 
 /* Copies n floats within backend memory (through shift_rows, exactly). */

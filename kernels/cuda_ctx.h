@@ -86,8 +86,8 @@ rn_status rn_cuda_rate_forward_coop(rn_backend *be, float *x, float *out, float 
 rn_status rn_cuda_rate_backward_coop(rn_backend *be, float *lam, float *e, float *acc_tau,
                                      float *acc_bias, float *acc_theta, float *dscr, const float *g,
                                      const float *x, const float *a, const float *x_init,
-                                     const float *w, const float *tau, const float *theta,
-                                     const rn_rate_step *s, int t0, int t1);
+                                     const float *e_next, const float *w, const float *tau,
+                                     const float *theta, const rn_rate_step *s, int t0, int t1);
 bool rn_cuda_rate_seq_fits(rn_backend *be, int batch, int n, bool recurrent);
 const char *rn_cuda_rate_seq_path(rn_backend *be, int batch, int n, bool recurrent);
 rn_status rn_cuda_rate_forward_seq(rn_backend *be, float *x, float *out, float *r,
@@ -97,8 +97,8 @@ rn_status rn_cuda_rate_forward_seq(rn_backend *be, float *x, float *out, float *
 rn_status rn_cuda_rate_backward_seq(rn_backend *be, float *lam, float *e, float *acc_tau,
                                     float *acc_bias, float *acc_theta, float *dscr, const float *g,
                                     const float *x, const float *a, const float *x_init,
-                                    const float *w, const float *tau, const float *theta,
-                                    const rn_rate_step *s, int t0, int t1);
+                                    const float *e_next, const float *w, const float *tau,
+                                    const float *theta, const rn_rate_step *s, int t0, int t1);
 rn_status rn_cuda_shift_rows(rn_backend *be, float *dst, const float *src, const float *first,
                              int batch, int steps, int n);
 

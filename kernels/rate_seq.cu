@@ -71,9 +71,7 @@ __global__ static void __launch_bounds__(RN_MAX_THREADS)
     for (int k = tid; k < G * N; k += nthr) { /* a_{t0−1} into buffer t0 & 1 */
         const int gg = k / N, i = k % N, bb = b0 + gg;
         float v = 0.0f;
-        if (bb < s.batch)
-            v = t0 > 0 ? out[(size_t)bb * ld + (size_t)(t0 - 1) * N + i]
-                       : a_init[(size_t)bb * N + i];
+        if (bb < s.batch) v = a_init[(size_t)bb * N + i];
         abuf[(size_t)(t0 & 1) * G * N + k] = v;
     }
 
@@ -85,7 +83,7 @@ __global__ static void __launch_bounds__(RN_MAX_THREADS)
         alpha = s.dt / tau[me.j];
         bj = bias[me.j];
         thj = theta[me.j];
-        xr = t0 > 0 ? x[rowb + (size_t)(t0 - 1) * N] : x_init[(size_t)me.b * N + me.j];
+        xr = x_init[(size_t)me.b * N + me.j];
         if (t0 < t1) {
             in_next = in[rowb + (size_t)t0 * N];
             if (noise) nz_next = x[rowb + (size_t)t0 * N];
@@ -130,8 +128,9 @@ __global__ static void __launch_bounds__(RN_MAX_THREADS)
 __global__ static void __launch_bounds__(RN_MAX_THREADS)
     rate_backward_seq_kernel(float *lam, float *e, float *acc_tau, float *acc_bias,
                              float *acc_theta, float *dscr, const float *g, const float *x,
-                             const float *a, const float *x_init, const float *w, const float *tau,
-                             const float *theta, rn_rate_step s, int t0, int t1, rn_seq_plan p) {
+                             const float *a, const float *x_init, const float *e_next,
+                             const float *w, const float *tau, const float *theta, rn_rate_step s,
+                             int t0, int t1, rn_seq_plan p) {
     extern __shared__ float sm[];
     const int N = s.n, G = p.group, T = s.steps;
     const size_t ld = (size_t)s.ld;
@@ -145,7 +144,7 @@ __global__ static void __launch_bounds__(RN_MAX_THREADS)
         for (int k = tid; k < G * N; k += nthr) { /* e_{t1} (read when t1 < T) */
             const int gg = k / N, i = k % N, bb = b0 + gg;
             float v = 0.0f;
-            if (bb < s.batch && t1 < T) v = e[(size_t)bb * ld + (size_t)t1 * N + i];
+            if (bb < s.batch && t1 < T) v = e_next[(size_t)bb * N + i];
             ebuf[(size_t)(t1 & 1) * G * N + k] = v;
         }
     }
@@ -167,7 +166,7 @@ __global__ static void __launch_bounds__(RN_MAX_THREADS)
             xn = x[rowb + (size_t)u * N];
             an = a[rowb + (size_t)u * N];
             gn = g[rowb + (size_t)u * N];
-            xpn = u > 0 ? x[rowb + (size_t)(u - 1) * N] : x_init[k0];
+            xpn = u > t0 ? x[rowb + (size_t)(u - 1) * N] : x_init[k0];
         }
     }
     __syncthreads();
@@ -187,7 +186,7 @@ __global__ static void __launch_bounds__(RN_MAX_THREADS)
                 xn = xpc;
                 an = a[rowb + (size_t)u * N];
                 gn = g[rowb + (size_t)u * N];
-                xpn = u > 0 ? x[rowb + (size_t)(u - 1) * N] : x_init[k0];
+                xpn = u > t0 ? x[rowb + (size_t)(u - 1) * N] : x_init[k0];
             }
             /* rn_rate_backward_elem's arithmetic, with λ and the accumulators in registers */
             float fd;
@@ -305,9 +304,9 @@ static rn_status forward_by_steps(rn_backend *be, float *x, float *out, float *r
     rn_status rc = RN_OK;
     for (int t = t0; t < t1 && rc == RN_OK; t++) {
         const size_t off = (size_t)t * N;
-        const float *a_prev = t > 0 ? out + off - N : a_init;
-        const float *x_prev = t > 0 ? x + off - N : x_init;
-        st.ld_prev = t > 0 ? s->ld : N;
+        const float *a_prev = t > t0 ? out + off - N : a_init;
+        const float *x_prev = t > t0 ? x + off - N : x_init;
+        st.ld_prev = t > t0 ? s->ld : N;
         st.t = t;
         if (w)
             rc = o->gemm(be, false, false, s->batch, N, N, 1.0f, a_prev, st.ld_prev, w, N, 0.0f,
@@ -322,8 +321,8 @@ static rn_status forward_by_steps(rn_backend *be, float *x, float *out, float *r
 static rn_status backward_by_steps(rn_backend *be, float *lam, float *e, float *acc_tau,
                                    float *acc_bias, float *acc_theta, float *dscr, const float *g,
                                    const float *x, const float *a, const float *x_init,
-                                   const float *w, const float *tau, const float *theta,
-                                   const rn_rate_step *s, int t0, int t1) {
+                                   const float *e_next, const float *w, const float *tau,
+                                   const float *theta, const rn_rate_step *s, int t0, int t1) {
     const rn_backend_ops *o = be->ops;
     const int N = s->n;
     rn_rate_step st = *s;
@@ -332,15 +331,16 @@ static rn_status backward_by_steps(rn_backend *be, float *lam, float *e, float *
         const size_t off = (size_t)t * N;
         const float *d = NULL;
         if (w && t < s->steps - 1) {
-            rc = o->gemm(be, false, true, s->batch, N, N, 1.0f, e + off + N, s->ld, w, N, 0.0f,
-                         dscr, N);
+            const bool inside = t + 1 < t1;
+            rc = o->gemm(be, false, true, s->batch, N, N, 1.0f, inside ? e + off + N : e_next,
+                         inside ? s->ld : N, w, N, 0.0f, dscr, N);
             d = dscr;
         }
         st.t = t;
-        st.ld_prev = t > 0 ? s->ld : N;
+        st.ld_prev = t > t0 ? s->ld : N;
         if (rc == RN_OK)
             rc = o->rate_backward_step(be, lam, e + off, acc_tau, acc_bias, acc_theta, g + off, d,
-                                       x + off, a + off, t > 0 ? x + off - N : x_init, tau, theta,
+                                       x + off, a + off, t > t0 ? x + off - N : x_init, tau, theta,
                                        &st);
     }
     return rc;
@@ -372,8 +372,8 @@ extern "C" rn_status rn_cuda_rate_forward_seq(rn_backend *be, float *x, float *o
 extern "C" rn_status rn_cuda_rate_backward_seq(rn_backend *be, float *lam, float *e, float *acc_tau,
                                                float *acc_bias, float *acc_theta, float *dscr,
                                                const float *g, const float *x, const float *a,
-                                               const float *x_init, const float *w,
-                                               const float *tau, const float *theta,
+                                               const float *x_init, const float *e_next,
+                                               const float *w, const float *tau, const float *theta,
                                                const rn_rate_step *s, int t0, int t1) {
     rn_status st = seq_range(be, s, t0, t1, "rate_backward_seq");
     if (st != RN_OK || t0 == t1 || s->batch <= 0 || s->n <= 0) return st;
@@ -381,12 +381,13 @@ extern "C" rn_status rn_cuda_rate_backward_seq(rn_backend *be, float *lam, float
     if (!rn_seq_plan_for(&rn_ctx(be)->seq, s->batch, s->n, w != NULL, &p)) {
         if (rn_cuda_rate_coop_fits(be, s->batch, s->n, w != NULL))
             return rn_cuda_rate_backward_coop(be, lam, e, acc_tau, acc_bias, acc_theta, dscr, g, x,
-                                              a, x_init, w, tau, theta, s, t0, t1);
-        return backward_by_steps(be, lam, e, acc_tau, acc_bias, acc_theta, dscr, g, x, a, x_init, w,
-                                 tau, theta, s, t0, t1);
+                                              a, x_init, e_next, w, tau, theta, s, t0, t1);
+        return backward_by_steps(be, lam, e, acc_tau, acc_bias, acc_theta, dscr, g, x, a, x_init,
+                                 e_next, w, tau, theta, s, t0, t1);
     }
     const unsigned grid = (unsigned)((s->batch + p.group - 1) / p.group);
     rate_backward_seq_kernel<<<grid, (unsigned)p.threads, p.smem, rn_stream(be)>>>(
-        lam, e, acc_tau, acc_bias, acc_theta, dscr, g, x, a, x_init, w, tau, theta, *s, t0, t1, p);
+        lam, e, acc_tau, acc_bias, acc_theta, dscr, g, x, a, x_init, e_next, w, tau, theta, *s, t0,
+        t1, p);
     return rn_launched(be, "rate_backward_seq (persistent-smem)");
 }

@@ -60,7 +60,7 @@ __global__ static void __launch_bounds__(RN_COOP_THREADS)
             const int nb = B - b0 < p.bc ? B - b0 : p.bc;
             for (int k = tid; k < nb * N; k += RN_COOP_THREADS) {
                 const size_t b = (size_t)(b0 + k / N), i = (size_t)(k % N);
-                as[k] = t > 0 ? __ldcg(out + b * ld + (size_t)(t - 1) * N + i) : a_init[b * N + i];
+                as[k] = t > t0 ? __ldcg(out + b * ld + (size_t)(t - 1) * N + i) : a_init[b * N + i];
             }
             __syncthreads();
             for (int o = warp; o < nb * cols; o += RN_COOP_WARPS) { /* whole warps: uniform */
@@ -73,7 +73,7 @@ __global__ static void __launch_bounds__(RN_COOP_THREADS)
                 const int bb = o / cols, jj = o % cols, b = b0 + bb, j = j0 + jj;
                 const size_t row = (size_t)b * ld + (size_t)t * N + j;
                 const float nz = noise ? x[row] : 0.0f; /* rate_seq.cu's noise_seq put it there */
-                const float xp = t > 0 ? x[row - N] : x_init[(size_t)b * N + j]; /* own column */
+                const float xp = t > t0 ? x[row - N] : x_init[(size_t)b * N + j]; /* own column */
                 const float rec = rs[bb * cs + jj];
                 /* rn_rate_forward_elem's arithmetic */
                 const float xv = rn_rate_euler(xp, s.dt / tau[j], in[row], nz, bias[j], rec);
@@ -90,8 +90,9 @@ __global__ static void __launch_bounds__(RN_COOP_THREADS)
 __global__ static void __launch_bounds__(RN_COOP_THREADS)
     rate_backward_coop_kernel(float *lam, float *e, float *acc_tau, float *acc_bias,
                               float *acc_theta, float *dscr, const float *g, const float *x,
-                              const float *a, const float *x_init, const float *w, const float *tau,
-                              const float *theta, rn_rate_step s, int t0, int t1, rn_coop_plan p) {
+                              const float *a, const float *x_init, const float *e_next,
+                              const float *w, const float *tau, const float *theta, rn_rate_step s,
+                              int t0, int t1, rn_coop_plan p) {
     extern __shared__ float sm[];
     cg::grid_group grid = cg::this_grid();
     const int N = s.n, B = s.batch, T = s.steps, cs = p.cs, j0 = (int)blockIdx.x * cs;
@@ -112,7 +113,8 @@ __global__ static void __launch_bounds__(RN_COOP_THREADS)
             if (with_d) {
                 for (int k = tid; k < nb * N; k += RN_COOP_THREADS) {
                     const size_t b = (size_t)(b0 + k / N), i = (size_t)(k % N);
-                    es[k] = __ldcg(e + b * ld + (size_t)(t + 1) * N + i);
+                    es[k] = t + 1 < t1 ? __ldcg(e + b * ld + (size_t)(t + 1) * N + i)
+                                       : e_next[b * N + i]; /* e_{t1}: the newer segment's */
                 }
                 __syncthreads();
                 for (int o = warp; o < nb * cols; o += RN_COOP_WARPS) {
@@ -128,7 +130,7 @@ __global__ static void __launch_bounds__(RN_COOP_THREADS)
                 const size_t k = (size_t)b * N + j, row = (size_t)b * ld + (size_t)t * N + j;
                 const float d = with_d ? ds[bb * cs + jj] : 0.0f;
                 const float alpha = s.dt / tau[j], xv = x[row];
-                const float xp = t > 0 ? x[row - N] : x_init[k];
+                const float xp = t > t0 ? x[row - N] : x_init[k];
                 /* rn_rate_backward_elem's arithmetic */
                 float fd;
                 const float l = rn_rate_adjoint(
@@ -219,7 +221,8 @@ extern "C" rn_status rn_cuda_rate_forward_coop(rn_backend *be, float *x, float *
 extern "C" rn_status rn_cuda_rate_backward_coop(rn_backend *be, float *lam, float *e,
                                                 float *acc_tau, float *acc_bias, float *acc_theta,
                                                 float *dscr, const float *g, const float *x,
-                                                const float *a, const float *x_init, const float *w,
+                                                const float *a, const float *x_init,
+                                                const float *e_next, const float *w,
                                                 const float *tau, const float *theta,
                                                 const rn_rate_step *s, int t0, int t1) {
     rn_coop_plan p;
@@ -229,8 +232,8 @@ extern "C" rn_status rn_cuda_rate_backward_coop(rn_backend *be, float *lam, floa
                        "not fit",
                        s->n, s->batch);
     rn_rate_step st = *s;
-    void *args[] = {&lam,    &e, &acc_tau, &acc_bias, &acc_theta, &dscr, &g,  &x, &a,
-                    &x_init, &w, &tau,     &theta,    &st,        &t0,   &t1, &p};
+    void *args[] = {&lam,    &e,      &acc_tau, &acc_bias, &acc_theta, &dscr, &g,  &x,  &a,
+                    &x_init, &e_next, &w,       &tau,      &theta,     &st,   &t0, &t1, &p};
     return rn_cuda_check(be,
                          cudaLaunchCooperativeKernel(
                              (const void *)rate_backward_coop_kernel, dim3((unsigned)p.blocks),

@@ -117,25 +117,31 @@ typedef struct rn_backend_ops {
                                   int batch, int n);
     /* ---- the rate layer's time loop in one call (optional: where rate_seq is NULL, or
      * rate_seq_fits says no for a layer, the trainer drives the step entries above; the numbers
-     * are the same either way: bit-identical on the CPU) ---- */
+     * are the same either way: bit-identical on the CPU; on CUDA the recurrent product's sum
+     * takes the kernels' fixed order instead of cuBLAS's, so the two differ by rounding) ---- */
     /* Whether the whole-sequence entries take a layer of n neurons (w: recurrent) on `batch` trials. */
     bool (*rate_seq_fits)(rn_backend *be, int batch, int n, bool recurrent);
     /* Steps [t0, t1) of the forward, each as rate_forward_step with, when w is not NULL,
-     *   r_t = a_{t−1} · w  (=, the recurrent input; a_{−1} = a_init, x_{−1} = x_init)
-     * x, out, r, in are (B, T, N) with row stride s->ld; x_init, a_init are (B, N). x, out, r =. */
+     *   r_t = a_{t−1} · w  (=, the recurrent input; a_{t0−1} = a_init, x_{t0−1} = x_init: the
+     *   state before step t0, the initial state when t0 = 0 and a checkpoint after)
+     * x, out, r, in are (B, T, N) with row stride s->ld; x_init, a_init are (B, N). x, out, r =.
+     * Rows before t0 are not read, so a segment's buffer may stand for the whole sequence. */
     rn_status (*rate_forward_seq)(rn_backend *be, float *x, float *out, float *r,
                                   const float *x_init, const float *a_init, const float *in,
                                   const float *w, const float *tau, const float *bias,
                                   const float *theta, const rn_rate_step *s, int t0, int t1);
     /* Steps [t0, t1) of the adjoint, newest first, each as rate_backward_step with
      *   d_t = e_{t+1} · wᵀ  (into dscr (B, N); none at t = s->steps − 1 or without w)
-     * lam holds λ_{t1} on entry and λ_{t0} on return; e rows [t0, t1) =, and e_{t1} is read when
-     * t1 < T; the accumulators +=. x, a (= f(x − θ)), g: (B, T, N) stride s->ld; x_init (B, N). */
+     * lam holds λ_{t1} on entry and λ_{t0} on return; e rows [t0, t1) =, and e_{t1} is read from
+     * e_next (B, N) when t1 < T; the accumulators +=. x, a (= f(x − θ)), g: (B, T, N) stride
+     * s->ld, rows [t0, t1) only; x_init (B, N): x before step t0 (as rate_forward_seq's). The
+     * same call shape whatever the segment, so that on a device the sums take one order (a
+     * segment's edges run as its middle does) and checkpointed BPTT gives the same bits. */
     rn_status (*rate_backward_seq)(rn_backend *be, float *lam, float *e, float *acc_tau,
                                    float *acc_bias, float *acc_theta, float *dscr, const float *g,
                                    const float *x, const float *a, const float *x_init,
-                                   const float *w, const float *tau, const float *theta,
-                                   const rn_rate_step *s, int t0, int t1);
+                                   const float *e_next, const float *w, const float *tau,
+                                   const float *theta, const rn_rate_step *s, int t0, int t1);
     /* Which path the whole-sequence entries take for such a layer, for reports: e.g.
      * "persistent-smem" (CUDA), "cpu-seq", or "step" (rate_seq_fits says no). Optional: NULL where
      * a backend has no name for it (rn_backend_rate_loop then says "seq" or "step"). */

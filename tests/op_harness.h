@@ -455,6 +455,22 @@ inline bool device_is_cpu_stand_in() {
     return v && std::strcmp(v, "cpu") == 0;
 }
 
+// The device's block sizes a suite sweeps: 32, 64, 256 and 1024, or RATENN_OPS_BLOCKS's list
+// ("32,1024": fewer under a slow sanitizer).
+inline std::vector<int> block_sizes() {
+    const char *v = std::getenv("RATENN_OPS_BLOCKS");
+    std::vector<int> sizes;
+    for (const char *p = v; p && *p;) {
+        char *end = nullptr;
+        long n = std::strtol(p, &end, 10);
+        if (end == p) break;
+        if (n >= 32 && n <= 1024) sizes.push_back((int)n);
+        p = *end == ',' ? end + 1 : end;
+    }
+    if (sizes.empty()) sizes = {32, 64, 256, 1024};
+    return sizes;
+}
+
 // Hands the case definitions their random inputs and runs each case as it is defined.
 class Sweep {
   public:
@@ -574,7 +590,7 @@ inline void run_device_suite(const char *name, CaseList cases) {
     rn_backend_kind kind = device_is_cpu_stand_in() ? RN_BACKEND_CPU : RN_BACKEND_CUDA;
     ASSERT_EQ(rn_backend_create(&dev, kind, &err), RN_OK) << err.message;
     std::vector<int> blocks = {0}; // 0: the backend has no block size
-    if (dev->ops->set_block_size) blocks = {32, 64, 256, 1024};
+    if (dev->ops->set_block_size) blocks = block_sizes();
     {
         BlockSizeRestore restore{dev};
         Sweep sw(seed);

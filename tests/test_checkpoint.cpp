@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "backend_impl.h"
 #include "test_util.h"
 
 namespace {
@@ -42,14 +43,22 @@ std::vector<float> all_params(const rn_net *net) {
     return all;
 }
 
-// Trains `c` for `epochs` epochs with checkpoint_steps = K and block_steps = Tb (0: defaults).
+// Trains `c` for `epochs` epochs with checkpoint_steps = K and block_steps = Tb (0: defaults);
+// step_loop: the rate layers through the step entries whatever their size (rate_seq_fits hidden).
 [[nodiscard]] ::testing::AssertionResult train(const Case &c, int K, int Tb, int epochs,
                                                Result &out, bool shared = false,
-                                               rn_backend_kind kind = RN_BACKEND_CPU) {
+                                               rn_backend_kind kind = RN_BACKEND_CPU,
+                                               bool step_loop = false) {
+    rn_backend_ops steps_only; // outlives p's backend (declared first, destroyed last)
     TrainerParts p;
     rn_error err = {};
     RN_RETURN_UNLESS_OK(rn_net_from_spec(&p.net, c.spec, 1e-3f, 7, &err), err);
     RN_RETURN_UNLESS_OK(rn_backend_create(&p.be, kind, &err), err);
+    if (step_loop) {
+        steps_only = *p.be->ops;
+        steps_only.rate_seq_fits = nullptr;
+        p.be->ops = &steps_only;
+    }
     rn_train_config cfg = rn_train_config_default();
     cfg.lr = 1e-3f; // τ moves by about lr per epoch: 3 epochs keep the smallest (5 ms) above 0
     cfg.noise_seed = 99;
@@ -164,15 +173,46 @@ TEST(Checkpoint, SharedDataSameAsCopies) {
     }
 }
 
+// A small layer (which the CPU's whole-sequence entries would take) through the step entries, as the
+// GPU test below runs it too.
+TEST(Checkpoint, StepEntriesOfASmallLayerBitIdenticalForAnyK) {
+    const Case c = {"linear(1,6) rate(6,tanh,rec,noise=0.3) linear(6,1)", 3, 37, true};
+    Result ref, seq;
+    ASSERT_TRUE(train(c, c.T, 1, 3, ref, false, RN_BACKEND_CPU, true));
+    ASSERT_TRUE(train(c, c.T, 1, 3, seq));
+    expect_same(ref, seq); // (the CPU's two paths: the same bits)
+    for (int K : {1, 5, c.T - 1}) {
+        SCOPED_TRACE("K=" + std::to_string(K));
+        Result r;
+        ASSERT_TRUE(train(c, K, 1, 3, r, false, RN_BACKEND_CPU, true));
+        expect_same(ref, r);
+    }
+}
+
 // The same on the GPU (the issue asks for either backend): every step stored vs checkpoints, with the
-// whole-sequence entries, the step entries, the filters (one at either end: the staging), and a CUDA
-// graph recorded from the
-// second epoch on.
+// whole-sequence entries (on an H100 each of these sizes takes persistent-smem: a segment's first
+// and last steps too, from its checkpoint and the newer segment's e), the filters (one at either
+// end: the staging), and a CUDA graph recorded from the second epoch on; then the step entries
+// (cuBLAS's recurrent product, with the checkpoint's row stride at a segment's first step).
 TEST(Checkpoint, CudaBitIdenticalForAnyK) {
     RN_SKIP_WITHOUT_CUDA();
+    for (bool step_loop : {false, true}) {
+        SCOPED_TRACE(step_loop ? "step entries" : "whole-sequence entries");
+        const Case c = {"linear(1,6) rate(6,tanh,rec,noise=0.3) linear(6,1)", 3, 37, true};
+        Result ref;
+        ASSERT_TRUE(train(c, c.T, 1, 3, ref, false, RN_BACKEND_CUDA, step_loop));
+        for (int K : {1, 5, c.T - 1}) {
+            SCOPED_TRACE("K=" + std::to_string(K));
+            Result r;
+            ASSERT_TRUE(train(c, K, 1, 3, r, false, RN_BACKEND_CUDA, step_loop));
+            expect_same(ref, r);
+        }
+    }
     for (const Case &c :
          {Case{"linear(1,6) rate(6,tanh,rec,noise=0.3) linear(6,1)", 3, 37, true},
           Case{"linear(1,130) rate(130,tanh,rec,noise=0.1) linear(130,1)", 2, 12, true},
+          // past shared memory: the cooperative path on an H100
+          Case{"linear(1,300) rate(300,tanh,rec,noise=0.1) linear(300,1)", 2, 12, true},
           Case{"linear(1,4) lowpass(4,tau=0.01) rate(4,tanh,rec,noise=0.1) alpha(4,tau=0.02) "
                "linear(4,3) doubleexp(3,tau1=0.005,tau2=0.03) linear(3,1)",
                3, 33, true},

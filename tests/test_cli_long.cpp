@@ -100,8 +100,8 @@ TEST(CliLong, EvalOfALongInputUnderUlimit) {
     TempDir dir;
     ASSERT_TRUE(dir.ok());
     const std::string d = dir.path();
-    CliResult r =
-        run_cli("train --task chirp --hidden 32 --epochs 1 --quiet --out " + d + "/run", d);
+    CliResult r = run_cli(
+        "train --task chirp --hidden 32 --epochs 1 --quiet --backend cpu --out " + d + "/run", d);
     ASSERT_EQ(r.status, 0) << r.err;
     const size_t T = 2000000, S = 5000;
     std::vector<float> u(T, 0.0f);
@@ -110,7 +110,10 @@ TEST(CliLong, EvalOfALongInputUnderUlimit) {
             u[t + k] = 1.0f;
     write_file(d + "/long.npy", npy_f32({1, T, 1}, u));
     write_file(d + "/short.npy", npy_f32({1, S, 1}, std::vector<float>(u.begin(), u.begin() + S)));
-    const std::string eval = std::string(RATENN_CLI_PATH) + " eval --noise off --params " + d +
+    // (the CPU both times: on a machine with a GPU, `auto` would take it for the short run but
+    // perhaps not under the limit, and the two backends' bits differ)
+    const std::string eval = std::string(RATENN_CLI_PATH) +
+                             " eval --noise off --backend cpu --params " + d +
                              "/run/params.npz --input " + d;
     // the program's own mappings and 250 MB: not enough to store every step of 2M
     std::string cmd = "ulimit -v " + std::to_string(vm_floor_kb() + 250000) + " && " + eval +

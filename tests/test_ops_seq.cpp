@@ -62,6 +62,36 @@ bool use_seq(rn_backend *be, Drive how, const rn_rate_step &s, bool rec) {
     return be->kind != RN_BACKEND_CPU || be->ops->rate_seq_fits(be, s.batch, s.n, rec);
 }
 
+// Step t of every trial of a (B, T, N) sequence into a compact (B, N) buffer, as the trainer keeps
+// a checkpoint (shift_rows of one step copies its `first` row exactly).
+rn_status rows_at(rn_backend *be, float *dst, const float *seq, const rn_rate_step &s, int t) {
+    for (int b = 0; b < s.batch; b++) {
+        const float *row = seq + (size_t)b * s.ld + (size_t)t * s.n;
+        rn_status st = be->ops->shift_rows(be, dst + (size_t)b * s.n, row, row, 1, 1, s.n);
+        if (st != RN_OK) return st;
+    }
+    return RN_OK;
+}
+
+// A (B, N) buffer in the backend's memory for the length of a drive, where one is wanted (a split
+// inside the sequence; none otherwise, so that a drive can be recorded into a graph).
+struct StateBuf {
+    rn_backend *be;
+    float *p = nullptr;
+    bool ok = true;
+    StateBuf(rn_backend *b, const rn_rate_step &s, bool want) : be(b) {
+        if (want &&
+            rn_backend_alloc(be, (void **)&p, (size_t)s.batch * s.n * sizeof(float)) != RN_OK)
+            ok = false;
+    }
+    ~StateBuf() {
+        if (p) rn_backend_dealloc(be, p);
+    }
+};
+
+// The whole-sequence entries over [0, split) and [split, T) as the trainer calls them: each range
+// from the state before its first step (and the adjoint's older range from the newer's first e),
+// handed over in compact buffers.
 rn_status forward_drive(rn_backend *be, Drive how, float *x, float *out, float *r,
                         const float *x_init, const float *a_init, const float *in, const float *w,
                         const float *tau, const float *bias, const float *theta,
@@ -70,10 +100,22 @@ rn_status forward_drive(rn_backend *be, Drive how, float *x, float *out, float *
     const bool seq = use_seq(be, how, s0, w != nullptr);
     const int N = s0.n, ranges[2][2] = {{0, split}, {split, s0.steps}};
     rn_rate_step s = s0;
+    const bool inside = seq && split > 0 && split < s0.steps;
+    StateBuf xc(be, s0, inside), ac(be, s0, inside);
+    if (!xc.ok || !ac.ok) return RN_ERR_NO_MEMORY;
     for (const auto &rg : ranges) {
-        if (seq) {
-            rn_status st = o->rate_forward_seq(be, x, out, r, x_init, a_init, in, w, tau, bias,
-                                               theta, &s, rg[0], rg[1]);
+        if (seq && rg[0] < rg[1]) {
+            const float *xi = x_init, *ai = a_init;
+            rn_status st = RN_OK;
+            if (rg[0] > 0) {
+                if ((st = rows_at(be, xc.p, x, s, rg[0] - 1)) != RN_OK ||
+                    (st = rows_at(be, ac.p, out, s, rg[0] - 1)) != RN_OK)
+                    return st;
+                xi = xc.p;
+                ai = ac.p;
+            }
+            st = o->rate_forward_seq(be, x, out, r, xi, ai, in, w, tau, bias, theta, &s, rg[0],
+                                     rg[1]);
             if (st != RN_OK) return st;
             continue;
         }
@@ -104,10 +146,23 @@ rn_status backward_drive(rn_backend *be, Drive how, float *lam, float *e, float 
     const bool seq = use_seq(be, how, s0, w != nullptr);
     const int N = s0.n, T = s0.steps, ranges[2][2] = {{split, T}, {0, split}};
     rn_rate_step s = s0;
+    const bool inside = seq && split > 0 && split < T;
+    StateBuf xc(be, s0, inside), en(be, s0, inside);
+    if (!xc.ok || !en.ok) return RN_ERR_NO_MEMORY;
     for (const auto &rg : ranges) {
-        if (seq) {
-            rn_status st = o->rate_backward_seq(be, lam, e, acc_tau, acc_bias, acc_theta, dscr, g,
-                                                x, a, x_init, w, tau, theta, &s, rg[0], rg[1]);
+        if (seq && rg[0] < rg[1]) {
+            const float *xi = x_init, *e_next = nullptr;
+            rn_status st = RN_OK;
+            if (rg[0] > 0) {
+                if ((st = rows_at(be, xc.p, x, s, rg[0] - 1)) != RN_OK) return st;
+                xi = xc.p;
+            }
+            if (rg[1] < T) {
+                if ((st = rows_at(be, en.p, e, s, rg[1])) != RN_OK) return st;
+                e_next = en.p;
+            }
+            st = o->rate_backward_seq(be, lam, e, acc_tau, acc_bias, acc_theta, dscr, g, x, a, xi,
+                                      e_next, w, tau, theta, &s, rg[0], rg[1]);
             if (st != RN_OK) return st;
             continue;
         }
@@ -364,7 +419,7 @@ TEST_F(CudaRateSeq, FusedEntriesMatchStepsAndCpuAroundEveryPathBoundary) {
     EXPECT_EQ(failures, 0);
 }
 
-// More trials than multiprocessors: several trials per CTA, the last CTA part-filled (N <= 129:
+// More trials than multiprocessors: several trials per CTA, the last CTA part-filled (N <= 240:
 // persistent-smem on an H100); the cooperative path's trials in more than one chunk (N 300).
 TEST_F(CudaRateSeq, ManyTrialsShareCtas) {
     oph::Sweep sw(seed);
@@ -372,7 +427,42 @@ TEST_F(CudaRateSeq, ManyTrialsShareCtas) {
         for (int noise = 0; noise < 2; noise++)
             ASSERT_NO_FATAL_FAILURE(run(SeqCase{263, 4, N, RN_ACT_TANH, noise == 1, true, 1}, sw));
     ASSERT_NO_FATAL_FAILURE(run(SeqCase{263, 3, 50, RN_ACT_RELU, true, false, 2}, sw));
+    // 1000 trials: six to a CTA on an H100 (N 17), the last CTA part-filled
+    ASSERT_NO_FATAL_FAILURE(run(SeqCase{1000, 3, 17, RN_ACT_TANH, true, true, 1}, sw));
     EXPECT_EQ(failures, 0);
+}
+
+// Both fused paths recorded into a CUDA graph (as the trainer records an epoch from the second on)
+// give the bits of direct launches. A recording that failed (say, a cooperative launch refused under
+// stream capture) would otherwise only make the trainer drop graphs without a word.
+TEST_F(CudaRateSeq, FusedPathsRecordIntoAGraph) {
+    if (dev->kind == RN_BACKEND_CPU || !dev->ops->graph_begin) GTEST_SKIP() << "no graphs";
+    oph::Sweep sw(seed);
+    for (int N : {50, 300}) // persistent-smem, cooperative on an H100
+        for (int fwd = 0; fwd < 2; fwd++) {
+            const SeqCase q{3, 6, N, RN_ACT_TANH, true, true, 0}; // (one range: nothing allocated)
+            Built bt = fwd ? forward_case(sw, q) : backward_case(sw, q);
+            Case &c = bt.c;
+            const std::string where = c.desc() + " (" + rn_backend_rate_loop(dev, 3, N, true) + ")";
+            std::vector<std::vector<double>> direct, recorded;
+            c.run = bt.op(Drive::Seq);
+            ASSERT_TRUE(oph::execute(dev, c, direct, where + " direct"));
+            const Op op = bt.op(Drive::Seq);
+            c.run = [op](rn_backend *be, const Ptrs &p) {
+                rn_status st = be->ops->graph_begin(be);
+                if (st != RN_OK) return st;
+                const rn_status ran = op(be, p);
+                void *graph = nullptr;
+                st = be->ops->graph_end(be, ran == RN_OK, &graph);
+                if (ran != RN_OK) return ran;
+                if (st != RN_OK) return st;
+                st = be->ops->graph_launch(be, graph);
+                be->ops->graph_free(be, graph);
+                return st;
+            };
+            ASSERT_TRUE(oph::execute(dev, c, recorded, where + " recorded"));
+            EXPECT_TRUE(agree(c, recorded, direct, oph::exact(), where + ": graph vs direct"));
+        }
 }
 
 // A range outside [0, T) is one clear error (CUDA checks it; the CPU's entries trust the trainer).
@@ -387,7 +477,7 @@ TEST_F(CudaRateSeq, RangeOutsideTheSequenceIsAnError) {
               RN_ERR_INVALID_ARG);
     EXPECT_NE(std::string(dev->err.message).find("outside"), std::string::npos) << dev->err.message;
     EXPECT_EQ(dev->ops->rate_backward_seq(dev, buf, buf, buf, buf, buf, buf, buf, buf, buf, buf,
-                                          nullptr, buf, buf, &s, -1, 2),
+                                          buf, nullptr, buf, buf, &s, -1, 2),
               RN_ERR_INVALID_ARG);
     rn_backend_dealloc(dev, buf);
 }

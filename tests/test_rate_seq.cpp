@@ -87,13 +87,38 @@ class RateSeqCpu : public ::testing::Test {
                                            tau.data(), bias.data(), theta.data(), &s),
                       RN_OK);
         }
-        // forward, whole sequence in two calls
+        // forward, whole sequence in two calls, the second from the state before its first step
+        // (a checkpoint) on buffers of NaN: rows before t0 are not read
+        auto row_before = [&](const std::vector<float> &seq, const std::vector<float> &init,
+                              int t) {
+            if (t == 0) return init;
+            std::vector<float> v(bn);
+            for (int b = 0; b < B; b++)
+                std::copy_n(seq.data() + (size_t)b * T * N + (size_t)(t - 1) * N, N,
+                            v.data() + (size_t)b * N);
+            return v;
+        };
+        auto join = [&](std::vector<float> &dst, const std::vector<float> &src, int t0, int t1) {
+            for (int b = 0; b < B; b++)
+                std::copy_n(src.data() + (size_t)b * T * N + (size_t)t0 * N, (size_t)(t1 - t0) * N,
+                            dst.data() + (size_t)b * T * N + (size_t)t0 * N);
+        };
         std::vector<float> x2(btn, NAN), out2(btn, NAN), r2(btn, NAN);
-        for (auto range : {std::pair<int, int>{0, split}, std::pair<int, int>{split, T}})
-            ASSERT_EQ(o->rate_forward_seq(be, x2.data(), out2.data(), r2.data(), x_init.data(),
-                                          a_init.data(), in.data(), wp, tau.data(), bias.data(),
-                                          theta.data(), &s, range.first, range.second),
+        ASSERT_EQ(o->rate_forward_seq(be, x2.data(), out2.data(), r2.data(), x_init.data(),
+                                      a_init.data(), in.data(), wp, tau.data(), bias.data(),
+                                      theta.data(), &s, 0, split),
+                  RN_OK);
+        {
+            std::vector<float> x3(btn, NAN), out3(btn, NAN), r3(btn, NAN);
+            auto xc = row_before(x2, x_init, split), ac = row_before(out2, a_init, split);
+            ASSERT_EQ(o->rate_forward_seq(be, x3.data(), out3.data(), r3.data(), xc.data(),
+                                          ac.data(), in.data(), wp, tau.data(), bias.data(),
+                                          theta.data(), &s, split, T),
                       RN_OK);
+            join(x2, x3, split, T);
+            join(out2, out3, split, T);
+            join(r2, r3, split, T);
+        }
         EXPECT_TRUE(same_bits(x1, x2)) << "x";
         EXPECT_TRUE(same_bits(out1, out2)) << "out";
         if (wp) {
@@ -122,14 +147,25 @@ class RateSeqCpu : public ::testing::Test {
                                             theta.data(), &s),
                       RN_OK);
         }
-        // adjoint, whole sequence in two calls, newest segment first
+        // adjoint, whole sequence in two calls, newest segment first; the older from the newer's
+        // first e (e_next), on a buffer of NaN
         std::vector<float> lam2 = lam0, e2(btn, NAN), acc2 = acc0, dscr2(bn, NAN);
-        for (auto range : {std::pair<int, int>{split, T}, std::pair<int, int>{0, split}})
-            ASSERT_EQ(o->rate_backward_seq(be, lam2.data(), e2.data(), acc2.data(),
-                                           acc2.data() + bn, acc2.data() + 2 * bn, dscr2.data(),
-                                           g.data(), x1.data(), out1.data(), x_init.data(), wp,
-                                           tau.data(), theta.data(), &s, range.first, range.second),
+        auto xs = row_before(x1, x_init, split);
+        ASSERT_EQ(o->rate_backward_seq(be, lam2.data(), e2.data(), acc2.data(), acc2.data() + bn,
+                                       acc2.data() + 2 * bn, dscr2.data(), g.data(), x1.data(),
+                                       out1.data(), xs.data(), nullptr, wp, tau.data(),
+                                       theta.data(), &s, split, T),
+                  RN_OK);
+        {
+            std::vector<float> e3(btn, NAN), e_next(bn, NAN);
+            if (split < T) e_next = row_before(e2, x_init, split + 1);
+            ASSERT_EQ(o->rate_backward_seq(
+                          be, lam2.data(), e3.data(), acc2.data(), acc2.data() + bn,
+                          acc2.data() + 2 * bn, dscr2.data(), g.data(), x1.data(), out1.data(),
+                          x_init.data(), e_next.data(), wp, tau.data(), theta.data(), &s, 0, split),
                       RN_OK);
+            join(e2, e3, 0, split);
+        }
         EXPECT_TRUE(same_bits(lam1, lam2)) << "lambda";
         EXPECT_TRUE(same_bits(e1, e2)) << "e";
         EXPECT_TRUE(same_bits(acc1, acc2)) << "accumulators";

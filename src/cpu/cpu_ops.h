@@ -32,8 +32,8 @@ rn_status rn_cpu_rate_forward_seq(rn_backend *be, float *x, float *out, float *r
 rn_status rn_cpu_rate_backward_seq(rn_backend *be, float *lam, float *e, float *acc_tau,
                                    float *acc_bias, float *acc_theta, float *dscr, const float *g,
                                    const float *x, const float *a, const float *x_init,
-                                   const float *w, const float *tau, const float *theta,
-                                   const rn_rate_step *s, int t0, int t1);
+                                   const float *e_next, const float *w, const float *tau,
+                                   const float *theta, const rn_rate_step *s, int t0, int t1);
 rn_status rn_cpu_rate_forward_step(rn_backend *be, float *x, float *out, const float *x_prev,
                                    const float *in, const float *rec, const float *tau,
                                    const float *bias, const float *theta, const rn_rate_step *s);

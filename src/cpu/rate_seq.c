@@ -69,9 +69,9 @@ rn_status rn_cpu_rate_forward_seq(rn_backend *be, float *x, float *out, float *r
         rn_rate_step st = *s;
         for (int t = t0; t < t1; t++) {
             const size_t off = (size_t)t * N;
-            const float *a_prev = t > 0 ? out + off - N : a_init;
-            const float *x_prev = t > 0 ? x + off - N : x_init;
-            st.ld_prev = t > 0 ? ld : N;
+            const float *a_prev = t > t0 ? out + off - N : a_init;
+            const float *x_prev = t > t0 ? x + off - N : x_init;
+            st.ld_prev = t > t0 ? ld : N;
             st.t = t;
             if (w) /* r_t = a_{t−1} · W_rec for this trial's row */
                 rn_small_gemm_padded(1, N, N, a_prev + (size_t)b * st.ld_prev, st.ld_prev, wp,
@@ -86,8 +86,8 @@ rn_status rn_cpu_rate_forward_seq(rn_backend *be, float *x, float *out, float *r
 rn_status rn_cpu_rate_backward_seq(rn_backend *be, float *lam, float *e, float *acc_tau,
                                    float *acc_bias, float *acc_theta, float *dscr, const float *g,
                                    const float *x, const float *a, const float *x_init,
-                                   const float *w, const float *tau, const float *theta,
-                                   const rn_rate_step *s, int t0, int t1) {
+                                   const float *e_next, const float *w, const float *tau,
+                                   const float *theta, const rn_rate_step *s, int t0, int t1) {
     const int B = s->batch, N = s->n, ld = s->ld, T = s->steps;
     const bool parallel = B > 1 && (double)B * (t1 - t0) * N >= RN_PARALLEL_MIN;
     (void)parallel;                                  /* (read by OpenMP only) */
@@ -99,15 +99,16 @@ rn_status rn_cpu_rate_backward_seq(rn_backend *be, float *lam, float *e, float *
         for (int t = t1 - 1; t >= t0; t--) {
             const size_t off = (size_t)t * N;
             const float *d = NULL;
-            if (w && t < T - 1) { /* d_t = e_{t+1} · W_recᵀ for this trial's row */
-                rn_small_gemm_padded(1, N, N, e + off + N + (size_t)b * ld, ld, wt,
-                                     dscr + (size_t)b * N, N);
+            if (w && t < T - 1) { /* d_t = e_{t+1} · W_recᵀ: e_{t1} from the newer segment */
+                const float *en =
+                    t + 1 < t1 ? e + off + N + (size_t)b * ld : e_next + (size_t)b * N;
+                rn_small_gemm_padded(1, N, N, en, ld, wt, dscr + (size_t)b * N, N);
                 d = dscr;
             }
-            st.ld_prev = t > 0 ? ld : N;
+            st.ld_prev = t > t0 ? ld : N;
             st.t = t;
             rn_cpu_rate_backward_row(b, lam, e + off, acc_tau, acc_bias, acc_theta, g + off, d,
-                                     x + off, a + off, t > 0 ? x + off - N : x_init, tau, theta,
+                                     x + off, a + off, t > t0 ? x + off - N : x_init, tau, theta,
                                      &st);
         }
     }
