@@ -1,0 +1,153 @@
+// The backend's gemm gives the same bits wherever its operands sit. The trainer's products take row
+// pointers whose alignment depends on the trial, the segment and the widths (one gemm per trial and
+// block of steps; a checkpoint's row stride N where the stored run has T·N), and its promises
+// (checkpointed runs bit-identical to storing every step; the trials of one batch bit-identical to
+// the same trials run alone) hold only if the product does not change its order with the pointers'
+// alignment or the leading dimensions. A library kernel chosen by alignment (cuBLAS has such
+// variants) would show here first, by shape. The CPU always; CUDA where a device is.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "backend_impl.h"
+#include "test_util.h"
+
+namespace {
+
+struct Shape {
+    bool ta, tb;
+    int m, n, k;
+    float beta;
+};
+
+// The trainer's products (host/layer_linear.c, host/layer_rate.c) at widths of the tutorial and
+// the tests: a linear layer's forward (rows × n_out × n_in), its input gradient and its weight
+// gradient (+=); the recurrent product of the step path.
+std::vector<Shape> trainer_shapes() {
+    std::vector<Shape> v;
+    const int widths[][2] = {{1, 50}, {50, 1}, {4, 3}, {6, 6}, {1, 130}, {130, 1}, {256, 256}};
+    for (int rows : {1, 37, 77, 1000})
+        for (const auto &w : widths) {
+            const int in = w[0], out = w[1];
+            if (rows == 1000 && in * out > 1000) continue; // (the large case once, below)
+            v.push_back({false, false, rows, out, in, 0.0f});
+            v.push_back({false, true, rows, in, out, 0.0f});
+            v.push_back({true, false, in, out, rows, 1.0f});
+        }
+    v.push_back({true, false, 256, 256, 1000, 1.0f});
+    for (int b : {1, 3, 16})
+        for (int n : {6, 50, 130})
+            v.push_back({false, false, b, n, n, 0.0f}); // r_t = a_{t−1} · W_rec
+    return v;
+}
+
+// Operands placed at float offsets (oa, ob, oc) from 256-byte-aligned allocations, with leading
+// dimensions padded by pad floats.
+struct Placement {
+    int oa, ob, oc, pad;
+};
+
+class GemmPlacement {
+  public:
+    explicit GemmPlacement(rn_backend *be) : be_(be) {}
+    ~GemmPlacement() {
+        for (float *p : bufs_)
+            rn_backend_dealloc(be_, p);
+    }
+
+    // c after the product with the operands at `pl`, or empty (failure added) on an error.
+    std::vector<float> run(const Shape &s, const Placement &pl, const std::vector<float> &a,
+                           const std::vector<float> &b, const std::vector<float> &c0) {
+        const int ar = s.ta ? s.k : s.m, ac = s.ta ? s.m : s.k; // a as stored: ar × ac
+        const int br = s.tb ? s.n : s.k, bc = s.tb ? s.k : s.n;
+        const int lda = ac + pl.pad, ldb = bc + pl.pad, ldc = s.n + pl.pad;
+        float *da = place(a, ar, ac, lda, pl.oa), *db = place(b, br, bc, ldb, pl.ob),
+              *dc = place(c0, s.m, s.n, ldc, pl.oc);
+        if (!da || !db || !dc) return {};
+        rn_status st =
+            be_->ops->gemm(be_, s.ta, s.tb, s.m, s.n, s.k, 1.0f, da, lda, db, ldb, s.beta, dc, ldc);
+        if (st != RN_OK) {
+            ADD_FAILURE() << "gemm: " << be_->err.message;
+            return {};
+        }
+        std::vector<float> rows((size_t)s.m * ldc), out((size_t)s.m * s.n);
+        if (be_->ops->download(be_, rows.data(), dc, rows.size() * sizeof(float)) != RN_OK) {
+            ADD_FAILURE() << "download: " << be_->err.message;
+            return {};
+        }
+        for (int i = 0; i < s.m; i++)
+            std::copy_n(rows.data() + (size_t)i * ldc, s.n, out.data() + (size_t)i * s.n);
+        return out;
+    }
+
+  private:
+    // rows × cols values (row-major, dense) into a new buffer at `offset` floats, row stride ld
+    float *place(const std::vector<float> &v, int rows, int cols, int ld, int offset) {
+        std::vector<float> host((size_t)offset + (size_t)rows * ld, -7.0f);
+        for (int i = 0; i < rows; i++)
+            std::copy_n(v.data() + (size_t)i * cols, cols, host.data() + offset + (size_t)i * ld);
+        float *p = nullptr;
+        if (rn_backend_alloc(be_, (void **)&p, host.size() * sizeof(float)) != RN_OK) {
+            ADD_FAILURE() << "alloc: " << be_->err.message;
+            return nullptr;
+        }
+        bufs_.push_back(p);
+        if (be_->ops->upload(be_, p, host.data(), host.size() * sizeof(float)) != RN_OK) {
+            ADD_FAILURE() << "upload: " << be_->err.message;
+            return nullptr;
+        }
+        return p + offset;
+    }
+
+    rn_backend *be_;
+    std::vector<float *> bufs_;
+};
+
+void check_backend(rn_backend_kind kind) {
+    TrainerParts p; // (the backend only)
+    rn_error err = {};
+    ASSERT_EQ(rn_backend_create(&p.be, kind, &err), RN_OK) << err.message;
+    const uint32_t seed = 4242;
+    std::printf("[ gemm ] operand placement on %s, seed %u\n", rn_backend_description(p.be), seed);
+    const Placement placements[] = {{1, 0, 0, 0}, {2, 0, 0, 0}, {3, 0, 0, 0}, {0, 1, 0, 0},
+                                    {0, 2, 0, 0}, {0, 0, 1, 0}, {0, 0, 2, 0}, {1, 3, 2, 0},
+                                    {0, 0, 0, 1}, {0, 0, 0, 3}, {1, 2, 3, 1}};
+    int k = 0, differ = 0;
+    for (const Shape &s : trainer_shapes()) {
+        const size_t na = (size_t)s.m * s.k, nb = (size_t)s.k * s.n, nc = (size_t)s.m * s.n;
+        auto a = random_floats(na, seed + 3 * k, -1, 1),
+             b = random_floats(nb, seed + 3 * k + 1, -1, 1),
+             c0 = random_floats(nc, seed + 3 * k + 2, -1, 1);
+        k++;
+        GemmPlacement g(p.be);
+        const std::vector<float> ref = g.run(s, {0, 0, 0, 0}, a, b, c0);
+        ASSERT_EQ(ref.size(), nc);
+        for (const Placement &pl : placements) {
+            const std::vector<float> got = g.run(s, pl, a, b, c0);
+            ASSERT_EQ(got.size(), nc);
+            if (!same_bits(ref, got)) {
+                differ++;
+                ADD_FAILURE() << "gemm(" << (s.ta ? "T" : "N") << (s.tb ? "T" : "N") << ", m "
+                              << s.m << ", n " << s.n << ", k " << s.k << ", beta " << s.beta
+                              << "): operands at float offsets a " << pl.oa << ", b " << pl.ob
+                              << ", c " << pl.oc << ", ld + " << pl.pad
+                              << " give other bits than at offset 0";
+            }
+        }
+    }
+    std::printf("[ gemm ] %d shapes x %zu placements, %d differ\n", k,
+                sizeof placements / sizeof placements[0], differ);
+}
+
+TEST(GemmPlacement, CpuBitsDoNotDependOnWhereTheOperandsSit) {
+    check_backend(RN_BACKEND_CPU);
+}
+
+TEST(GemmPlacement, CudaBitsDoNotDependOnWhereTheOperandsSit) {
+    RN_SKIP_WITHOUT_CUDA();
+    check_backend(RN_BACKEND_CUDA);
+}
+
+} // namespace
