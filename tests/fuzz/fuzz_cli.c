@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "fuzz_argv.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size > 8192) return 0;
@@ -24,27 +25,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         {"--quiet", CLI_SWITCH, &quiet, NULL, "quiet", false},
     };
     int n_flags = (int)(sizeof flags / sizeof flags[0]);
-    char *buf = malloc(size + 1);
-    if (!buf) return 0;
-    memcpy(buf, data, size);
-    buf[size] = '\0';
-    char *argv[66];
-    int argc = 0;
-    argv[argc++] = "ratenn";
-    argv[argc++] = "train";
-    for (size_t i = 0; i < size && argc < 64;) {
-        argv[argc++] = buf + i;
-        i += strlen(buf + i) + 1;
-    }
-    argv[argc] = NULL;
+    fuzz_argv a;
+    fuzz_argv_make(&a, data, size);
+    if (!a.buf) return 0;
     char msg[512], strings[4096];
     bool help = false;
-    cli_parse_flags(flags, n_flags, argc, argv, 2, &help, msg, sizeof msg);
+    cli_parse_flags(flags, n_flags, a.argc, a.argv, 2, &help, msg, sizeof msg);
     for (int k = 0; k < n_flags; k++)
         flags[k].seen = false;
     const char *const ignored[] = {"net_effective", NULL};
-    cli_apply_config_text(flags, n_flags, buf, "fuzz.json", ignored, strings, sizeof strings, msg,
-                          sizeof msg);
-    free(buf);
+    cli_apply_config_text(flags, n_flags, a.buf, "fuzz.json", ignored, strings, sizeof strings, msg,
+                          sizeof msg); /* (the text up to the first NUL) */
+    fuzz_argv_free(&a);
     return 0;
 }

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "cli_train.h"
+#include "fuzz_argv.h"
 #include "ratenn/ratenn.h"
 
 /* The network and trainer a checkpoint or τ history is read into: made once (building them per
@@ -60,24 +61,12 @@ static int as_file(const uint8_t *data, size_t size, char *path, size_t n) {
 }
 
 static void parse_command_line(const uint8_t *data, size_t size) {
-    char *buf = malloc(size + 1);
+    fuzz_argv a;
+    fuzz_argv_make(&a, data, size);
     train_cmdline *c = calloc(1, sizeof *c);
-    if (buf && c) {
-        memcpy(buf, data, size);
-        buf[size] = '\0';
-        char *argv[66];
-        int argc = 0;
-        argv[argc++] = "ratenn";
-        argv[argc++] = "train";
-        for (size_t i = 0; i < size && argc < 64;) {
-            argv[argc++] = buf + i;
-            i += strlen(buf + i) + 1;
-        }
-        argv[argc] = NULL;
-        train_parse(c, argc, argv);
-    }
+    if (a.buf && c) train_parse(c, a.argc, a.argv);
     free(c);
-    free(buf);
+    fuzz_argv_free(&a);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
