@@ -5,6 +5,8 @@
 
 #include <dirent.h>
 
+#include <cstdio>
+
 #include <filesystem>
 
 #include <string>
@@ -199,10 +201,28 @@ TEST(FuzzRegressions, MessagesStayOneLineWhateverTheInputHolds) {
         << err.message;
     TempDir dir;
     ASSERT_TRUE(dir.ok());
+    // an .npz whose array name holds a newline (file contents, as the JSON key above)
+    float one = 1.0f;
+    rn_array arr = {};
+    std::snprintf(arr.name, sizeof arr.name, "a\nb");
+    arr.ndim = 1;
+    arr.shape[0] = 1;
+    arr.count = 1;
+    arr.data = &one;
+    ASSERT_EQ(rn_npz_write(dir.file("nl.npz").c_str(), &arr, 1, nullptr), RN_OK);
     // (sh has no $'...': the newline comes from printf)
-    for (const char *args :
-         {"train --hidden \"$(printf '1\\n2')\"", "train --task \"$(printf 'a\\nb')\"",
-          "train \"$(printf -- '--a\\nb')\""}) {
+    const std::string nl_path = "\"" + dir.path() + "/$(printf 'x\\ny').npz\"";
+    for (const std::string &args :
+         {std::string("train --hidden \"$(printf '1\\n2')\""),
+          std::string("train --task \"$(printf 'a\\nb')\""),
+          std::string("train \"$(printf -- '--a\\nb')\""),
+          std::string("train --epochs 1 --bound \"$(printf '1_rate.tau>=x\\ny')\" --out ") +
+              dir.file("b"),
+          std::string("train --epochs 1 --freeze \"$(printf 'no\\nsuch')\" --out ") + dir.file("f"),
+          "train --epochs 1 --init " + dir.file("nl.npz") + " --out " + dir.file("i"),
+          "train --epochs 1 --init " + nl_path + " --out " + dir.file("j"),
+          "eval --params " + nl_path + " --input " + nl_path + " --out " + dir.file("o.npy"),
+          "params " + nl_path}) {
         CliResult res = run_cli(args, dir.path());
         EXPECT_NE(res.status, 0) << args;
         EXPECT_EQ(count_lines(res.err), 1) << args << ": " << res.err;

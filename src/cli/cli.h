@@ -9,6 +9,14 @@
 
 #include "ratenn/ratenn.h"
 
+/* ---- messages (cli_text.c) ---- */
+/* Prints a message to stderr on one line whatever it quotes: a control character that a path, a
+ * value or a file's contents put in it shows as '?' (a final newline stays). printf-like. */
+#if defined(__GNUC__)
+__attribute__((format(printf, 1, 2)))
+#endif
+void cli_line(const char *fmt, ...);
+
 /* ---- flags (cli_args.c) ---- */
 typedef enum cli_flag_type { CLI_INT, CLI_INT64, CLI_DOUBLE, CLI_STRING, CLI_SWITCH } cli_flag_type;
 

@@ -166,7 +166,7 @@ int cli_parse_command(const char *cmd, const char *usage, cli_flag *flags, int n
     bool help = false;
     char msg[1024];
     if (cli_parse_flags(flags, n_flags, argc, argv, first, &help, msg, sizeof msg)) {
-        fprintf(stderr, "ratenn %s: %s\n", cmd, msg);
+        cli_line("ratenn %s: %s\n", cmd, msg);
         return 2;
     }
     if (!help) return -1;

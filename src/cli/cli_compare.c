@@ -74,17 +74,17 @@ int cli_compare(int argc, char **argv) {
                           flags, n_flags, argc, argv, 2);
     if (parsed >= 0) return parsed;
     if (hidden < 1 || batch < 1 || epochs < 0 || repeats < 1 || !(noise >= 0) || seed < 0) {
-        fprintf(stderr, "ratenn compare: sizes must be >= 1, epochs, noise and seed >= 0\n");
+        cli_line("ratenn compare: sizes must be >= 1, epochs, noise and seed >= 0\n");
         return 2;
     }
     rn_backend_kind other;
     if (rn_backend_kind_parse(against, &other, NULL) != RN_OK || other == RN_BACKEND_AUTO) {
-        fprintf(stderr, "ratenn compare: --against must be cuda or cpu (got '%s')\n", against);
+        cli_line("ratenn compare: --against must be cuda or cpu (got '%s')\n", against);
         return 2;
     }
     if (other == RN_BACKEND_CUDA && rn_cuda_device_count() <= 0) {
-        fprintf(stderr, "ratenn compare: no CUDA device is usable here (%s); compare needs a GPU\n",
-                rn_cuda_built() ? "built with CUDA" : "built without CUDA");
+        cli_line("ratenn compare: no CUDA device is usable here (%s); compare needs a GPU\n",
+                 rn_cuda_built() ? "built with CUDA" : "built without CUDA");
         return 1;
     }
     rn_chirp_options co = rn_chirp_options_default();
@@ -92,7 +92,7 @@ int cli_compare(int argc, char **argv) {
     rn_error err = {0};
     int T = 0;
     if (rn_chirp_steps(&co, &T, &err) != RN_OK) {
-        fprintf(stderr, "ratenn compare: %s\n", err.message);
+        cli_line("ratenn compare: %s\n", err.message);
         return 2;
     }
     size_t n = (size_t)batch * T;
@@ -101,11 +101,11 @@ int cli_compare(int argc, char **argv) {
     side cpu = {0}, gpu = {0};
     int rc = 1;
     if (!input || !target || !ya || !yb) {
-        fprintf(stderr, "ratenn compare: out of memory for B=%d, T=%d\n", batch, T);
+        cli_line("ratenn compare: out of memory for B=%d, T=%d\n", batch, T);
         goto done;
     }
     if (rn_chirp_generate(&co, input, target, T, &err) != RN_OK) {
-        fprintf(stderr, "ratenn compare: %s\n", err.message);
+        cli_line("ratenn compare: %s\n", err.message);
         goto done;
     }
     for (int b = 1; b < batch; b++) {
@@ -114,7 +114,7 @@ int cli_compare(int argc, char **argv) {
     }
     if (setup(&cpu, RN_BACKEND_CPU, hidden, noise, batch, T, seed, input, target, &err) ||
         setup(&gpu, other, hidden, noise, batch, T, seed, input, target, &err)) {
-        fprintf(stderr, "ratenn compare: %s\n", err.message);
+        cli_line("ratenn compare: %s\n", err.message);
         goto done;
     }
     printf("comparing %s against %s: N=%d B=%d T=%d seed=%lld\n", rn_backend_description(gpu.be),
@@ -124,7 +124,7 @@ int cli_compare(int argc, char **argv) {
     rn_loss_parts lc, lg;
     if (rn_trainer_compute_gradients(cpu.tr, &lc, &err) != RN_OK ||
         rn_trainer_compute_gradients(gpu.tr, &lg, &err) != RN_OK) {
-        fprintf(stderr, "ratenn compare: %s\n", err.message);
+        cli_line("ratenn compare: %s\n", err.message);
         goto done;
     }
     printf("%-28s %14.3e\n", "loss", fabs(lg.total - lc.total) / fabs(lc.total));
@@ -144,7 +144,7 @@ int cli_compare(int argc, char **argv) {
     }
     if (rn_trainer_forward(cpu.tr, ya, true, &err) != RN_OK ||
         rn_trainer_forward(gpu.tr, yb, true, &err) != RN_OK) {
-        fprintf(stderr, "ratenn compare: %s\n", err.message);
+        cli_line("ratenn compare: %s\n", err.message);
         goto done;
     }
     printf("%-28s %14.3e\n", "output", rel_diff(yb, ya, n));
@@ -158,12 +158,12 @@ int cli_compare(int argc, char **argv) {
         tg += cli_now() - t1;
     }
     if (err.status != RN_OK) {
-        fprintf(stderr, "ratenn compare: %s\n", err.message);
+        cli_line("ratenn compare: %s\n", err.message);
         goto done;
     }
     if (rn_trainer_pull_params(cpu.tr, &err) != RN_OK ||
         rn_trainer_pull_params(gpu.tr, &err) != RN_OK) {
-        fprintf(stderr, "ratenn compare: %s\n", err.message);
+        cli_line("ratenn compare: %s\n", err.message);
         goto done;
     }
     for (int i = 0; i < rn_net_param_count(cpu.net); i++) {

@@ -25,14 +25,13 @@ static int read_run_config(const char *path, char **spec, double *dt, long long 
     char msg[1200];
     int rc = 1;
     if (!c)
-        fprintf(stderr, "ratenn eval: out of memory\n");
+        cli_line("ratenn eval: out of memory\n");
     else if (train_read_config(c, path, msg, sizeof msg))
-        fprintf(stderr, "ratenn eval: %s\n", msg);
+        cli_line("ratenn eval: %s\n", msg);
     else if (!(c->a.dt > 0))
-        fprintf(stderr, "ratenn eval: --config %s: \"dt\" must be > 0 (got %g)\n", path, c->a.dt);
+        cli_line("ratenn eval: --config %s: \"dt\" must be > 0 (got %g)\n", path, c->a.dt);
     else if (c->a.seed < 0)
-        fprintf(stderr, "ratenn eval: --config %s: \"seed\" must be >= 0 (got %lld)\n", path,
-                c->a.seed);
+        cli_line("ratenn eval: --config %s: \"seed\" must be >= 0 (got %lld)\n", path, c->a.seed);
     else if ((*spec = cli_config_string("eval", path, "net_effective"))) {
         *dt = c->a.dt;
         *seed = c->a.seed;
@@ -51,37 +50,35 @@ static int check_outputs(const char *out, const char *record, const char *params
         if (!outs[o][1]) continue;
         struct stat st;
         if (stat(outs[o][1], &st) == 0 && S_ISDIR(st.st_mode)) { /* found now, not after a rename */
-            fprintf(stderr, "ratenn eval: %s %s is a directory; give a file name\n", outs[o][0],
-                    outs[o][1]);
+            cli_line("ratenn eval: %s %s is a directory; give a file name\n", outs[o][0],
+                     outs[o][1]);
             return 1;
         }
         /* the rename at the end would put a regular file in place of a device (/dev/null) or a
          * FIFO: refused rather than replaced */
         if (stat(outs[o][1], &st) == 0 && !S_ISREG(st.st_mode)) {
-            fprintf(stderr,
-                    "ratenn eval: %s %s is not a regular file (a device or a FIFO); give a file "
-                    "name\n",
-                    outs[o][0], outs[o][1]);
+            cli_line("ratenn eval: %s %s is not a regular file (a device or a FIFO); give a file "
+                     "name\n",
+                     outs[o][0], outs[o][1]);
             return 1;
         }
         for (int i = 0; i < 3; i++)
             if (cli_same_file(outs[o][1], ins[i][1])) {
-                fprintf(stderr, "ratenn eval: %s %s is the %s file; it would be overwritten\n",
-                        outs[o][0], outs[o][1], ins[i][0]);
+                cli_line("ratenn eval: %s %s is the %s file; it would be overwritten\n", outs[o][0],
+                         outs[o][1], ins[i][0]);
                 return 1;
             }
         /* a training run's files stay as the run wrote them (its checkpoint above all) */
         const char *which = NULL;
         if (run_file_of_run_dir(outs[o][1], &which)) {
-            fprintf(stderr,
-                    "ratenn eval: %s %s is the %s of a training run; it would be overwritten "
-                    "(give another name)\n",
-                    outs[o][0], outs[o][1], which);
+            cli_line("ratenn eval: %s %s is the %s of a training run; it would be overwritten "
+                     "(give another name)\n",
+                     outs[o][0], outs[o][1], which);
             return 1;
         }
     }
     if (record && cli_same_file(out, record)) {
-        fprintf(stderr, "ratenn eval: --out and --record name the same file %s\n", out);
+        cli_line("ratenn eval: --out and --record name the same file %s\n", out);
         return 1;
     }
     return 0;
@@ -92,10 +89,9 @@ static int check_outputs(const char *out, const char *record, const char *params
 static int check_finite(const char *what, const float *v, size_t B, size_t T, size_t C) {
     for (size_t i = 0; i < B * T * C; i++)
         if (!isfinite(v[i])) {
-            fprintf(stderr,
-                    "ratenn eval: %s is not finite (%g at trial %zu, step %zu, channel %zu): the "
-                    "parameters drive the network out of range on this input; nothing written\n",
-                    what, v[i], i / (T * C), i / C % T, i % C);
+            cli_line("ratenn eval: %s is not finite (%g at trial %zu, step %zu, channel %zu): the "
+                     "parameters drive the network out of range on this input; nothing written\n",
+                     what, v[i], i / (T * C), i / C % T, i % C);
             return 1;
         }
     return 0;
@@ -168,18 +164,18 @@ int cli_eval(int argc, char **argv) {
                           flags, n_flags, argc, argv, 2);
     if (parsed >= 0) return parsed;
     if (!params || !input || !out) {
-        fprintf(stderr, "ratenn eval: --params, --input and --out are required\n");
+        cli_line("ratenn eval: --params, --input and --out are required\n");
         return 2;
     }
     if (strcmp(noise, "on") && strcmp(noise, "off")) {
-        fprintf(stderr, "ratenn eval: --noise: expected on or off\n");
+        cli_line("ratenn eval: --noise: expected on or off\n");
         return 2;
     }
     char cfg[4200];
     char *spec = NULL;
     struct stat pst;
     if (stat(params, &pst) == 0 && S_ISDIR(pst.st_mode)) { /* (else: "config.json" not found) */
-        fprintf(stderr, "ratenn eval: --params %s is a directory; give its params.npz\n", params);
+        cli_line("ratenn eval: --params %s is a directory; give its params.npz\n", params);
         return 1;
     }
     if (!config) {
@@ -201,30 +197,29 @@ int cli_eval(int argc, char **argv) {
     char tmp_out[4200], tmp_rec[4200];
     rn_backend_kind bk;
     if (rn_backend_kind_parse(backend, &bk, &err) != RN_OK) {
-        fprintf(stderr, "ratenn eval: --backend: %s\n", err.message);
+        cli_line("ratenn eval: --backend: %s\n", err.message);
         free(spec);
         return 2;
     }
     if (cli_build_net("eval", spec, dt, run_seed, &net, NULL)) goto done;
     if (cli_init_params(net, params, "--params", true)) goto done;
     if (rn_npy_read(input, &in, &err) != RN_OK) {
-        fprintf(stderr, "ratenn eval: --input %s\n", err.message);
+        cli_line("ratenn eval: --input %s\n", err.message);
         goto done;
     }
     if (in.ndim != 2 && in.ndim != 3) {
-        fprintf(stderr,
-                "ratenn eval: --input %s: expected (B, T, C) or (T, C), got %d dimensions\n", input,
-                in.ndim);
+        cli_line("ratenn eval: --input %s: expected (B, T, C) or (T, C), got %d dimensions\n",
+                 input, in.ndim);
         goto done;
     }
     size_t B = in.ndim == 3 ? in.shape[0] : 1, T = in.shape[in.ndim - 2], C = in.shape[in.ndim - 1];
     if (C != (size_t)rn_net_input_size(net)) {
-        fprintf(stderr, "ratenn eval: --input %s has %zu channels; the network takes %d\n", input,
-                C, rn_net_input_size(net));
+        cli_line("ratenn eval: --input %s has %zu channels; the network takes %d\n", input, C,
+                 rn_net_input_size(net));
         goto done;
     }
     if (B == 0 || T == 0 || B >= (1u << 24) || T > 0x7fffffff) {
-        fprintf(stderr, "ratenn eval: --input %s: B=%zu, T=%zu is out of range\n", input, B, T);
+        cli_line("ratenn eval: --input %s: B=%zu, T=%zu is out of range\n", input, B, T);
         goto done;
     }
     rn_train_config tc = rn_train_config_default();
@@ -280,7 +275,7 @@ int cli_eval(int argc, char **argv) {
         rn_trainer_set_data(tr, in.data, NULL, NULL, &err) != RN_OK ||
         rn_trainer_forward_record(tr, y, !strcmp(noise, "on"), req, record ? n - (stride > 1) : 0,
                                   &err) != RN_OK) {
-        fprintf(stderr, "ratenn eval: %s\n", y ? err.message : "out of memory");
+        cli_line("ratenn eval: %s\n", y ? err.message : "out of memory");
         if (arr) rn_arrays_free(arr, n);
         free(req);
         goto done;
@@ -305,21 +300,21 @@ int cli_eval(int argc, char **argv) {
     if (g_signal) {
         unlink(tmp_out);
         if (record) unlink(tmp_rec);
-        fprintf(stderr, "ratenn eval: stopped by signal %d while writing; nothing written\n",
-                (int)g_signal);
+        cli_line("ratenn eval: stopped by signal %d while writing; nothing written\n",
+                 (int)g_signal);
         rc = 128 + (int)g_signal;
         goto done;
     }
     if (!written) {
         /* the message names the temporary file: say which output it is */
-        fprintf(stderr, "ratenn eval: %s: %s (nothing written)\n",
-                file_exists(tmp_out) ? "--record" : "--out", err.message);
+        cli_line("ratenn eval: %s: %s (nothing written)\n",
+                 file_exists(tmp_out) ? "--record" : "--out", err.message);
         unlink(tmp_out);
         if (record) unlink(tmp_rec);
         goto done;
     }
     if (rename(tmp_out, out) != 0 || (record && rename(tmp_rec, record) != 0)) {
-        fprintf(stderr, "ratenn eval: cannot move the outputs into place: %s\n", strerror(errno));
+        cli_line("ratenn eval: cannot move the outputs into place: %s\n", strerror(errno));
         unlink(tmp_out);
         if (record) unlink(tmp_rec);
         goto done;
@@ -327,13 +322,12 @@ int cli_eval(int argc, char **argv) {
     if (record && (rec_trials < B || stride > 1)) {
         char every[64] = "";
         if (stride > 1) snprintf(every, sizeof every, ", one step in every %zu", stride);
-        fprintf(stderr,
-                "ratenn eval: --record keeps trial 0 of %zu%s (--record-all keeps every trial and "
-                "step)\n",
-                B, every);
+        cli_line("ratenn eval: --record keeps trial 0 of %zu%s (--record-all keeps every trial and "
+                 "step)\n",
+                 B, every);
     }
-    fprintf(stderr, "ratenn eval: %zu trial(s) of %zu steps on %s -> %s\n", B, T,
-            rn_backend_description(be), out);
+    cli_line("ratenn eval: %zu trial(s) of %zu steps on %s -> %s\n", B, T,
+             rn_backend_description(be), out);
     rc = 0;
 done:
     if (rec) rn_arrays_free(rec, n_rec);

@@ -43,9 +43,9 @@ int cli_write_params(const char *path, const rn_net *net) {
     rn_error err = {0};
     int rc = 1;
     if (!arr || params_to_arrays(net, "", NULL, arr) < 0)
-        fprintf(stderr, "ratenn: out of memory writing %s\n", path);
+        cli_line("ratenn: out of memory writing %s\n", path);
     else if (rn_npz_write(path, arr, n, &err) != RN_OK)
-        fprintf(stderr, "ratenn: %s\n", err.message);
+        cli_line("ratenn: %s\n", err.message);
     else
         rc = 0;
     if (arr) rn_arrays_free(arr, n);
@@ -90,20 +90,20 @@ int cli_write_checkpoint(const char *path, const rn_net *net, rn_trainer *tr,
     int64_t done = 0;
     int rc = 1, filled = 0;
     if (!m || !v || !arr) {
-        fprintf(stderr, "ratenn: out of memory writing %s\n", path);
+        cli_line("ratenn: out of memory writing %s\n", path);
         goto out;
     }
     /* the network's host copy is stale while training: bring the trained values back first */
     if (rn_trainer_pull_params(tr, &err) != RN_OK ||
         rn_trainer_get_optimizer_state(tr, m, v, P, &done, &err) != RN_OK) {
-        fprintf(stderr, "ratenn: checkpoint: %s\n", err.message);
+        cli_line("ratenn: checkpoint: %s\n", err.message);
         goto out;
     }
     if (params_to_arrays(net, "", NULL, arr) < 0 ||
         params_to_arrays(net, "adam.m/", m, arr + n) < 0 ||
         params_to_arrays(net, "adam.v/", v, arr + 2 * n) < 0) {
         filled = 3 * n;
-        fprintf(stderr, "ratenn: out of memory writing %s\n", path);
+        cli_line("ratenn: out of memory writing %s\n", path);
         goto out;
     }
     filled = 3 * n;
@@ -115,7 +115,7 @@ int cli_write_checkpoint(const char *path, const rn_net *net, rn_trainer *tr,
     e->data = malloc(2 * sizeof(float));
     filled++;
     if (!e->data) {
-        fprintf(stderr, "ratenn: out of memory writing %s\n", path);
+        cli_line("ratenn: out of memory writing %s\n", path);
         goto out;
     }
     e->data[0] = (float)(done >> 20);
@@ -129,13 +129,13 @@ int cli_write_checkpoint(const char *path, const rn_net *net, rn_trainer *tr,
     f->data = malloc(8 * sizeof(float));
     filled++;
     if (!f->data) {
-        fprintf(stderr, "ratenn: out of memory writing %s\n", path);
+        cli_line("ratenn: out of memory writing %s\n", path);
         goto out;
     }
     for (int k = 0; k < 8; k++)
         f->data[k] = (float)((fp[k / 4] >> (16 * (k % 4))) & 0xFFFF);
     if (rn_npz_write(path, arr, 3 * n + 2, &err) != RN_OK) {
-        fprintf(stderr, "ratenn: %s\n", err.message);
+        cli_line("ratenn: %s\n", err.message);
         goto out;
     }
     rc = 0;
@@ -160,11 +160,11 @@ int cli_read_checkpoint(const char *path, rn_net *net, rn_trainer *tr, long long
     size_t P = rn_net_param_total(net);
     float *m = calloc(P + 1, sizeof(float)), *v = calloc(P + 1, sizeof(float));
     if (!m || !v) {
-        fprintf(stderr, "ratenn: --resume: out of memory for %zu parameters\n", P);
+        cli_line("ratenn: --resume: out of memory for %zu parameters\n", P);
         goto out;
     }
     if (rn_npz_read(path, &arr, &n, &err) != RN_OK) {
-        fprintf(stderr, "ratenn: --resume: %s\n", err.message);
+        cli_line("ratenn: --resume: %s\n", err.message);
         goto out;
     }
     const rn_array *e = rn_arrays_find(arr, n, "epochs_done");
@@ -172,7 +172,7 @@ int cli_read_checkpoint(const char *path, rn_net *net, rn_trainer *tr, long long
     if (!e || e->count != 2 || !(e->data[0] >= 0) || !(e->data[0] < 1048576.0f) ||
         !(e->data[1] >= 0) || !(e->data[1] < 1048576.0f) || e->data[0] != floorf(e->data[0]) ||
         e->data[1] != floorf(e->data[1])) {
-        fprintf(stderr, "ratenn: --resume: %s has no valid 'epochs_done'\n", path);
+        cli_line("ratenn: --resume: %s has no valid 'epochs_done'\n", path);
         goto out;
     }
     long long done = ((long long)e->data[0] << 20) + (long long)e->data[1];
@@ -183,7 +183,7 @@ int cli_read_checkpoint(const char *path, rn_net *net, rn_trainer *tr, long long
         for (int k = 0; ok && k < 8; k++)
             ok = f->data[k] >= 0 && f->data[k] <= 65535.0f && f->data[k] == floorf(f->data[k]);
         if (!ok) {
-            fprintf(stderr, "ratenn: --resume: %s has no valid 'run_fingerprint'\n", path);
+            cli_line("ratenn: --resume: %s has no valid 'run_fingerprint'\n", path);
             goto out;
         }
         for (int k = 0; k < 8; k++)
@@ -199,14 +199,14 @@ int cli_read_checkpoint(const char *path, rn_net *net, rn_trainer *tr, long long
         const rn_array *p = rn_arrays_find(arr, n, info.name), *pm = rn_arrays_find(arr, n, mn),
                        *pv = rn_arrays_find(arr, n, vn);
         if (!same_shape(p, &info) || !same_shape(pm, &info) || !same_shape(pv, &info)) {
-            fprintf(stderr,
-                    "ratenn: --resume: %s lacks '%s' (or its Adam moments) of shape (%zu%s%.0zu)\n",
-                    path, info.name, info.shape[0], info.ndim == 2 ? ", " : ",",
-                    info.ndim == 2 ? info.shape[1] : 0);
+            cli_line(
+                "ratenn: --resume: %s lacks '%s' (or its Adam moments) of shape (%zu%s%.0zu)\n",
+                path, info.name, info.shape[0], info.ndim == 2 ? ", " : ",",
+                info.ndim == 2 ? info.shape[1] : 0);
             goto out;
         }
         if (rn_net_set_param(net, info.name, p->data, info.count, &err) != RN_OK) {
-            fprintf(stderr, "ratenn: --resume: %s: %s\n", path, err.message);
+            cli_line("ratenn: --resume: %s: %s\n", path, err.message);
             goto out;
         }
         memcpy(m + off, pm->data, info.count * sizeof(float));
@@ -215,7 +215,7 @@ int cli_read_checkpoint(const char *path, rn_net *net, rn_trainer *tr, long long
     }
     if (rn_trainer_push_params(tr, &err) != RN_OK ||
         rn_trainer_set_optimizer_state(tr, m, v, P, (int64_t)done, &err) != RN_OK) {
-        fprintf(stderr, "ratenn: --resume: %s: %s\n", path, err.message);
+        cli_line("ratenn: --resume: %s: %s\n", path, err.message);
         goto out;
     }
     *epochs_done = done;

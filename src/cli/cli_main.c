@@ -24,7 +24,7 @@ static void usage(FILE *fp) {
 
 static int backends(int argc, char **argv) {
     if (argc > 2) {
-        fprintf(stderr, "ratenn backends: takes no arguments (got '%s')\n", argv[2]);
+        cli_line("ratenn backends: takes no arguments (got '%s')\n", argv[2]);
         return 2;
     }
     printf("cpu: always available\n");
@@ -41,8 +41,8 @@ static int finish(const char *cmd, int rc) {
     errno = 0;
     bool flushed = fflush(stdout) == 0;
     if (rc == 0 && (!flushed || ferror(stdout))) {
-        fprintf(stderr, "ratenn %s: cannot write to standard output: %s\n", cmd,
-                errno ? strerror(errno) : "a write failed");
+        cli_line("ratenn %s: cannot write to standard output: %s\n", cmd,
+                 errno ? strerror(errno) : "a write failed");
         return 1;
     }
     return rc;
@@ -72,9 +72,8 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "params") == 0) return finish(cmd, cli_params(argc, argv));
     if (strcmp(cmd, "plot") == 0) return finish(cmd, cli_plot(argc, argv));
     if (strcmp(cmd, "backends") == 0) return finish(cmd, backends(argc, argv));
-    fprintf(stderr,
-            "ratenn: unknown command '%s' (train, eval, params, plot, compare, backends; see "
-            "ratenn --help)\n",
-            cmd);
+    cli_line("ratenn: unknown command '%s' (train, eval, params, plot, compare, backends; see "
+             "ratenn --help)\n",
+             cmd);
     return 2;
 }

@@ -22,7 +22,7 @@ static int for_each_item(const char *list, int (*fn)(rn_net *, const char *, voi
         while (n && s[n - 1] == ' ')
             n--;
         if (n == 0 || n >= sizeof buf) {
-            fprintf(stderr, "ratenn: empty or too long item in '%s'\n", list);
+            cli_line("ratenn: empty or too long item in '%s'\n", list);
             return 1;
         }
         memcpy(buf, s, n);
@@ -36,8 +36,7 @@ static int for_each_item(const char *list, int (*fn)(rn_net *, const char *, voi
 /* A bound given must be a float32 as it is: finite, not rounded to 0 or to infinity. */
 static int bound_number(const char *expr, double v) {
     if (isfinite(v) && fabs(v) <= FLT_MAX && (v == 0.0 || fabs(v) >= FLT_MIN)) return 0;
-    fprintf(stderr, "ratenn: --bound '%s': %g is not a finite number in float32's range\n", expr,
-            v);
+    cli_line("ratenn: --bound '%s': %g is not a finite number in float32's range\n", expr, v);
     return 1;
 }
 
@@ -45,10 +44,9 @@ static int bound_number(const char *expr, double v) {
  * "inf"), then in float32's range. */
 static int bound_value(const char *expr, const char *text, double *v) {
     if (!rn_is_decimal(text)) {
-        fprintf(stderr,
-                "ratenn: --bound '%s': %s is not a finite number in decimal notation (such as "
-                "0.01 or 1e-2)\n",
-                expr, text);
+        cli_line("ratenn: --bound '%s': %s is not a finite number in decimal notation (such as "
+                 "0.01 or 1e-2)\n",
+                 expr, text);
         return 1;
     }
     *v = strtod(text, NULL);
@@ -56,13 +54,15 @@ static int bound_value(const char *expr, const char *text, double *v) {
 }
 
 static int unknown(const rn_net *net, const char *flag, const char *name) {
-    fprintf(stderr, "ratenn: %s: unknown parameter '%s' (this network has:", flag, name);
-    for (int i = 0; i < rn_net_param_count(net); i++) {
+    char names[4096] = "";
+    size_t used = 0;
+    for (int i = 0; i < rn_net_param_count(net) && used < sizeof names; i++) {
         rn_param_info info;
         rn_net_param_info(net, i, &info, NULL);
-        fprintf(stderr, " %s", info.name);
+        int n = snprintf(names + used, sizeof names - used, " %s", info.name);
+        used += n > 0 ? (size_t)n : 0;
     }
-    fprintf(stderr, ")\n");
+    cli_line("ratenn: %s: unknown parameter '%s' (this network has:%s)\n", flag, name, names);
     return 1;
 }
 
@@ -149,12 +149,12 @@ static int bound_one(rn_net *net, const char *expr, void *ctx) {
     if (isinf(hi) && !isinf(info.upper)) hi = info.upper;
     rn_error err = {0};
     if (rn_net_set_bounds(net, name, (float)lo, (float)hi, mode, &err) != RN_OK) {
-        fprintf(stderr, "ratenn: --bound '%s': %s\n", expr, err.message);
+        cli_line("ratenn: --bound '%s': %s\n", expr, err.message);
         return 1;
     }
     return 0;
 bad:
-    fprintf(stderr, "ratenn: --bound '%s': expected NAME>=V, NAME<=V or LO<=NAME<=HI\n", expr);
+    cli_line("ratenn: --bound '%s': expected NAME>=V, NAME<=V or LO<=NAME<=HI\n", expr);
     return 1;
 }
 
@@ -199,14 +199,14 @@ int cli_init_params(rn_net *net, const char *path, const char *flag, bool requir
     int n = 0, rc = 1;
     rn_error err = {0};
     if (rn_npz_read(path, &arr, &n, &err) != RN_OK) {
-        fprintf(stderr, "ratenn: %s %s\n", flag, err.message);
+        cli_line("ratenn: %s %s\n", flag, err.message);
         return 1;
     }
     for (int i = 0; i < n; i++) {
         int idx = rn_net_param_index(net, arr[i].name);
         if (idx < 0) {
-            fprintf(stderr, "ratenn: %s %s: array '%s' is not a parameter of this network\n", flag,
-                    path, arr[i].name);
+            cli_line("ratenn: %s %s: array '%s' is not a parameter of this network\n", flag, path,
+                     arr[i].name);
             goto done;
         }
         rn_param_info info;
@@ -215,12 +215,14 @@ int cli_init_params(rn_net *net, const char *path, const char *flag, bool requir
                     arr[i].shape[0] == info.shape[0] &&
                     (info.ndim == 1 || arr[i].shape[1] == info.shape[1]);
         if (!same) {
-            fprintf(stderr,
-                    "ratenn: %s %s: '%s' has %d dimensions and %zu elements; the network's has "
-                    "shape (%zu%s",
-                    flag, path, arr[i].name, arr[i].ndim, arr[i].count, info.shape[0],
-                    info.ndim == 2 ? ", " : ",)\n");
-            if (info.ndim == 2) fprintf(stderr, "%zu)\n", info.shape[1]);
+            char shape[64];
+            if (info.ndim == 2)
+                snprintf(shape, sizeof shape, "(%zu, %zu)", info.shape[0], info.shape[1]);
+            else
+                snprintf(shape, sizeof shape, "(%zu,)", info.shape[0]);
+            cli_line("ratenn: %s %s: '%s' has %d dimensions and %zu elements; the network's has "
+                     "shape %s\n",
+                     flag, path, arr[i].name, arr[i].ndim, arr[i].count, shape);
             goto done;
         }
     }
@@ -229,8 +231,8 @@ int cli_init_params(rn_net *net, const char *path, const char *flag, bool requir
             rn_param_info info;
             rn_net_param_info(net, i, &info, NULL);
             if (!rn_arrays_find(arr, n, info.name)) {
-                fprintf(stderr, "ratenn: %s %s lacks '%s' (of %d parameters it has %d)\n", flag,
-                        path, info.name, rn_net_param_count(net), n);
+                cli_line("ratenn: %s %s lacks '%s' (of %d parameters it has %d)\n", flag, path,
+                         info.name, rn_net_param_count(net), n);
                 goto done;
             }
         }
@@ -239,24 +241,24 @@ int cli_init_params(rn_net *net, const char *path, const char *flag, bool requir
      * failure the network is half set, which is fine: both callers stop there. */
     for (int i = 0; i < n; i++)
         if (rn_net_set_param(net, arr[i].name, arr[i].data, arr[i].count, &err) != RN_OK) {
-            fprintf(stderr, "ratenn: %s %s: %s\n", flag, path, err.message);
+            cli_line("ratenn: %s %s: %s\n", flag, path, err.message);
             goto done;
         }
     float *scratch = malloc(rn_net_param_total(net) * sizeof(float) + 1);
     char why[400];
     if (!scratch) {
-        fprintf(stderr, "ratenn: %s %s: out of memory\n", flag, path);
+        cli_line("ratenn: %s %s: out of memory\n", flag, path);
         goto done;
     }
     int bad = cli_check_params(net, scratch, why, sizeof why);
     free(scratch);
     if (bad >= 0) {
-        fprintf(stderr, "ratenn: %s %s: %s\n", flag, path, why);
+        cli_line("ratenn: %s %s: %s\n", flag, path, why);
         goto done;
     }
     if (!require_all)
-        fprintf(stderr, "ratenn: %s: %d of %d parameters loaded from %s\n", flag, n,
-                rn_net_param_count(net), path);
+        cli_line("ratenn: %s: %d of %d parameters loaded from %s\n", flag, n,
+                 rn_net_param_count(net), path);
     rc = 0;
 done:
     rn_arrays_free(arr, n);

@@ -34,7 +34,7 @@ int cli_params(int argc, char **argv) {
             cli_print_flags(flags, n_flags);
             return 0;
         }
-        fprintf(stderr, "ratenn params: give a .npz file (see ratenn params --help)\n");
+        cli_line("ratenn params: give a .npz file (see ratenn params --help)\n");
         return 2;
     }
     /* the README's form: a NAME after the file, as --name */
@@ -42,19 +42,19 @@ int cli_params(int argc, char **argv) {
     int parsed = cli_parse_command("params", usage, flags, n_flags, argc, argv, positional ? 4 : 3);
     if (parsed >= 0) return parsed;
     if (positional && name) {
-        fprintf(stderr, "ratenn params: give the NAME or --name, not both\n");
+        cli_line("ratenn params: give the NAME or --name, not both\n");
         return 2;
     }
     if (positional) name = positional;
     if (!(dt > 0) || max_rows < 0) {
-        fprintf(stderr, "ratenn params: --dt must be > 0 and --rows >= 0\n");
+        cli_line("ratenn params: --dt must be > 0 and --rows >= 0\n");
         return 2;
     }
     rn_array *arr = NULL;
     int n = 0;
     rn_error err = {0};
     if (rn_npz_read(argv[2], &arr, &n, &err) != RN_OK) {
-        fprintf(stderr, "ratenn params: %s\n", err.message);
+        cli_line("ratenn params: %s\n", err.message);
         return 1;
     }
     int shown = 0;
@@ -98,7 +98,7 @@ int cli_params(int argc, char **argv) {
     }
     rn_arrays_free(arr, n);
     if (name && !shown) {
-        fprintf(stderr, "ratenn params: %s has no parameter '%s'\n", argv[2], name);
+        cli_line("ratenn params: %s has no parameter '%s'\n", argv[2], name);
         return 1;
     }
     return 0;

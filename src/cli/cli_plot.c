@@ -43,9 +43,8 @@ int cli_plot(int argc, char **argv) {
     const char *script = getenv("RATENN_PLOT_SCRIPT");
     if (!script || !*script) script = RATENN_PLOT_SCRIPT;
     if (access(script, R_OK) != 0) {
-        fprintf(stderr,
-                "ratenn plot: cannot find the plotting script %s (set RATENN_PLOT_SCRIPT)\n",
-                script);
+        cli_line("ratenn plot: cannot find the plotting script %s (set RATENN_PLOT_SCRIPT)\n",
+                 script);
         return 1;
     }
     /* RATENN_PYTHON names an interpreter with numpy and matplotlib; else the system's (a virtual
@@ -55,7 +54,7 @@ int cli_plot(int argc, char **argv) {
         python = access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3";
     char **args = calloc((size_t)argc + 2, sizeof *args);
     if (!args) {
-        fprintf(stderr, "ratenn plot: out of memory\n");
+        cli_line("ratenn plot: out of memory\n");
         return 1;
     }
     args[0] = (char *)python;
@@ -78,7 +77,7 @@ int cli_plot(int argc, char **argv) {
         prctl(PR_SET_PDEATHSIG, SIGTERM);
         if (getppid() != parent) _exit(128 + SIGTERM);
         execvp(python, args);
-        fprintf(stderr, "ratenn plot: cannot run %s\n", python);
+        cli_line("ratenn plot: cannot run %s\n", python);
         _exit(127);
     }
     free(args);
@@ -92,11 +91,11 @@ int cli_plot(int argc, char **argv) {
     for (int k = 0; k < 3; k++)
         sigaction(sigs[k], &old_sa[k], NULL);
     if (pid < 0 || w < 0) {
-        fprintf(stderr, "ratenn plot: cannot start %s\n", python);
+        cli_line("ratenn plot: cannot start %s\n", python);
         return 1;
     }
     if (WIFSIGNALED(status)) {
-        fprintf(stderr, "ratenn plot: %s was killed by signal %d\n", python, WTERMSIG(status));
+        cli_line("ratenn plot: %s was killed by signal %d\n", python, WTERMSIG(status));
         return 128 + WTERMSIG(status);
     }
     return WEXITSTATUS(status);

@@ -81,8 +81,8 @@ static int make_dirs(run_dir *r) {
             struct stat st;
             if (c || stat(buf, &st) != 0 || !S_ISDIR(st.st_mode)) {
                 int e = errno == EEXIST ? ENOTDIR : errno;
-                fprintf(stderr, "ratenn train: --out %s: cannot create the directory: %s\n", r->dir,
-                        strerror(e));
+                cli_line("ratenn train: --out %s: cannot create the directory: %s\n", r->dir,
+                         strerror(e));
                 return 1;
             }
         }
@@ -152,14 +152,14 @@ static int take_lock(run_dir *r, const char *flag) {
     /* not through a link (the pid would be written into whatever it names), not a FIFO */
     int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0666);
     if (fd < 0) {
-        fprintf(stderr, "ratenn train: %s %s: cannot create %s: %s\n", flag, r->dir, RUN_DIR_LOCK,
-                errno == ELOOP ? "it is a symbolic link (remove it)" : strerror(errno));
+        cli_line("ratenn train: %s %s: cannot create %s: %s\n", flag, r->dir, RUN_DIR_LOCK,
+                 errno == ELOOP ? "it is a symbolic link (remove it)" : strerror(errno));
         return 1;
     }
     struct stat st;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        fprintf(stderr, "ratenn train: %s %s: %s is not a regular file (remove it)\n", flag, r->dir,
-                RUN_DIR_LOCK);
+        cli_line("ratenn train: %s %s: %s is not a regular file (remove it)\n", flag, r->dir,
+                 RUN_DIR_LOCK);
         close(fd);
         return 1;
     }
@@ -175,13 +175,12 @@ static int take_lock(run_dir *r, const char *flag) {
         pid[strcspn(pid, "\n")] = '\0';
         close(fd);
         if (e == EACCES || e == EAGAIN)
-            fprintf(stderr,
-                    "ratenn train: %s %s: another ratenn run%s%s%s is using this directory; "
-                    "wait for it or choose another --out\n",
-                    flag, r->dir, pid[0] ? " (pid " : "", pid, pid[0] ? ")" : "");
+            cli_line("ratenn train: %s %s: another ratenn run%s%s%s is using this directory; "
+                     "wait for it or choose another --out\n",
+                     flag, r->dir, pid[0] ? " (pid " : "", pid, pid[0] ? ")" : "");
         else
-            fprintf(stderr, "ratenn train: %s %s: cannot lock %s: %s\n", flag, r->dir, RUN_DIR_LOCK,
-                    strerror(e));
+            cli_line("ratenn train: %s %s: cannot lock %s: %s\n", flag, r->dir, RUN_DIR_LOCK,
+                     strerror(e));
         return 1;
     }
     char pid[32];
@@ -198,18 +197,16 @@ static int take_lock(run_dir *r, const char *flag) {
  * directory holding other files is a run's directory all the same: they are never touched. */
 static bool unsuitable(const run_dir *r, const char *flag) {
     if (!strcmp(r->abs, "/")) {
-        fprintf(stderr,
-                "ratenn train: %s %s is the root directory; a run needs a directory of its own\n",
-                flag, r->dir);
+        cli_line("ratenn train: %s %s is the root directory; a run needs a directory of its own\n",
+                 flag, r->dir);
         return true;
     }
     const char *base = strrchr(r->abs, '/') + 1;
     size_t pre = strlen(RUN_DIR_STAGE_PREFIX);
     if (!strncmp(base, RUN_DIR_STAGE_PREFIX, pre) && strlen(base) == pre + 6) {
-        fprintf(stderr,
-                "ratenn train: %s %s: '%s' is the name of ratenn's staging directories, which the "
-                "next run in its parent directory removes; choose another name\n",
-                flag, r->dir, base);
+        cli_line("ratenn train: %s %s: '%s' is the name of ratenn's staging directories, which the "
+                 "next run in its parent directory removes; choose another name\n",
+                 flag, r->dir, base);
         return true;
     }
     return false;
@@ -221,21 +218,21 @@ int run_dir_open(run_dir *r, const char *dir, bool resume, bool overwrite) {
     r->resumed = resume;
     const char *flag = resume ? "--resume" : "--out";
     if (!*dir || strlen(dir) >= sizeof r->dir - 64) {
-        fprintf(stderr, "ratenn train: %s: the path is empty or too long\n", flag);
+        cli_line("ratenn train: %s: the path is empty or too long\n", flag);
         return 1;
     }
     snprintf(r->dir, sizeof r->dir, "%s", dir);
     if (resume) {
         struct stat st;
         if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-            fprintf(stderr, "ratenn train: --resume %s: not a directory\n", dir);
+            cli_line("ratenn train: --resume %s: not a directory\n", dir);
             return 1;
         }
     } else if (make_dirs(r)) {
         return 1;
     }
     if (!realpath(r->dir, r->abs)) {
-        fprintf(stderr, "ratenn train: %s %s: %s\n", flag, dir, strerror(errno));
+        cli_line("ratenn train: %s %s: %s\n", flag, dir, strerror(errno));
         run_dir_close(r);
         return 1;
     }
@@ -255,10 +252,9 @@ int run_dir_open(run_dir *r, const char *dir, bool resume, bool overwrite) {
              need = strcmp(need, "config.json") ? NULL : "checkpoint.npz") {
             join(p, sizeof p, dir, need);
             if (!exists(p)) {
-                fprintf(stderr,
-                        "ratenn train: --resume %s: no %s there (a run writes its checkpoint on "
-                        "Ctrl-C and every --checkpoint-every epochs)\n",
-                        dir, need);
+                cli_line("ratenn train: --resume %s: no %s there (a run writes its checkpoint on "
+                         "Ctrl-C and every --checkpoint-every epochs)\n",
+                         dir, need);
                 run_dir_close(r);
                 return 1;
             }
@@ -266,17 +262,16 @@ int run_dir_open(run_dir *r, const char *dir, bool resume, bool overwrite) {
         return 0;
     }
     if (!overwrite && run_dir_holds_run(dir, &which)) {
-        fprintf(stderr,
-                "ratenn train: --out %s already holds a run (%s): --resume %s continues it, "
-                "--overwrite replaces it, or choose another --out\n",
-                dir, which, dir);
+        cli_line("ratenn train: --out %s already holds a run (%s): --resume %s continues it, "
+                 "--overwrite replaces it, or choose another --out\n",
+                 dir, which, dir);
         run_dir_close(r);
         return 1;
     }
     join(r->stage, sizeof r->stage, r->dir, RUN_DIR_STAGE_PREFIX "XXXXXX");
     if (!mkdtemp(r->stage)) {
-        fprintf(stderr, "ratenn train: --out %s: cannot create a staging directory: %s\n", dir,
-                strerror(errno));
+        cli_line("ratenn train: --out %s: cannot create a staging directory: %s\n", dir,
+                 strerror(errno));
         r->stage[0] = '\0';
         run_dir_close(r);
         return 1;
@@ -318,8 +313,8 @@ int run_dir_commit(run_dir *r) {
     r->made[0] = '\0'; /* DIR now holds this run: it stays */
     return 0;
 fail:
-    fprintf(stderr, "ratenn train: --out %s: cannot move the run's files in (%s): %s\n", r->dir, to,
-            strerror(errno));
+    cli_line("ratenn train: --out %s: cannot move the run's files in (%s): %s\n", r->dir, to,
+             strerror(errno));
     return 1;
 }
 
@@ -362,7 +357,7 @@ int run_file_append(const char *path, off_t *end, const char *text, size_t len) 
         if (close(fd) != 0 && !e) e = errno; /* a failed append is cut off by the next one */
     }
     if (e) {
-        fprintf(stderr, "ratenn train: %s: cannot append: %s\n", path, strerror(e));
+        cli_line("ratenn train: %s: cannot append: %s\n", path, strerror(e));
         return 1;
     }
     *end += (off_t)len;

@@ -1,13 +1,37 @@
 /* The CLI's text inputs: whole text files (--config, --net X.json, a run's config.json), JSON
  * strings out, and a network from whatever --net holds (a spec, a .json file, or JSON text). */
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
 
 #include "cli.h"
+#include "error.h"
 #include "json_strict.h"
 #include "read_file.h"
+
+void cli_line(const char *fmt, ...) {
+    char small[2048], *buf = small;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(small, sizeof small, fmt, ap);
+    va_end(ap);
+    if (n < 0) return;
+    if ((size_t)n >= sizeof small && (buf = malloc((size_t)n + 1))) {
+        va_start(ap, fmt);
+        vsnprintf(buf, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+    } else if (!buf) {
+        buf = small; /* (out of memory: the message cut short) */
+    }
+    size_t len = strlen(buf);
+    const bool newline = len && buf[len - 1] == '\n';
+    if (newline) buf[len - 1] = '\0';
+    rn_one_line(buf);
+    fprintf(stderr, "%s%s", buf, newline ? "\n" : "");
+    if (buf != small) free(buf);
+}
 
 char *cli_strdup(const char *s) {
     size_t n = strlen(s) + 1;
@@ -20,18 +44,18 @@ char *cli_read_text(const char *cmd, const char *what, const char *path, size_t 
     size_t len = 0;
     rn_error err = {0};
     if (rn_read_file(path, &buf, &len, &err) != RN_OK) {
-        fprintf(stderr, "ratenn %s: %s %s\n", cmd, what, err.message);
+        cli_line("ratenn %s: %s %s\n", cmd, what, err.message);
         return NULL;
     }
     if (len > max_bytes) {
-        fprintf(stderr, "ratenn %s: %s %s: larger than %zu bytes\n", cmd, what, path, max_bytes);
+        cli_line("ratenn %s: %s %s: larger than %zu bytes\n", cmd, what, path, max_bytes);
         free(buf);
         return NULL;
     }
     buf[len] = '\0';                  /* rn_read_file leaves one spare byte */
     if (strlen((char *)buf) != len) { /* what follows a NUL would be dropped unseen */
-        fprintf(stderr, "ratenn %s: %s %s: a NUL byte at byte %zu (expected text)\n", cmd, what,
-                path, strlen((char *)buf));
+        cli_line("ratenn %s: %s %s: a NUL byte at byte %zu (expected text)\n", cmd, what, path,
+                 strlen((char *)buf));
         free(buf);
         return NULL;
     }
@@ -66,12 +90,12 @@ char *cli_config_string(const char *cmd, const char *path, const char *key) {
     cJSON *doc = rn_json_parse_strict(text, strlen(text), &err);
     free(text);
     if (!doc) {
-        fprintf(stderr, "ratenn %s: %s: %s\n", cmd, path, err.message);
+        cli_line("ratenn %s: %s: %s\n", cmd, path, err.message);
         return NULL;
     }
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(doc, key);
     char *out = cJSON_IsString(v) ? cli_strdup(v->valuestring) : NULL;
-    if (!out) fprintf(stderr, "ratenn %s: %s has no string \"%s\"\n", cmd, path, key);
+    if (!out) cli_line("ratenn %s: %s has no string \"%s\"\n", cmd, path, key);
     cJSON_Delete(doc);
     return out;
 }
@@ -92,7 +116,7 @@ int cli_build_net(const char *cmd, const char *spec, double dt, long long seed, 
         st = rn_net_from_spec(net, spec, (float)dt, (uint64_t)seed, &err);
     }
     if (st != RN_OK) {
-        fprintf(stderr, "ratenn %s: --net: %s\n", cmd, err.message);
+        cli_line("ratenn %s: --net: %s\n", cmd, err.message);
         free(text);
         return 1;
     }
@@ -101,7 +125,7 @@ int cli_build_net(const char *cmd, const char *spec, double dt, long long seed, 
         *effective = text ? text : cli_strdup(spec);
         text = NULL;
         if (!*effective) {
-            fprintf(stderr, "ratenn %s: out of memory\n", cmd);
+            cli_line("ratenn %s: out of memory\n", cmd);
             rn_net_free(*net);
             *net = NULL;
             return 1;

@@ -126,15 +126,14 @@ static int session_build(train_session *s, const train_cmdline *c) {
             return 1;
     }
     if (rn_net_input_size(s->net) != s->d.cin || rn_net_output_size(s->net) != s->d.cout) {
-        fprintf(stderr,
-                "ratenn train: the network takes %d and gives %d channels, but the data has %d in "
-                "and %d out\n",
-                rn_net_input_size(s->net), rn_net_output_size(s->net), s->d.cin, s->d.cout);
+        cli_line("ratenn train: the network takes %d and gives %d channels, but the data has %d in "
+                 "and %d out\n",
+                 rn_net_input_size(s->net), rn_net_output_size(s->net), s->d.cin, s->d.cout);
         return 1;
     }
     if (control_params(a, s->net)) return 1;
     if (rn_backend_create(&s->be, c->backend, &err) != RN_OK) {
-        fprintf(stderr, "ratenn train: --backend %s: %s\n", a->backend, err.message);
+        cli_line("ratenn train: --backend %s: %s\n", a->backend, err.message);
         return 1;
     }
     rn_train_config cfg = rn_train_config_default();
@@ -151,7 +150,7 @@ static int session_build(train_session *s, const train_cmdline *c) {
         (s->d.shared
              ? rn_trainer_set_shared_data(s->tr, s->d.input, s->d.target, NULL, &err)
              : rn_trainer_set_data(s->tr, s->d.input, s->d.target, s->d.mask, &err)) != RN_OK) {
-        fprintf(stderr, "ratenn train: %s\n", err.message);
+        cli_line("ratenn train: %s\n", err.message);
         return 1;
     }
     size_t P = rn_net_param_total(s->net);
@@ -159,7 +158,7 @@ static int session_build(train_session *s, const train_cmdline *c) {
     s->good = malloc(P * sizeof(float) + 1);
     s->scratch = malloc(P * sizeof(float) + 1);
     if (!s->output0 || !s->good || !s->scratch) {
-        fprintf(stderr, "ratenn train: out of memory\n");
+        cli_line("ratenn train: out of memory\n");
         return 1;
     }
     tau_history_init(&s->th, s->net);
@@ -177,7 +176,7 @@ static int params_restore(train_session *s, const float *src) {
         off += info.count;
     }
     if (err.status != RN_OK || rn_trainer_push_params(s->tr, &err) != RN_OK) {
-        fprintf(stderr, "ratenn train: %s\n", err.message);
+        cli_line("ratenn train: %s\n", err.message);
         return 1;
     }
     return 0;
@@ -211,7 +210,7 @@ static void saved_flags_make(saved_flags *sf, const train_session *s, const trai
 static int write_config(train_session *s, const train_cmdline *c) {
     saved_flags *sf = malloc(sizeof *sf);
     if (!sf) {
-        fprintf(stderr, "ratenn train: out of memory\n");
+        cli_line("ratenn train: out of memory\n");
         return 1;
     }
     saved_flags_make(sf, s, c);
@@ -242,7 +241,7 @@ static int run_fingerprints(const train_session *s, const train_cmdline *c, uint
     FILE *mem = sf ? open_memstream(&text, &len) : NULL;
     if (!mem) {
         free(sf);
-        fprintf(stderr, "ratenn train: out of memory\n");
+        cli_line("ratenn train: out of memory\n");
         return 1;
     }
     saved_flags_make(sf, s, c);
@@ -259,7 +258,7 @@ static int run_fingerprints(const train_session *s, const train_cmdline *c, uint
     free(sf);
     if (bad) {
         free(text);
-        fprintf(stderr, "ratenn train: out of memory\n");
+        cli_line("ratenn train: out of memory\n");
         return 1;
     }
     const uint64_t basis = 0xcbf29ce484222325ULL;
@@ -295,34 +294,32 @@ static int session_open(train_session *s, const train_cmdline *c) {
         if (run_fingerprints(s, c, s->fp)) return 1; /* (over the initial values, as a new run's) */
         if (rn_trainer_push_params(s->tr, &err) != RN_OK ||
             rn_trainer_forward(s->tr, s->output0, true, &err) != RN_OK) {
-            fprintf(stderr, "ratenn train: initial evaluation: %s\n", err.message);
+            cli_line("ratenn train: initial evaluation: %s\n", err.message);
             return 1;
         }
         train_path(path, sizeof path, a->resume, "checkpoint.npz");
         uint64_t saved[2];
         if (cli_read_checkpoint(path, s->net, s->tr, &s->start, saved)) return 1;
         if ((saved[0] || saved[1]) && (saved[0] != s->fp[0] || saved[1] != s->fp[1])) {
-            fprintf(stderr,
-                    "ratenn train: --resume %s: checkpoint.npz was not written by the run that %s "
-                    "now (edited, changed, or copied from another run); resumed, it "
-                    "would be another run (to train on differently, start a new run with --init "
-                    "%s/params.npz)\n",
-                    a->resume,
-                    saved[0] != s->fp[0] ? "its config.json (settings, network) describes"
-                                         : "its data (--input, --target, --mask) and "
-                                           "params_initial.npz describe",
-                    a->resume);
+            cli_line("ratenn train: --resume %s: checkpoint.npz was not written by the run that %s "
+                     "now (edited, changed, or copied from another run); resumed, it "
+                     "would be another run (to train on differently, start a new run with --init "
+                     "%s/params.npz)\n",
+                     a->resume,
+                     saved[0] != s->fp[0] ? "its config.json (settings, network) describes"
+                                          : "its data (--input, --target, --mask) and "
+                                            "params_initial.npz describe",
+                     a->resume);
             return 1;
         }
         char why[400];
         if (cli_check_params(s->net, s->good, why, sizeof why) >= 0) {
-            fprintf(stderr, "ratenn train: --resume %s: %s\n", path, why);
+            cli_line("ratenn train: --resume %s: %s\n", path, why);
             return 1;
         }
         if (s->start > a->epochs) {
-            fprintf(stderr,
-                    "ratenn train: --resume: the checkpoint is at epoch %lld, past --epochs %d\n",
-                    s->start, a->epochs);
+            cli_line("ratenn train: --resume: the checkpoint is at epoch %lld, past --epochs %d\n",
+                     s->start, a->epochs);
             return 1;
         }
         train_path(path, sizeof path, a->resume, "loss.csv");
@@ -331,8 +328,7 @@ static int session_open(train_session *s, const train_cmdline *c) {
         if (tau_history_read(&s->th, path, s->start + 1)) return 1;
         if (s->start == a->epochs) return 0; /* finished: cli_train says so, writes nothing */
         s->config_due = true; /* --epochs and the like, recorded at the first write */
-        fprintf(stderr, "ratenn: resuming %s at epoch %lld of %d\n", a->resume, s->start,
-                a->epochs);
+        cli_line("ratenn: resuming %s at epoch %lld of %d\n", a->resume, s->start, a->epochs);
     } else {
         text_buf_printf(&s->loss, "%s\n", LOSS_CSV_HEADER);
         tau_history_header(&s->th);
@@ -343,12 +339,12 @@ static int session_open(train_session *s, const train_cmdline *c) {
     char omp[64] = ""; /* the CPU's threads wait as cli_openmp.c explains */
     if (rn_backend_get_kind(s->be) == RN_BACKEND_CPU)
         snprintf(omp, sizeof omp, "; OpenMP waits %s", cli_openmp_policy());
-    fprintf(stderr, "ratenn: training on %s (rate loop: %s%s); net %s; B=%d T=%d; %d epochs; %s\n",
-            rn_backend_description(s->be), rate_loop(s), omp, s->spec, s->d.B, s->d.T, a->epochs,
-            mem);
+    cli_line("ratenn: training on %s (rate loop: %s%s); net %s; B=%d T=%d; %d epochs; %s\n",
+             rn_backend_description(s->be), rate_loop(s), omp, s->spec, s->d.B, s->d.T, a->epochs,
+             mem);
     if (!a->resume) {
         if (rn_trainer_forward(s->tr, s->output0, true, &err) != RN_OK) {
-            fprintf(stderr, "ratenn train: initial evaluation: %s\n", err.message);
+            cli_line("ratenn train: initial evaluation: %s\n", err.message);
             return 1;
         }
         run_dir_path(&s->rd, path, sizeof path, "params_initial.npz");
@@ -406,7 +402,7 @@ static int session_train(train_session *s, const train_cmdline *c) {
             break;
         }
         if (st != RN_OK) {
-            fprintf(stderr, "ratenn train: %s\n", err.message);
+            cli_line("ratenn train: %s\n", err.message);
             return 1;
         }
         float *t = s->good; /* the new values passed: they are the last good ones */
@@ -436,7 +432,7 @@ static int session_train(train_session *s, const train_cmdline *c) {
 static void closing_line(const train_session *s, const train_args *a) {
     long long ran = s->done - s->start;
     if (s->done == 0) {
-        fprintf(stderr, "ratenn: 0 epochs; results in %s/\n", s->rd.dir);
+        cli_line("ratenn: 0 epochs; results in %s/\n", s->rd.dir);
         return;
     }
     char total[320] = "";
@@ -446,11 +442,10 @@ static void closing_line(const train_session *s, const train_args *a) {
                  pen1 > 0   ? " (the bound penalty is active: a parameter is past its bound)"
                  : pen0 > 0 ? " (the bound penalty was active at the start)"
                             : "");
-    fprintf(stderr,
-            "ratenn: mse %.6g -> %.6g after %lld epochs%s; %lld epochs in %.1f s (%.1f "
-            "epochs/s); peak resident memory %.0f MiB; results in %s/\n",
-            s->first.mse, s->last.mse, s->done, total, ran, s->wall,
-            s->wall > 0 ? ran / s->wall : 0.0, peak_rss_mib(), s->rd.dir);
+    cli_line("ratenn: mse %.6g -> %.6g after %lld epochs%s; %lld epochs in %.1f s (%.1f "
+             "epochs/s); peak resident memory %.0f MiB; results in %s/\n",
+             s->first.mse, s->last.mse, s->done, total, ran, s->wall,
+             s->wall > 0 ? ran / s->wall : 0.0, peak_rss_mib(), s->rd.dir);
 }
 
 /* The run's files (a new run's moved in last), then one closing line; returns the exit status. */
@@ -459,7 +454,7 @@ static int session_finish(train_session *s, const train_cmdline *c) {
     rn_error err = {0};
     char path[4200];
     if (rn_trainer_pull_params(s->tr, &err) != RN_OK) {
-        fprintf(stderr, "ratenn train: %s\n", err.message);
+        cli_line("ratenn train: %s\n", err.message);
         return 1;
     }
     bool stopped = g_stop_signal != 0 && s->done < a->epochs && !s->diverged;
@@ -482,15 +477,14 @@ static int session_finish(train_session *s, const train_cmdline *c) {
     if (stopped) {
         char q[8300];
         shell_quote(q, sizeof q, s->rd.dir);
-        fprintf(stderr,
-                "ratenn: stopped by signal %d after epoch %lld; checkpoint written. Resume with:\n"
-                "  ratenn train --resume %s\n",
-                (int)g_stop_signal, s->done, q);
+        cli_line("ratenn: stopped by signal %d after epoch %lld; checkpoint written. Resume with:\n"
+                 "  ratenn train --resume %s\n",
+                 (int)g_stop_signal, s->done, q);
         return 128 + (int)g_stop_signal; /* as the shell reports a signal: 130 for SIGINT */
     }
     if (s->diverged) {
-        fprintf(stderr, "ratenn train: %s; the last good parameters are in %s/params.npz\n",
-                s->diverged_err.message, s->rd.dir); /* one line, as every failure */
+        cli_line("ratenn train: %s; the last good parameters are in %s/params.npz\n",
+                 s->diverged_err.message, s->rd.dir); /* one line, as every failure */
         return 1;
     }
     closing_line(s, a);
@@ -507,10 +501,9 @@ static int check_inputs_outside_run(const train_session *s, const train_args *a)
     for (int k = 0; in[k][0]; k++) {
         const char *which = NULL;
         if (in[k][1] && run_dir_names_run_file(s->rd.dir, in[k][1], &which)) {
-            fprintf(stderr,
-                    "ratenn train: %s %s is the %s of the run in --out %s, which this run "
-                    "replaces; copy it elsewhere first or choose another --out\n",
-                    in[k][0], in[k][1], which, s->rd.dir);
+            cli_line("ratenn train: %s %s is the %s of the run in --out %s, which this run "
+                     "replaces; copy it elsewhere first or choose another --out\n",
+                     in[k][0], in[k][1], which, s->rd.dir);
             return 1;
         }
     }
@@ -524,15 +517,14 @@ static int run(train_session *s, const train_cmdline *c) {
         (!a->resume && check_inputs_outside_run(s, a)) || session_build(s, c) || session_open(s, c))
         return 1;
     if (a->resume && s->start == a->epochs) {
-        fprintf(stderr,
-                "ratenn: %s is already at epoch %lld of --epochs %d: nothing to do, nothing "
-                "written (a larger --epochs trains on)\n",
-                s->rd.dir, s->start, a->epochs);
+        cli_line("ratenn: %s is already at epoch %lld of --epochs %d: nothing to do, nothing "
+                 "written (a larger --epochs trains on)\n",
+                 s->rd.dir, s->start, a->epochs);
         return 0;
     }
     if (g_stop_signal) { /* before any epoch: a new run leaves nothing, a resumed one as it was */
-        fprintf(stderr, "ratenn: stopped by signal %d before training; nothing written\n",
-                (int)g_stop_signal);
+        cli_line("ratenn: stopped by signal %d before training; nothing written\n",
+                 (int)g_stop_signal);
         return 128 + (int)g_stop_signal;
     }
     if (session_train(s, c)) return 1;
@@ -545,7 +537,7 @@ int cli_train(int argc, char **argv) {
     cli_catch_stop_signals(on_signal, 0); /* a closed terminal (SIGHUP): a checkpoint too */
     train_cmdline *c = calloc(1, sizeof *c);
     if (!c) {
-        fprintf(stderr, "ratenn train: out of memory\n");
+        cli_line("ratenn train: out of memory\n");
         return 1;
     }
     int rc = train_parse(c, argc, argv);

@@ -16,7 +16,7 @@ int train_usage_error(const char *msg) {
     char line[1200];
     snprintf(line, sizeof line, "%s", msg);
     rn_one_line(line); /* (a flag's value quoted with a newline in it) */
-    fprintf(stderr, "ratenn train: %s\n", line);
+    cli_line("ratenn train: %s\n", line);
     return 2;
 }
 

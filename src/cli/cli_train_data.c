@@ -18,7 +18,7 @@ static int alloc_data(run_data *d) {
     d->input = malloc(n * d->cin * sizeof(float));
     d->target = malloc(n * d->cout * sizeof(float));
     if (!d->input || !d->target) {
-        fprintf(stderr, "ratenn train: out of memory for %zu samples\n", n);
+        cli_line("ratenn train: out of memory for %zu samples\n", n);
         return 1;
     }
     return 0;
@@ -49,7 +49,7 @@ static int load_task(const train_args *a, run_data *d) {
     }
     return 0;
 bad:
-    if (err.message[0]) fprintf(stderr, "ratenn train: --task %s: %s\n", a->task, err.message);
+    if (err.message[0]) cli_line("ratenn train: --task %s: %s\n", a->task, err.message);
     return 1;
 }
 
@@ -57,31 +57,30 @@ bad:
 static int load_sequence(const char *flag, const char *path, rn_array *arr, size_t dims[3]) {
     rn_error err = {0};
     if (rn_npy_read(path, arr, &err) != RN_OK) {
-        fprintf(stderr, "ratenn train: %s %s\n", flag, err.message);
+        cli_line("ratenn train: %s %s\n", flag, err.message);
         return 1;
     }
     if (arr->ndim != 3 && arr->ndim != 2) {
-        fprintf(stderr,
-                "ratenn train: %s %s: expected shape (B, T, C) or (T, C), got %d dimensions\n",
-                flag, path, arr->ndim);
+        cli_line("ratenn train: %s %s: expected shape (B, T, C) or (T, C), got %d dimensions\n",
+                 flag, path, arr->ndim);
         return 1;
     }
     dims[0] = arr->ndim == 3 ? arr->shape[0] : 1;
     dims[1] = arr->shape[arr->ndim - 2];
     dims[2] = arr->shape[arr->ndim - 1];
     if (dims[0] == 0 || dims[1] == 0 || dims[2] == 0) {
-        fprintf(stderr, "ratenn train: %s %s: shape has a zero dimension (B=%zu, T=%zu, C=%zu)\n",
-                flag, path, dims[0], dims[1], dims[2]);
+        cli_line("ratenn train: %s %s: shape has a zero dimension (B=%zu, T=%zu, C=%zu)\n", flag,
+                 path, dims[0], dims[1], dims[2]);
         return 1;
     }
     if (dims[0] >= (1u << 24) || dims[1] > 0x7fffffff || dims[2] > (1u << 20)) {
-        fprintf(stderr, "ratenn train: %s %s: shape (%zu, %zu, %zu) is too large\n", flag, path,
-                dims[0], dims[1], dims[2]);
+        cli_line("ratenn train: %s %s: shape (%zu, %zu, %zu) is too large\n", flag, path, dims[0],
+                 dims[1], dims[2]);
         return 1;
     }
     for (size_t i = 0; i < arr->count; i++)
         if (!isfinite(arr->data[i])) {
-            fprintf(stderr, "ratenn train: %s %s: element %zu is not finite\n", flag, path, i);
+            cli_line("ratenn train: %s %s: element %zu is not finite\n", flag, path, i);
             return 1;
         }
     return 0;
@@ -95,16 +94,15 @@ static int load_user(const train_args *a, run_data *d) {
         load_sequence("--target", a->target, &tg, dt))
         goto done;
     if (di[0] != dt[0] || di[1] != dt[1]) {
-        fprintf(stderr,
-                "ratenn train: --input %s has B=%zu, T=%zu but --target %s has B=%zu, T=%zu; they "
-                "must match\n",
-                a->input, di[0], di[1], a->target, dt[0], dt[1]);
+        cli_line("ratenn train: --input %s has B=%zu, T=%zu but --target %s has B=%zu, T=%zu; they "
+                 "must match\n",
+                 a->input, di[0], di[1], a->target, dt[0], dt[1]);
         goto done;
     }
     if (a->mask) {
         rn_error err = {0};
         if (rn_npy_read(a->mask, &mk, &err) != RN_OK) {
-            fprintf(stderr, "ratenn train: --mask %s\n", err.message);
+            cli_line("ratenn train: --mask %s\n", err.message);
             goto done;
         }
         /* (B, T) exactly, or (T,) beside a (T, C) input: not any shape of B·T elements */
@@ -118,8 +116,8 @@ static int load_user(const train_args *a, run_data *d) {
                          : mk.ndim == 1  ? ",)"
                                          : ")");
             if (mk.ndim == 0) strcpy(shape, "()");
-            fprintf(stderr, "ratenn train: --mask %s has shape %s; expected (B, T) = (%zu, %zu)\n",
-                    a->mask, shape, di[0], di[1]);
+            cli_line("ratenn train: --mask %s has shape %s; expected (B, T) = (%zu, %zu)\n",
+                     a->mask, shape, di[0], di[1]);
             goto done;
         }
         d->mask = mk.data;

@@ -25,7 +25,7 @@ int train_write_config(const char *path, const cli_flag *flags, int n_flags, con
     rn_atomic_file f;
     rn_error err = {0};
     if (rn_atomic_open(&f, path, &err) != RN_OK) {
-        fprintf(stderr, "ratenn train: %s\n", err.message);
+        cli_line("ratenn train: %s\n", err.message);
         return 1;
     }
     char *net_q = cli_json_quote(spec), *be_q = cli_json_quote(backend);
@@ -35,7 +35,7 @@ int train_write_config(const char *path, const cli_flag *flags, int n_flags, con
         free(net_q);
         free(be_q);
         rn_atomic_abort(&f);
-        fprintf(stderr, "ratenn train: out of memory writing %s\n", path);
+        cli_line("ratenn train: out of memory writing %s\n", path);
         return 1;
     }
     snprintf(extra, cap,
@@ -47,7 +47,7 @@ int train_write_config(const char *path, const cli_flag *flags, int n_flags, con
     free(net_q);
     free(be_q);
     if (rn_atomic_commit(&f, &err) != RN_OK) {
-        fprintf(stderr, "ratenn train: %s\n", err.message);
+        cli_line("ratenn train: %s\n", err.message);
         return 1;
     }
     return 0;
@@ -88,7 +88,7 @@ int train_write_run(const char *path, rn_trainer *tr, const rn_net *net, const r
     const size_t data_trials = d->shared ? 1 : (size_t)d->B;
     float *output = malloc(bt * d->cout * sizeof(float));
     if (!output) {
-        fprintf(stderr, "ratenn train: out of memory for the final evaluation\n");
+        cli_line("ratenn train: out of memory for the final evaluation\n");
         return 1;
     }
     /* the widest rate layer sets the time stride of the default recording */
@@ -130,7 +130,7 @@ int train_write_run(const char *path, rn_trainer *tr, const rn_net *net, const r
             snprintf(nm, sizeof nm, "%d_rate.%s", li, kind == RN_RECORD_X ? "x" : "r");
             ADD(nm, v, rec_trials, kept, o.n, true);
             if (!v) {
-                fprintf(stderr, "ratenn train: recording: out of memory\n");
+                cli_line("ratenn train: recording: out of memory\n");
                 goto done;
             }
             req[nreq++] = (rn_record_request){li, (rn_record_kind)kind, rec_trials, stride, v};
@@ -141,7 +141,7 @@ int train_write_run(const char *path, rn_trainer *tr, const rn_net *net, const r
         float *steps = malloc(kept * sizeof(float));
         ADD("record_step", steps, 1, kept, 1, true);
         if (!steps) {
-            fprintf(stderr, "ratenn train: recording: out of memory\n");
+            cli_line("ratenn train: recording: out of memory\n");
             goto done;
         }
         for (size_t i = 0; i < kept; i++)
@@ -149,19 +149,18 @@ int train_write_run(const char *path, rn_trainer *tr, const rn_net *net, const r
     }
 #undef ADD
     if (rn_trainer_forward_record(tr, output, true, req, nreq, &err) != RN_OK) {
-        fprintf(stderr, "ratenn train: final evaluation: %s\n", err.message);
+        cli_line("ratenn train: final evaluation: %s\n", err.message);
         goto done;
     }
     if (any && (rec_trials < d->B || stride > 1)) {
         char every[64] = "";
         if (stride > 1) snprintf(every, sizeof every, ", one step in every %d", stride);
-        fprintf(stderr,
-                "ratenn: run.npz records x and r of trial 0 of %d%s (--record-all keeps every "
-                "trial and step)\n",
-                d->B, every);
+        cli_line("ratenn: run.npz records x and r of trial 0 of %d%s (--record-all keeps every "
+                 "trial and step)\n",
+                 d->B, every);
     }
     if (rn_npz_write(path, arr, n, &err) != RN_OK) {
-        fprintf(stderr, "ratenn train: %s\n", err.message);
+        cli_line("ratenn train: %s\n", err.message);
         goto done;
     }
     rc = 0;
@@ -206,7 +205,7 @@ void text_buf_printf(text_buf *b, const char *fmt, ...) {
 
 int text_buf_flush(text_buf *b, const char *path, off_t *end) {
     if (b->oom) {
-        fprintf(stderr, "ratenn train: out of memory for the rows of %s\n", path);
+        cli_line("ratenn train: out of memory for the rows of %s\n", path);
         return 1;
     }
     if (run_file_append(path, end, b->s ? b->s : "", b->len)) return 1;
@@ -250,13 +249,13 @@ static FILE *open_history(const char *path) {
     struct stat st;
     FILE *fp = NULL;
     if (fd >= 0 && fstat(fd, &st) == 0 && !S_ISREG(st.st_mode)) {
-        fprintf(stderr, "ratenn train: --resume: %s is not a regular file\n", path);
+        cli_line("ratenn train: --resume: %s is not a regular file\n", path);
         close(fd);
         return NULL;
     }
     if (fd >= 0) fp = fdopen(fd, "r");
     if (!fp) {
-        fprintf(stderr, "ratenn train: --resume: cannot open %s: %s\n", path, strerror(errno));
+        cli_line("ratenn train: --resume: cannot open %s: %s\n", path, strerror(errno));
         if (fd >= 0) close(fd);
     }
     return fp;
@@ -284,10 +283,9 @@ int loss_csv_read(const char *path, long long rows, rn_loss_parts *first, rn_los
     free(line);
     fclose(fp);
     if (!ok) {
-        fprintf(stderr,
-                "ratenn train: --resume: %s does not hold the %lld epochs the checkpoint says "
-                "(row %lld is missing or malformed)\n",
-                path, rows, i + 1);
+        cli_line("ratenn train: --resume: %s does not hold the %lld epochs the checkpoint says "
+                 "(row %lld is missing or malformed)\n",
+                 path, rows, i + 1);
         return 1;
     }
     *end = off;
@@ -362,10 +360,9 @@ int tau_history_read(tau_history *h, const char *path, long long rows) {
     fclose(fp);
     text_buf_free(&head);
     if (!ok) {
-        fprintf(stderr,
-                "ratenn train: --resume: %s does not hold the %lld rows the checkpoint says "
-                "(row %lld is missing or malformed)\n",
-                path, rows, r + 1);
+        cli_line("ratenn train: --resume: %s does not hold the %lld rows the checkpoint says "
+                 "(row %lld is missing or malformed)\n",
+                 path, rows, r + 1);
         return 1;
     }
     h->end = off;

@@ -165,7 +165,7 @@ static int check_task_size(const train_args *a) {
                  "out of host memory: the task's data (B=%d, T=%d) needs %.1f MiB, this machine "
                  "has %.1f MiB",
                  a->batch, T, bytes / 1048576.0, total / 1048576.0);
-        fprintf(stderr, "ratenn train: %s\n", msg);
+        cli_line("ratenn train: %s\n", msg);
         return 1;
     }
     return -1;
@@ -174,7 +174,7 @@ static int check_task_size(const train_args *a) {
 int train_check_limits(const train_cmdline *c) {
     train_args *def = malloc(sizeof *def);
     if (!def || train_default_args(def)) {
-        fprintf(stderr, "ratenn train: out of memory\n");
+        cli_line("ratenn train: out of memory\n");
         free(def);
         return 1;
     }
