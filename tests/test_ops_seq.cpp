@@ -73,6 +73,26 @@ rn_status rows_at(rn_backend *be, float *dst, const float *seq, const rn_rate_st
     return RN_OK;
 }
 
+// NaN into step t of every trial (while a call must read the compact copy instead: a kernel that
+// read the row would give NaN), or the copy back into it.
+rn_status poison_rows(rn_backend *be, float *seq, const rn_rate_step &s, int t) {
+    for (int b = 0; b < s.batch; b++) {
+        rn_status st = be->ops->fill(be, seq + (size_t)b * s.ld + (size_t)t * s.n, NAN, s.n);
+        if (st != RN_OK) return st;
+    }
+    return RN_OK;
+}
+rn_status restore_rows(rn_backend *be, float *seq, const float *copy, const rn_rate_step &s,
+                       int t) {
+    for (int b = 0; b < s.batch; b++) {
+        const float *row = copy + (size_t)b * s.n;
+        rn_status st =
+            be->ops->shift_rows(be, seq + (size_t)b * s.ld + (size_t)t * s.n, row, row, 1, 1, s.n);
+        if (st != RN_OK) return st;
+    }
+    return RN_OK;
+}
+
 // A (B, N) buffer in the backend's memory for the length of a drive, where one is wanted (a split
 // inside the sequence; none otherwise, so that a drive can be recorded into a graph).
 struct StateBuf {
@@ -107,9 +127,12 @@ rn_status forward_drive(rn_backend *be, Drive how, float *x, float *out, float *
         if (seq && rg[0] < rg[1]) {
             const float *xi = x_init, *ai = a_init;
             rn_status st = RN_OK;
-            if (rg[0] > 0) {
-                if ((st = rows_at(be, xc.p, x, s, rg[0] - 1)) != RN_OK ||
-                    (st = rows_at(be, ac.p, out, s, rg[0] - 1)) != RN_OK)
+            const int tp = rg[0] - 1;
+            if (rg[0] > 0) { // the state before the range: copies, the rows NaN meanwhile
+                if ((st = rows_at(be, xc.p, x, s, tp)) != RN_OK ||
+                    (st = rows_at(be, ac.p, out, s, tp)) != RN_OK ||
+                    (st = poison_rows(be, x, s, tp)) != RN_OK ||
+                    (st = poison_rows(be, out, s, tp)) != RN_OK)
                     return st;
                 xi = xc.p;
                 ai = ac.p;
@@ -117,6 +140,9 @@ rn_status forward_drive(rn_backend *be, Drive how, float *x, float *out, float *
             st = o->rate_forward_seq(be, x, out, r, xi, ai, in, w, tau, bias, theta, &s, rg[0],
                                      rg[1]);
             if (st != RN_OK) return st;
+            if (rg[0] > 0 && ((st = restore_rows(be, x, xc.p, s, tp)) != RN_OK ||
+                              (st = restore_rows(be, out, ac.p, s, tp)) != RN_OK))
+                return st;
             continue;
         }
         for (int t = rg[0]; t < rg[1]; t++) { // as host/layer_rate.c does
@@ -153,17 +179,26 @@ rn_status backward_drive(rn_backend *be, Drive how, float *lam, float *e, float 
         if (seq && rg[0] < rg[1]) {
             const float *xi = x_init, *e_next = nullptr;
             rn_status st = RN_OK;
+            // x before the range and the newer range's first e: copies, the rows NaN meanwhile (x
+            // is an input: put back after)
+            float *xw = const_cast<float *>(x);
             if (rg[0] > 0) {
-                if ((st = rows_at(be, xc.p, x, s, rg[0] - 1)) != RN_OK) return st;
+                if ((st = rows_at(be, xc.p, x, s, rg[0] - 1)) != RN_OK ||
+                    (st = poison_rows(be, xw, s, rg[0] - 1)) != RN_OK)
+                    return st;
                 xi = xc.p;
             }
             if (rg[1] < T) {
-                if ((st = rows_at(be, en.p, e, s, rg[1])) != RN_OK) return st;
+                if ((st = rows_at(be, en.p, e, s, rg[1])) != RN_OK ||
+                    (st = poison_rows(be, e, s, rg[1])) != RN_OK)
+                    return st;
                 e_next = en.p;
             }
             st = o->rate_backward_seq(be, lam, e, acc_tau, acc_bias, acc_theta, dscr, g, x, a, xi,
                                       e_next, w, tau, theta, &s, rg[0], rg[1]);
             if (st != RN_OK) return st;
+            if (rg[0] > 0 && (st = restore_rows(be, xw, xc.p, s, rg[0] - 1)) != RN_OK) return st;
+            if (rg[1] < T && (st = restore_rows(be, e, en.p, s, rg[1])) != RN_OK) return st;
             continue;
         }
         for (int t = rg[1] - 1; t >= rg[0]; t--) {
