@@ -182,8 +182,9 @@ static rn_status rate_backward(rn_trainer *tr, int li, int seg, rn_rows in, rn_r
         }
     }
     /* the older segment's last step needs this one's first e; after segment 0, rate_finish (e_0,
-     * compact: its product then has the same operands whatever the segments) */
-    for (int b = 0; b < B; b++) {
+     * compact: its product then has the same operands whatever the segments); only the recurrent
+     * product reads it */
+    for (int b = 0; w && b < B; b++) {
         rn_status st = rn_trainer_copy(tr, lb->rate.e_next + (size_t)b * N, rn_row(e, N, b, t0),
                                        (size_t)N, err);
         if (st != RN_OK) return st;
