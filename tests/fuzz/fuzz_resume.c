@@ -22,12 +22,28 @@
 #include "ratenn/ratenn.h"
 
 /* The network and trainer a checkpoint or τ history is read into: made once (building them per
- * input would be most of each run), as small as a network with every parameter kind can be. */
+ * input would be most of each run, a CPU backend's start above all), as small as a network with
+ * every parameter kind can be; put back as made after each checkpoint (fuzz_run_reset), so that
+ * an input's outcome depends on nothing before it. */
 typedef struct fuzz_run {
     rn_net *net;
     rn_backend *backend;
     rn_trainer *tr;
+    float *initial, *zeros; /* every parameter as made; zeros for Adam's moments */
+    size_t total;
 } fuzz_run;
+
+static void fuzz_run_reset(fuzz_run *run) {
+    size_t off = 0;
+    for (int i = 0; i < rn_net_param_count(run->net); i++) {
+        rn_param_info info;
+        rn_net_param_info(run->net, i, &info, NULL);
+        rn_net_set_param(run->net, info.name, run->initial + off, info.count, NULL);
+        off += info.count;
+    }
+    rn_trainer_push_params(run->tr, NULL);
+    rn_trainer_set_optimizer_state(run->tr, run->zeros, run->zeros, run->total, 0, NULL);
+}
 
 static fuzz_run *the_run(void) {
     static fuzz_run run;
@@ -46,6 +62,18 @@ static fuzz_run *the_run(void) {
          * pass unnoticed) */
         fprintf(stderr, "fuzz_resume: setup: %s\n", err.message);
         abort();
+    }
+    run.total = rn_net_param_total(run.net);
+    run.initial = malloc(run.total * sizeof(float));
+    run.zeros = calloc(run.total, sizeof(float));
+    if (!run.initial || !run.zeros) abort();
+    size_t off = 0;
+    for (int i = 0; i < rn_net_param_count(run.net); i++) {
+        rn_param_info info;
+        rn_net_param_info(run.net, i, &info, NULL);
+        if (rn_net_get_param(run.net, info.name, run.initial + off, info.count, &err) != RN_OK)
+            abort();
+        off += info.count;
     }
     return &run;
 }
@@ -101,6 +129,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         long long done;
         uint64_t fp[2];
         cli_read_checkpoint(path, run->net, run->tr, &done, fp);
+        fuzz_run_reset(run);
     } else {
         train_cmdline *c = calloc(1, sizeof *c);
         char msg[1200];
