@@ -87,6 +87,9 @@ static rn_status cuda_gemm(rn_backend *be, bool trans_a, bool trans_b, int m, in
                            float alpha, const float *a, int lda, const float *b, int ldb,
                            float beta, float *c, int ldc) {
     if (m == 0 || n == 0) return RN_OK;
+    if (ctx_of(be)->gemm_fixed && k > 0)
+        return rn_cuda_fixed_gemm(be, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c,
+                                  ldc);
     return cublas_check(be,
                         cublasSgemm(ctx_of(be)->cublas, trans_b ? CUBLAS_OP_T : CUBLAS_OP_N,
                                     trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, n, m, k, &alpha, b, ldb, a,
@@ -212,6 +215,7 @@ static void cuda_release(rn_backend *be) {
     if (c->scratch && cudaFree(c->scratch) != cudaSuccess) cudaGetLastError();
     if (c->cublas_workspace && cudaFree(c->cublas_workspace) != cudaSuccess) cudaGetLastError();
     if (c->cublas) cublasDestroy(c->cublas);
+    rn_cuda_lt_state_free(c->fixed_gemm);
     for (int i = 0; i < 2; i++)
         if (c->timer[i] && cudaEventDestroy(c->timer[i]) != cudaSuccess) cudaGetLastError();
     if (c->stream && cudaStreamDestroy(c->stream) != cudaSuccess) cudaGetLastError();

@@ -36,6 +36,8 @@ extern "C" {
 #define RN_CUDA_DEFAULT_THREADS 256
 #define RN_CUDA_WORKSPACE_BYTES ((size_t)32 << 20)
 
+typedef struct rn_cuda_lt_state rn_cuda_lt_state; /* cuda_gemm_fixed.c */
+
 typedef struct rn_cuda_ctx {
     int device;
     cudaStream_t stream;
@@ -48,7 +50,18 @@ typedef struct rn_cuda_ctx {
     int threads;            /* threads per block of every launch (set_block_size) */
     cudaEvent_t timer[2];   /* timer_begin / timer_end marks */
     rn_seq_limits seq; /* the device's limits for the whole-sequence rate kernels (read at init) */
+    bool gemm_fixed;   /* products through cuda_gemm_fixed.c (rn_cuda_set_gemm_fixed) */
+    rn_cuda_lt_state *fixed_gemm; /* its handle and algorithms, once switched on */
 } rn_cuda_ctx;
+
+/* Products through cuBLASLt with one algorithm per shape, whose bits do not depend on where the
+ * operands sit (cuda_gemm_fixed.c). Off by default (cublasSgemm), switched by tests until a device
+ * has shown which the trainer needs. */
+rn_status rn_cuda_set_gemm_fixed(rn_backend *be, bool fixed);
+rn_status rn_cuda_fixed_gemm(rn_backend *be, bool ta, bool tb, int m, int n, int k, float alpha,
+                             const float *a, int lda, const float *b, int ldb, float beta, float *c,
+                             int ldc);
+void rn_cuda_lt_state_free(rn_cuda_lt_state *f);
 
 /* Returns RN_OK, or RN_ERR_DEVICE with `what` and the CUDA error in be->err. */
 rn_status rn_cuda_check(rn_backend *be, cudaError_t e, const char *what);

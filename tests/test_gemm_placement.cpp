@@ -13,6 +13,9 @@
 
 #include "backend_impl.h"
 #include "test_util.h"
+#ifdef RATENN_WITH_CUDA
+#include "cuda_ctx.h"
+#endif
 
 namespace {
 
@@ -105,12 +108,38 @@ class GemmPlacement {
     std::vector<float *> bufs_;
 };
 
-void check_backend(rn_backend_kind kind) {
+// c = op(a) op(b) + beta c0 in double, from the dense row-major operands run() takes
+std::vector<double> reference(const Shape &s, const std::vector<float> &a,
+                              const std::vector<float> &b, const std::vector<float> &c0) {
+    std::vector<double> c((size_t)s.m * s.n);
+    for (int i = 0; i < s.m; i++)
+        for (int j = 0; j < s.n; j++) {
+            double acc = 0.0;
+            for (int p = 0; p < s.k; p++) {
+                const double av = s.ta ? a[(size_t)p * s.m + i] : a[(size_t)i * s.k + p];
+                const double bv = s.tb ? b[(size_t)j * s.k + p] : b[(size_t)p * s.n + j];
+                acc += av * bv;
+            }
+            c[(size_t)i * s.n + j] = acc + s.beta * (double)c0[(size_t)i * s.n + j];
+        }
+    return c;
+}
+
+// fixed: CUDA's products through cuBLASLt with one algorithm per shape (cuda_gemm_fixed.c)
+void check_backend(rn_backend_kind kind, bool fixed = false) {
     TrainerParts p; // (the backend only)
     rn_error err = {};
     ASSERT_EQ(rn_backend_create(&p.be, kind, &err), RN_OK) << err.message;
+#ifdef RATENN_WITH_CUDA
+    if (fixed) {
+        ASSERT_EQ(rn_cuda_set_gemm_fixed(p.be, true), RN_OK) << p.be->err.message;
+    }
+#else
+    ASSERT_FALSE(fixed) << "built without CUDA";
+#endif
     const uint32_t seed = 4242;
-    std::printf("[ gemm ] operand placement on %s, seed %u\n", rn_backend_description(p.be), seed);
+    std::printf("[ gemm ] operand placement on %s%s, seed %u\n", rn_backend_description(p.be),
+                fixed ? " (cuBLASLt, one algorithm per shape)" : "", seed);
     const Placement placements[] = {{1, 0, 0, 0}, {2, 0, 0, 0}, {3, 0, 0, 0}, {0, 1, 0, 0},
                                     {0, 2, 0, 0}, {0, 0, 1, 0}, {0, 0, 2, 0}, {1, 3, 2, 0},
                                     {0, 0, 0, 1}, {0, 0, 0, 3}, {1, 2, 3, 1}};
@@ -124,6 +153,10 @@ void check_backend(rn_backend_kind kind) {
         GemmPlacement g(p.be);
         const std::vector<float> ref = g.run(s, {0, 0, 0, 0}, a, b, c0);
         ASSERT_EQ(ref.size(), nc);
+        // the product itself, against double precision (k terms of float rounding)
+        const double rel = tensor_rel_err(ref, reference(s, a, b, c0));
+        EXPECT_LE(rel, 1e-5) << "gemm(" << (s.ta ? "T" : "N") << (s.tb ? "T" : "N") << ", m " << s.m
+                             << ", n " << s.n << ", k " << s.k << ")";
         for (const Placement &pl : placements) {
             const std::vector<float> got = g.run(s, pl, a, b, c0);
             ASSERT_EQ(got.size(), nc);
@@ -148,6 +181,14 @@ TEST(GemmPlacement, CpuBitsDoNotDependOnWhereTheOperandsSit) {
 TEST(GemmPlacement, CudaBitsDoNotDependOnWhereTheOperandsSit) {
     RN_SKIP_WITHOUT_CUDA();
     check_backend(RN_BACKEND_CUDA);
+}
+
+// The same through cuBLASLt with the algorithm of each shape fixed: if cublasSgemm's bits move with
+// the operands (the test above fails), these must not, and the trainer should take this path. Its
+// products are checked against double precision as the others are.
+TEST(GemmPlacement, CudaFixedAlgorithmBitsDoNotDependOnWhereTheOperandsSit) {
+    RN_SKIP_WITHOUT_CUDA();
+    check_backend(RN_BACKEND_CUDA, true);
 }
 
 } // namespace
