@@ -10,7 +10,6 @@
 
 #include "cli.h"
 #include "decimal.h"
-#include "error.h"
 #include "json_strict.h"
 #include "read_file.h"
 
@@ -83,8 +82,8 @@ static int parse_value(cli_flag *f, const char *text, char *errbuf, size_t errle
     return 1;
 }
 
-static int parse_flags(cli_flag *flags, int n_flags, int argc, char **argv, int first, bool *help,
-                       char *errbuf, size_t errlen) {
+int cli_parse_flags(cli_flag *flags, int n_flags, int argc, char **argv, int first, bool *help,
+                    char *errbuf, size_t errlen) {
     *help = false;
     for (int i = first; i < argc; i++) {
         const char *arg = argv[i];
@@ -128,14 +127,6 @@ static int parse_flags(cli_flag *flags, int n_flags, int argc, char **argv, int 
         if (parse_value(f, value, errbuf, errlen)) return 1;
     }
     return 0;
-}
-
-/* (the messages quote the user's words, which may hold a newline: one line whatever they are) */
-int cli_parse_flags(cli_flag *flags, int n_flags, int argc, char **argv, int first, bool *help,
-                    char *errbuf, size_t errlen) {
-    int rc = parse_flags(flags, n_flags, argc, argv, first, help, errbuf, errlen);
-    if (rc) rn_one_line(errbuf);
-    return rc;
 }
 
 void cli_print_flags(const cli_flag *flags, int n_flags) {
@@ -248,22 +239,9 @@ int cli_apply_config(cli_flag *flags, int n_flags, const char *path, const char 
     return rc;
 }
 
-static int apply_config_text(cli_flag *flags, int n_flags, const char *text, const char *path,
-                             const char *const *ignored, char *strings, size_t strings_len,
-                             char *errbuf, size_t errlen);
-
 int cli_apply_config_text(cli_flag *flags, int n_flags, const char *text, const char *path,
                           const char *const *ignored, char *strings, size_t strings_len,
                           char *errbuf, size_t errlen) {
-    int rc = apply_config_text(flags, n_flags, text, path, ignored, strings, strings_len, errbuf,
-                               errlen);
-    if (rc) rn_one_line(errbuf); /* a key or a path with a newline in it */
-    return rc;
-}
-
-static int apply_config_text(cli_flag *flags, int n_flags, const char *text, const char *path,
-                             const char *const *ignored, char *strings, size_t strings_len,
-                             char *errbuf, size_t errlen) {
     rn_error perr = {0};
     cJSON *doc = rn_json_parse_strict(text, strlen(text), &perr);
     if (!doc) {

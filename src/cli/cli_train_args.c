@@ -7,16 +7,12 @@
 
 #include "cli_train.h"
 #include "decimal.h"
-#include "error.h"
 
 const char *const train_info_keys[] = {"net_effective", "steps",          "trials",
                                        "backend_used",  "ratenn_version", NULL};
 
 int train_usage_error(const char *msg) {
-    char line[1200];
-    snprintf(line, sizeof line, "%s", msg);
-    rn_one_line(line); /* (a flag's value quoted with a newline in it) */
-    cli_line("ratenn train: %s\n", line);
+    cli_line("ratenn train: %s\n", msg);
     return 2;
 }
 
