@@ -108,15 +108,16 @@ void expect_same(const Result &a, const Result &b) {
 // Block Tb = 1 lets K be anything; the reference stores every step (K = T) with the same blocks.
 // check_bytes: every K < T takes less memory (not so for tiny networks with a rate or filter end,
 // whose staging buffers and their alignment outweigh what a few steps save).
-void check_all_k(const Case &c, int Tb, const std::vector<int> &ks, bool check_bytes = true) {
+void check_all_k(const Case &c, int Tb, const std::vector<int> &ks, bool check_bytes = true,
+                 rn_backend_kind kind = RN_BACKEND_CPU, bool step_loop = false) {
     SCOPED_TRACE(std::string(c.spec) + " B=" + std::to_string(c.B) + " T=" + std::to_string(c.T));
     Result ref;
-    ASSERT_TRUE(train(c, c.T, Tb, 3, ref));
+    ASSERT_TRUE(train(c, c.T, Tb, 3, ref, false, kind, step_loop));
     ASSERT_EQ(ref.K, c.T);
     for (int K : ks) {
         SCOPED_TRACE("K=" + std::to_string(K) + " Tb=" + std::to_string(Tb));
         Result r;
-        ASSERT_TRUE(train(c, K, Tb, 3, r));
+        ASSERT_TRUE(train(c, K, Tb, 3, r, false, kind, step_loop));
         EXPECT_EQ(r.K, K < c.T ? K : c.T);
         if (K < c.T && check_bytes) {
             EXPECT_LT(r.bytes, ref.bytes) << "checkpointing must save memory";
@@ -177,16 +178,11 @@ TEST(Checkpoint, SharedDataSameAsCopies) {
 // GPU test below runs it too.
 TEST(Checkpoint, StepEntriesOfASmallLayerBitIdenticalForAnyK) {
     const Case c = {"linear(1,6) rate(6,tanh,rec,noise=0.3) linear(6,1)", 3, 37, true};
-    Result ref, seq;
-    ASSERT_TRUE(train(c, c.T, 1, 3, ref, false, RN_BACKEND_CPU, true));
+    Result steps, seq;
+    ASSERT_TRUE(train(c, c.T, 1, 3, steps, false, RN_BACKEND_CPU, true));
     ASSERT_TRUE(train(c, c.T, 1, 3, seq));
-    expect_same(ref, seq); // (the CPU's two paths: the same bits)
-    for (int K : {1, 5, c.T - 1}) {
-        SCOPED_TRACE("K=" + std::to_string(K));
-        Result r;
-        ASSERT_TRUE(train(c, K, 1, 3, r, false, RN_BACKEND_CPU, true));
-        expect_same(ref, r);
-    }
+    expect_same(steps, seq); // (the CPU's two paths: the same bits)
+    check_all_k(c, 1, {1, 5, c.T - 1}, false, RN_BACKEND_CPU, true);
 }
 
 // The same on the GPU (the issue asks for either backend): every step stored vs checkpoints, with the
@@ -196,17 +192,10 @@ TEST(Checkpoint, StepEntriesOfASmallLayerBitIdenticalForAnyK) {
 // (cuBLAS's recurrent product, with the checkpoint's row stride at a segment's first step).
 TEST(Checkpoint, CudaBitIdenticalForAnyK) {
     RN_SKIP_WITHOUT_CUDA();
-    for (bool step_loop : {false, true}) {
-        SCOPED_TRACE(step_loop ? "step entries" : "whole-sequence entries");
-        const Case c = {"linear(1,6) rate(6,tanh,rec,noise=0.3) linear(6,1)", 3, 37, true};
-        Result ref;
-        ASSERT_TRUE(train(c, c.T, 1, 3, ref, false, RN_BACKEND_CUDA, step_loop));
-        for (int K : {1, 5, c.T - 1}) {
-            SCOPED_TRACE("K=" + std::to_string(K));
-            Result r;
-            ASSERT_TRUE(train(c, K, 1, 3, r, false, RN_BACKEND_CUDA, step_loop));
-            expect_same(ref, r);
-        }
+    {
+        SCOPED_TRACE("step entries");
+        check_all_k({"linear(1,6) rate(6,tanh,rec,noise=0.3) linear(6,1)", 3, 37, true}, 1,
+                    {1, 5, 36}, false, RN_BACKEND_CUDA, true);
     }
     for (const Case &c :
          {Case{"linear(1,6) rate(6,tanh,rec,noise=0.3) linear(6,1)", 3, 37, true},
@@ -216,18 +205,8 @@ TEST(Checkpoint, CudaBitIdenticalForAnyK) {
           Case{"linear(1,4) lowpass(4,tau=0.01) rate(4,tanh,rec,noise=0.1) alpha(4,tau=0.02) "
                "linear(4,3) doubleexp(3,tau1=0.005,tau2=0.03) linear(3,1)",
                3, 33, true},
-          Case{"lowpass(2,tau=0.01) rate(2,tanh,rec,noise=0.2) lowpass(2,tau=0.02)", 2, 23,
-               true}}) {
-        SCOPED_TRACE(c.spec);
-        Result ref;
-        ASSERT_TRUE(train(c, c.T, 1, 3, ref, false, RN_BACKEND_CUDA));
-        for (int K : {1, 5, c.T - 1}) {
-            SCOPED_TRACE("K=" + std::to_string(K));
-            Result r;
-            ASSERT_TRUE(train(c, K, 1, 3, r, false, RN_BACKEND_CUDA));
-            expect_same(ref, r);
-        }
-    }
+          Case{"lowpass(2,tau=0.01) rate(2,tanh,rec,noise=0.2) lowpass(2,tau=0.02)", 2, 23, true}})
+        check_all_k(c, 1, {1, 5, c.T - 1}, false, RN_BACKEND_CUDA);
 }
 
 // Filter layers between the linear ones: each segment's scans start from the stages' last outputs

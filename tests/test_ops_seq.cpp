@@ -62,35 +62,29 @@ bool use_seq(rn_backend *be, Drive how, const rn_rate_step &s, bool rec) {
     return be->kind != RN_BACKEND_CPU || be->ops->rate_seq_fits(be, s.batch, s.n, rec);
 }
 
-// Step t of every trial of a (B, T, N) sequence into a compact (B, N) buffer, as the trainer keeps
-// a checkpoint (shift_rows of one step copies its `first` row exactly).
-rn_status rows_at(rn_backend *be, float *dst, const float *seq, const rn_rate_step &s, int t) {
+// Step t of every trial of a (B, T, N) sequence to or from a compact (B, N) buffer, as the trainer
+// keeps a checkpoint (shift_rows of one step copies its `first` row exactly).
+rn_status copy_step(rn_backend *be, float *seq, float *compact, const rn_rate_step &s, int t,
+                    bool to_compact) {
     for (int b = 0; b < s.batch; b++) {
-        const float *row = seq + (size_t)b * s.ld + (size_t)t * s.n;
-        rn_status st = be->ops->shift_rows(be, dst + (size_t)b * s.n, row, row, 1, 1, s.n);
+        float *row = seq + (size_t)b * s.ld + (size_t)t * s.n, *c = compact + (size_t)b * s.n;
+        rn_status st = to_compact ? be->ops->shift_rows(be, c, row, row, 1, 1, s.n)
+                                  : be->ops->shift_rows(be, row, c, c, 1, 1, s.n);
         if (st != RN_OK) return st;
     }
     return RN_OK;
 }
 
-// NaN into step t of every trial (while a call must read the compact copy instead: a kernel that
-// read the row would give NaN), or the copy back into it.
-rn_status poison_rows(rn_backend *be, float *seq, const rn_rate_step &s, int t) {
-    for (int b = 0; b < s.batch; b++) {
-        rn_status st = be->ops->fill(be, seq + (size_t)b * s.ld + (size_t)t * s.n, NAN, s.n);
-        if (st != RN_OK) return st;
-    }
-    return RN_OK;
+// Step t into `compact`, and NaN in its place while a call must read the copy instead (a kernel
+// that read the rows would give NaN); put_back undoes it.
+rn_status set_aside(rn_backend *be, float *seq, float *compact, const rn_rate_step &s, int t) {
+    rn_status st = copy_step(be, seq, compact, s, t, true);
+    for (int b = 0; b < s.batch && st == RN_OK; b++)
+        st = be->ops->fill(be, seq + (size_t)b * s.ld + (size_t)t * s.n, NAN, s.n);
+    return st;
 }
-rn_status restore_rows(rn_backend *be, float *seq, const float *copy, const rn_rate_step &s,
-                       int t) {
-    for (int b = 0; b < s.batch; b++) {
-        const float *row = copy + (size_t)b * s.n;
-        rn_status st =
-            be->ops->shift_rows(be, seq + (size_t)b * s.ld + (size_t)t * s.n, row, row, 1, 1, s.n);
-        if (st != RN_OK) return st;
-    }
-    return RN_OK;
+rn_status put_back(rn_backend *be, float *seq, float *compact, const rn_rate_step &s, int t) {
+    return copy_step(be, seq, compact, s, t, false);
 }
 
 // A (B, N) buffer in the backend's memory for the length of a drive, where one is wanted (a split
@@ -129,10 +123,8 @@ rn_status forward_drive(rn_backend *be, Drive how, float *x, float *out, float *
             rn_status st = RN_OK;
             const int tp = rg[0] - 1;
             if (rg[0] > 0) { // the state before the range: copies, the rows NaN meanwhile
-                if ((st = rows_at(be, xc.p, x, s, tp)) != RN_OK ||
-                    (st = rows_at(be, ac.p, out, s, tp)) != RN_OK ||
-                    (st = poison_rows(be, x, s, tp)) != RN_OK ||
-                    (st = poison_rows(be, out, s, tp)) != RN_OK)
+                if ((st = set_aside(be, x, xc.p, s, tp)) != RN_OK ||
+                    (st = set_aside(be, out, ac.p, s, tp)) != RN_OK)
                     return st;
                 xi = xc.p;
                 ai = ac.p;
@@ -140,8 +132,8 @@ rn_status forward_drive(rn_backend *be, Drive how, float *x, float *out, float *
             st = o->rate_forward_seq(be, x, out, r, xi, ai, in, w, tau, bias, theta, &s, rg[0],
                                      rg[1]);
             if (st != RN_OK) return st;
-            if (rg[0] > 0 && ((st = restore_rows(be, x, xc.p, s, tp)) != RN_OK ||
-                              (st = restore_rows(be, out, ac.p, s, tp)) != RN_OK))
+            if (rg[0] > 0 && ((st = put_back(be, x, xc.p, s, tp)) != RN_OK ||
+                              (st = put_back(be, out, ac.p, s, tp)) != RN_OK))
                 return st;
             continue;
         }
@@ -183,22 +175,18 @@ rn_status backward_drive(rn_backend *be, Drive how, float *lam, float *e, float 
             // is an input: put back after)
             float *xw = const_cast<float *>(x);
             if (rg[0] > 0) {
-                if ((st = rows_at(be, xc.p, x, s, rg[0] - 1)) != RN_OK ||
-                    (st = poison_rows(be, xw, s, rg[0] - 1)) != RN_OK)
-                    return st;
+                if ((st = set_aside(be, xw, xc.p, s, rg[0] - 1)) != RN_OK) return st;
                 xi = xc.p;
             }
             if (rg[1] < T) {
-                if ((st = rows_at(be, en.p, e, s, rg[1])) != RN_OK ||
-                    (st = poison_rows(be, e, s, rg[1])) != RN_OK)
-                    return st;
+                if ((st = set_aside(be, e, en.p, s, rg[1])) != RN_OK) return st;
                 e_next = en.p;
             }
             st = o->rate_backward_seq(be, lam, e, acc_tau, acc_bias, acc_theta, dscr, g, x, a, xi,
                                       e_next, w, tau, theta, &s, rg[0], rg[1]);
             if (st != RN_OK) return st;
-            if (rg[0] > 0 && (st = restore_rows(be, xw, xc.p, s, rg[0] - 1)) != RN_OK) return st;
-            if (rg[1] < T && (st = restore_rows(be, e, en.p, s, rg[1])) != RN_OK) return st;
+            if (rg[0] > 0 && (st = put_back(be, xw, xc.p, s, rg[0] - 1)) != RN_OK) return st;
+            if (rg[1] < T && (st = put_back(be, e, en.p, s, rg[1])) != RN_OK) return st;
             continue;
         }
         for (int t = rg[1] - 1; t >= rg[0]; t--) {
