@@ -181,10 +181,10 @@ static rn_status rate_backward(rn_trainer *tr, int li, int seg, rn_rows in, rn_r
                               rn_row(e, N, b, tb), N, 1.0f, dw, N));
         }
     }
-    /* the older segment's last step needs this one's first e; after segment 0, rate_finish (e_0,
-     * compact: its product then has the same operands whatever the segments); only the recurrent
-     * product reads it */
-    for (int b = 0; w && b < B; b++) {
+    /* the older segment's last step needs this one's first e (only its recurrent product reads it;
+     * a copy a trial, so not for segment 0: without checkpoints that would be B launches an epoch
+     * for nothing) */
+    for (int b = 0; seg > 0 && w && b < B; b++) {
         rn_status st = rn_trainer_copy(tr, lb->rate.e_next + (size_t)b * N, rn_row(e, N, b, t0),
                                        (size_t)N, err);
         if (st != RN_OK) return st;
@@ -205,8 +205,8 @@ static rn_status rate_finish(rn_trainer *tr, int li, rn_error *err) {
     float *lam = lb->rate.lam, *dscr = lb->rate.dscr;
     rn_rate_step s = rate_step(tr, li, false, rn_seg_t1(tr, 0));
     const float *d = NULL;
-    if (w) { /* d = e_0 · W_recᵀ, e_0 in e_next (rate_backward) */
-        RN_OP(o->gemm(be, false, true, B, N, N, 1.0f, lb->rate.e_next, N, w, N, 0.0f, dscr, N));
+    if (w) { /* e_0 is the first row of segment 0, still in the buffer */
+        RN_OP(o->gemm(be, false, true, B, N, N, 1.0f, lb->din, s.ld, w, N, 0.0f, dscr, N));
         d = dscr;
     }
     RN_OP(o->rate_backward_init(be, lam, lb->rate.acc_theta, d, rn_param_ptr(tr, tr->p, L->p_x0),
