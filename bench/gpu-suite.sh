@@ -4,7 +4,8 @@
 #   here, once:  bash bench/fetch-deps.sh       # the -dev packages and the Rockpool wheel (git-ignored)
 #   call 1:      run(command="PART=test bash bench/gpu-suite.sh", carry=[".debs", ".whl"], timeout_s=600)
 #                probe, build (sm_90), every GPU test with RATENN_REQUIRE_CUDA=1 (verbose), all tests,
-#                compute-sanitizer memcheck (kernel tests; a short training run through the CUDA graph path)
+#                the device tests and the bit-identity tests again with the products through cuBLASLt
+#                (a second build, RATENN_CUDA_GEMM_FIXED), compute-sanitizer memcheck (kernel tests; a short training run through the CUDA graph path)
 #                and racecheck (and synccheck for the persistent rate kernels), `ratenn compare`, two GPU
 #                runs from one seed compared byte for byte
 #   call 2:      run(command="PART=bench bash bench/gpu-suite.sh", carry=[".debs", ".whl"], timeout_s=600)
@@ -179,6 +180,15 @@ if want test; then
   step gpu_tests 240 "build-gpu/ratenn_tests --gtest_filter='Cuda*:Checkpoint.Cuda*:GemmPlacement.Cuda*:*_cuda:BackendMemory*' 2>&1 | tee $STATE/gpu_tests.txt | { grep -Ev '^\[ +(RUN|OK) +\]' || true; } || exit 1; \
     ! grep -q '^\[  SKIPPED \]' $STATE/gpu_tests.txt || { echo 'GPU tests were skipped'; exit 1; }"
   step all_tests 300 "ctest --test-dir build-gpu -j12 --timeout 150 --output-on-failure 2>&1 | { grep -Ev '^ +Start |Passed +[0-9.]+ sec$' || true; }"
+  # The same device tests and the trainer's bit-identity promises (checkpointed = stored; a batch's
+  # trials = the same trials alone) again with every product through cuBLASLt, one algorithm per
+  # shape (RATENN_CUDA_GEMM_FIXED): if cublasSgemm's bits move with where the operands sit, this
+  # says in the same call whether the fixed path is the way out.
+  step fixed_gemm 200 "cmake -S . -B build-gpu-fixed -DCMAKE_BUILD_TYPE=Release -DRATENN_CUDA=ON -DRATENN_CUDA_GEMM_FIXED=ON \
+    -DCMAKE_CUDA_ARCHITECTURES=OFF -DCMAKE_CUDA_FLAGS='-gencode=arch=compute_90,code=sm_90' $CMAKE_DEPS_STR >/dev/null && \
+    cmake --build build-gpu-fixed -j\"\$(nproc)\" --target ratenn_cli ratenn_tests 2>&1 | { grep -Ev '^\[ *[0-9]+%]' || true; } && \
+    build-gpu-fixed/ratenn backends && build-gpu-fixed/ratenn_tests --gtest_filter='Cuda*:Checkpoint.Cuda*:GemmPlacement.Cuda*:*_cuda:Cli.EvalOnAnotherBatchAndLength:CliLong.MaxMemoryCheckpointsWithTheSameResult' 2>&1 | \
+    tee $STATE/fixed_gemm.txt | { grep -Ev '^\[ +(RUN|OK) +\]' || true; } && ! grep -q '^\[  SKIPPED \]' $STATE/fixed_gemm.txt"
 
   # memcheck; when it reports nothing but API errors raised inside cuBLAS, again without those (said so)
   memcheck() { # name, limit, command...

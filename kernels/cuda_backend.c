@@ -257,8 +257,15 @@ rn_status rn_cuda_backend_init(rn_backend *be, rn_error *err) {
     /* Plain FP32 products (no TF32), so results stay within float32 rounding of the CPU's. */
     if (cs == CUBLAS_STATUS_SUCCESS) cs = cublasSetMathMode(c->cublas, CUBLAS_DEFAULT_MATH);
     if ((st = cublas_check(be, cs, "handle")) != RN_OK) goto fail;
-    snprintf(be->description, sizeof be->description, "cuda: %.100s (sm_%d%d, %.0f GiB)", prop.name,
-             prop.major, prop.minor, (double)prop.totalGlobalMem / 1073741824.0);
+#ifdef RATENN_CUDA_GEMM_FIXED /* (CMake option RATENN_CUDA_GEMM_FIXED) */
+    if ((st = rn_cuda_set_gemm_fixed(be, true)) != RN_OK) goto fail;
+    const char *products = ", products by cuBLASLt, one algorithm per shape";
+#else
+    const char *products = "";
+#endif
+    snprintf(be->description, sizeof be->description, "cuda: %.80s (sm_%d%d, %.0f GiB%s)",
+             prop.name, prop.major, prop.minor, (double)prop.totalGlobalMem / 1073741824.0,
+             products);
     be->peak_bytes = be->bytes_in_use =
         RN_CUDA_SCRATCH_DOUBLES * sizeof(double) + RN_CUDA_WORKSPACE_BYTES;
     return rn_ok(err);

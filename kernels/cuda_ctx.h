@@ -55,8 +55,9 @@ typedef struct rn_cuda_ctx {
 } rn_cuda_ctx;
 
 /* Products through cuBLASLt with one algorithm per shape, whose bits do not depend on where the
- * operands sit (cuda_gemm_fixed.c). Off by default (cublasSgemm), switched by tests until a device
- * has shown which the trainer needs. */
+ * operands sit (cuda_gemm_fixed.c). Off by default (cublasSgemm), switched by tests, or on for every
+ * backend of a build with the CMake option RATENN_CUDA_GEMM_FIXED, until a device has shown which the
+ * trainer needs. */
 rn_status rn_cuda_set_gemm_fixed(rn_backend *be, bool fixed);
 rn_status rn_cuda_fixed_gemm(rn_backend *be, bool ta, bool tb, int m, int n, int k, float alpha,
                              const float *a, int lda, const float *b, int ldb, float beta, float *c,

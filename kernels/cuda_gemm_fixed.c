@@ -1,5 +1,6 @@
 /* The CUDA backend's products through cuBLASLt with one algorithm per shape: an alternative to
- * cublasSgemm (the default), switched on by rn_cuda_set_gemm_fixed.
+ * cublasSgemm (the default), switched on by rn_cuda_set_gemm_fixed or for every backend by the CMake
+ * option RATENN_CUDA_GEMM_FIXED.
  *
  * Why: cublasSgemm chooses its kernel call by call, and cuBLAS has variants of a kernel for
  * operands aligned to 16 bytes and to 4; a product can then take another kernel, and perhaps
