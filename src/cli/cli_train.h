@@ -65,6 +65,8 @@ typedef struct run_data {
     bool shared; /* input and target hold one trial that every trial shares (no mask) */
 } run_data;
 
+/* The built-in task's length from the flags (--task, --repeats, --pulse, --dt, ...). */
+rn_status train_task_steps(const train_args *a, int *T, rn_error *err);
 /* The run's data from the built-in task or the user's .npy files (one line printed on failure). */
 int train_load_data(const train_args *a, run_data *d);
 void run_data_free(run_data *d);

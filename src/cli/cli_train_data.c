@@ -24,28 +24,45 @@ static int alloc_data(run_data *d) {
     return 0;
 }
 
+/* The built-in tasks' options from the flags. */
+static rn_chirp_options chirp_options(const train_args *a) {
+    rn_chirp_options co = rn_chirp_options_default();
+    co.num_repeats = a->repeats;
+    co.pulse_duration = a->pulse;
+    co.chirp_freq_factor = a->freq_factor;
+    co.dt = a->dt;
+    return co;
+}
+
+static rn_synapse_options synapse_options(const train_args *a) {
+    rn_synapse_options so = rn_synapse_options_default();
+    so.dt = a->dt;
+    so.tau = a->target_tau;
+    so.tau2 = a->target_tau2;
+    return so;
+}
+
+rn_status train_task_steps(const train_args *a, int *T, rn_error *err) {
+    if (!strcmp(a->task, "chirp")) {
+        rn_chirp_options co = chirp_options(a);
+        return rn_chirp_steps(&co, T, err);
+    }
+    rn_synapse_options so = synapse_options(a);
+    return rn_synapse_steps(&so, T, err);
+}
+
 static int load_task(const train_args *a, run_data *d) {
     rn_error err = {0};
     d->B = a->batch;
     d->cin = d->cout = 1;
     d->shared = true; /* every trial sees the same signals (and its own noise): held once */
+    if (train_task_steps(a, &d->T, &err) != RN_OK || alloc_data(d)) goto bad;
     if (!strcmp(a->task, "chirp")) {
-        rn_chirp_options co = rn_chirp_options_default();
-        co.num_repeats = a->repeats;
-        co.pulse_duration = a->pulse;
-        co.chirp_freq_factor = a->freq_factor;
-        co.dt = a->dt;
-        if (rn_chirp_steps(&co, &d->T, &err) != RN_OK) goto bad;
-        if (alloc_data(d) || rn_chirp_generate(&co, d->input, d->target, d->T, &err) != RN_OK)
-            goto bad;
+        rn_chirp_options co = chirp_options(a);
+        if (rn_chirp_generate(&co, d->input, d->target, d->T, &err) != RN_OK) goto bad;
     } else {
-        rn_synapse_options so = rn_synapse_options_default();
-        so.dt = a->dt;
-        so.tau = a->target_tau;
-        so.tau2 = a->target_tau2;
-        if (rn_synapse_steps(&so, &d->T, &err) != RN_OK) goto bad;
-        if (alloc_data(d) || rn_synapse_generate(&so, d->input, d->target, d->T, &err) != RN_OK)
-            goto bad;
+        rn_synapse_options so = synapse_options(a);
+        if (rn_synapse_generate(&so, d->input, d->target, d->T, &err) != RN_OK) goto bad;
     }
     return 0;
 bad:

@@ -111,21 +111,7 @@ static int check_task_size(const train_args *a) {
     char msg[512];
     rn_error err = {0};
     int T = 0;
-    rn_status st;
-    if (!strcmp(a->task, "chirp")) {
-        rn_chirp_options co = rn_chirp_options_default();
-        co.num_repeats = a->repeats;
-        co.pulse_duration = a->pulse;
-        co.chirp_freq_factor = a->freq_factor;
-        co.dt = a->dt;
-        st = rn_chirp_steps(&co, &T, &err);
-    } else {
-        rn_synapse_options so = rn_synapse_options_default();
-        so.dt = a->dt;
-        so.tau = a->target_tau;
-        so.tau2 = a->target_tau2;
-        st = rn_synapse_steps(&so, &T, &err);
-    }
+    rn_status st = train_task_steps(a, &T, &err);
     if (st != RN_OK) {
         snprintf(msg, sizeof msg, "--task %s: %.400s", a->task, err.message);
         return train_usage_error(msg);
