@@ -466,8 +466,9 @@ TEST(StrictConfig, ParamsTakesTheNameAfterTheFile) {
 }
 
 // `ratenn eval` reads the run's config.json as --resume does (it had a parser of its own that took
-// trailing data, the first of two keys, unknown keys, a seed of -3 or 1.5 as 0 or 1): a corrupted file
-// is one line naming the key, and nothing is written.
+// trailing data, the first of two keys, unknown keys, a seed of -3 or 1.5 as 0 or 1; and the keys that
+// only describe the run are of their types too): a corrupted file is one line naming the key, and
+// nothing is written.
 TEST(StrictConfig, EvalReadsTheRunsConfigAsResumeDoes) {
     TempDir dir;
     ASSERT_TRUE(dir.ok());
@@ -497,7 +498,13 @@ TEST(StrictConfig, EvalReadsTheRunsConfigAsResumeDoes) {
         {with("dt", "-0.001"), "\"dt\" must be > 0"},
         {with("seed", "-3"), "\"seed\" must be >= 0"},
         {with("seed", "1.5"), "\"seed\" must be a whole number"},
-        {with("net_effective", "5"), "net_effective"},
+        {with("net_effective", "5"), "\"net_effective\" must be a string"},
+        // the keys that describe the run are not applied, but hold what they say they hold
+        {with("steps", "\"300\""), "\"steps\" must be a whole number >= 0"},
+        {with("trials", "-1"), "\"trials\" must be a whole number >= 0"},
+        {with("trials", "1.5"), "\"trials\" must be a whole number >= 0"},
+        {with("backend_used", "null"), "\"backend_used\" must be a string"},
+        {with("ratenn_version", "[1]"), "\"ratenn_version\" must be a string"},
         {"{\"sead\": 1, " + cfg.substr(1), "unknown key \"sead\""},
     };
     const std::string eval =

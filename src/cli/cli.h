@@ -42,17 +42,23 @@ int cli_parse_command(const char *cmd, const char *usage, cli_flag *flags, int n
 /* Writes every flag's value as a JSON object (keys without "--"); `extra` is inserted as more
  * members. */
 void cli_write_config(FILE *fp, const cli_flag *flags, int n_flags, const char *extra);
+/* A config key that describes a run rather than sets a flag (a run's config.json: "steps",
+ * "ratenn_version", ...): not applied, but its value must be of its type. */
+typedef struct cli_info_key {
+    const char *name;
+    bool count; /* a whole number >= 0; else a string */
+} cli_info_key;
 /* Applies a JSON config's values to the flags (before the command line, which overrides them). Keys
- * in `ignored` (NULL-terminated) are skipped; string values are copied into `strings`. The JSON is
- * read strictly (json_strict.h): an unknown key, a value of the wrong type or out of range, a key of
- * a string flag that a config cannot set ("[not saved]" in its help: --config, --resume) is an error naming
- * the key. */
-int cli_apply_config(cli_flag *flags, int n_flags, const char *path, const char *const *ignored,
+ * in `info` (ended by a NULL name) are checked and skipped; string values are copied into `strings`.
+ * The JSON is read strictly (json_strict.h): an unknown key, a value of the wrong type or out of
+ * range, a key of a string flag that a config cannot set ("[not saved]" in its help: --config,
+ * --resume) is an error naming the key. */
+int cli_apply_config(cli_flag *flags, int n_flags, const char *path, const cli_info_key *info,
                      char *strings, size_t strings_len, char *errbuf, size_t errlen);
 /* The same from the JSON text itself (`path` only names it in messages). */
 int cli_apply_config_text(cli_flag *flags, int n_flags, const char *text, const char *path,
-                          const char *const *ignored, char *strings, size_t strings_len,
-                          char *errbuf, size_t errlen);
+                          const cli_info_key *info, char *strings, size_t strings_len, char *errbuf,
+                          size_t errlen);
 
 /* ---- text inputs (cli_text.c): each prints one line ("ratenn CMD: ...") on failure ---- */
 char *

@@ -211,7 +211,7 @@ void cli_write_config(FILE *fp, const cli_flag *flags, int n_flags, const char *
     fprintf(fp, "}\n");
 }
 
-int cli_apply_config(cli_flag *flags, int n_flags, const char *path, const char *const *ignored,
+int cli_apply_config(cli_flag *flags, int n_flags, const char *path, const cli_info_key *info,
                      char *strings, size_t strings_len, char *errbuf, size_t errlen) {
     unsigned char *buf = NULL;
     size_t len = 0;
@@ -233,15 +233,15 @@ int cli_apply_config(cli_flag *flags, int n_flags, const char *path, const char 
         free(text);
         return 1;
     }
-    int rc = cli_apply_config_text(flags, n_flags, text, path, ignored, strings, strings_len,
-                                   errbuf, errlen);
+    int rc = cli_apply_config_text(flags, n_flags, text, path, info, strings, strings_len, errbuf,
+                                   errlen);
     free(text);
     return rc;
 }
 
 int cli_apply_config_text(cli_flag *flags, int n_flags, const char *text, const char *path,
-                          const char *const *ignored, char *strings, size_t strings_len,
-                          char *errbuf, size_t errlen) {
+                          const cli_info_key *info, char *strings, size_t strings_len, char *errbuf,
+                          size_t errlen) {
     rn_error perr = {0};
     cJSON *doc = rn_json_parse_strict(text, strlen(text), &perr);
     if (!doc) {
@@ -257,10 +257,20 @@ int cli_apply_config_text(cli_flag *flags, int n_flags, const char *text, const 
     size_t used = 0;
     const cJSON *item;
     cJSON_ArrayForEach(item, doc) {
-        bool skip = false;
-        for (const char *const *ig = ignored; ig && *ig; ig++)
-            skip |= strcmp(*ig, item->string) == 0;
-        if (skip) continue;
+        const cli_info_key *ik = info;
+        while (ik && ik->name && strcmp(ik->name, item->string))
+            ik++;
+        if (ik && ik->name) {
+            if (ik->count ? !(cJSON_IsNumber(item) && item->valuedouble >= 0 &&
+                              item->valuedouble == floor(item->valuedouble))
+                          : !cJSON_IsString(item)) {
+                snprintf(errbuf, errlen, "--config %s: \"%s\" must be %s", path, item->string,
+                         ik->count ? "a whole number >= 0" : "a string");
+                rc = 1;
+                break;
+            }
+            continue;
+        }
         cli_flag *f = NULL;
         for (int k = 0; k < n_flags; k++)
             if (strcmp(flags[k].name + 2, item->string) == 0) f = &flags[k];

@@ -55,7 +55,7 @@ int train_check_limits(const train_cmdline *c);
  * on; the others are refused with it. */
 extern const char *const train_resume_flags[];
 /* Keys of config.json that describe the run rather than set a flag. */
-extern const char *const train_info_keys[];
+extern const cli_info_key train_info_keys[];
 
 /* ---- cli_train_data.c ---- */
 /* The data of one run, (B, T, C) each, owned here. */

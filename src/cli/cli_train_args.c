@@ -8,8 +8,9 @@
 #include "cli_train.h"
 #include "decimal.h"
 
-const char *const train_info_keys[] = {"net_effective", "steps",          "trials",
-                                       "backend_used",  "ratenn_version", NULL};
+const cli_info_key train_info_keys[] = {{"net_effective", false},  {"steps", true},
+                                        {"trials", true},          {"backend_used", false},
+                                        {"ratenn_version", false}, {NULL, false}};
 
 int train_usage_error(const char *msg) {
     cli_line("ratenn train: %s\n", msg);

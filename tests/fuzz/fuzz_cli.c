@@ -33,8 +33,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     cli_parse_flags(flags, n_flags, a.argc, a.argv, 2, &help, msg, sizeof msg);
     for (int k = 0; k < n_flags; k++)
         flags[k].seen = false;
-    const char *const ignored[] = {"net_effective", NULL};
-    cli_apply_config_text(flags, n_flags, a.buf, "fuzz.json", ignored, strings, sizeof strings, msg,
+    const cli_info_key info[] = {{"net_effective", false}, {"steps", true}, {NULL, false}};
+    cli_apply_config_text(flags, n_flags, a.buf, "fuzz.json", info, strings, sizeof strings, msg,
                           sizeof msg); /* (the text up to the first NUL) */
     fuzz_argv_free(&a);
     return 0;
