@@ -144,6 +144,23 @@ static rn_status check_chain(const rn_net *net, int n_in, const char *kind, rn_e
     return RN_OK;
 }
 
+/* Where the parameter table stood before a layer's parameters were added, so that a layer that
+ * fails half-way leaves the network as it was. */
+typedef struct param_mark {
+    int n_params;
+    size_t total;
+} param_mark;
+
+static param_mark mark_params(const rn_net *net) {
+    return (param_mark){net->n_params, net->total};
+}
+
+static rn_status roll_back(rn_net *net, param_mark m, const rn_error *err) {
+    net->n_params = m.n_params;
+    net->total = m.total;
+    return err ? err->status : RN_ERR_NO_MEMORY;
+}
+
 /* Limits that keep sizes inside int arithmetic and the noise counter layout. */
 #define RN_MAX_WIDTH (1 << 20)
 
@@ -158,8 +175,7 @@ rn_status rn_net_add_linear(rn_net *net, int n_in, int n_out, bool has_bias, rn_
     int li = net->n_layers;
     rn_layer L = blank_layer(RN_LAYER_LINEAR, n_in, n_out);
     L.has_bias = has_bias;
-    int saved_params = net->n_params;
-    size_t saved_total = net->total;
+    const param_mark mark = mark_params(net);
     L.p_weight = add_param(net, li, "linear", "weight", RN_P_WEIGHT, 2, n_in, n_out, err);
     if (L.p_weight < 0) goto fail;
     if (has_bias) {
@@ -180,9 +196,7 @@ rn_status rn_net_add_linear(rn_net *net, int n_in, int n_out, bool has_bias, rn_
     net->layers[net->n_layers++] = L;
     return rn_ok(err);
 fail:
-    net->n_params = saved_params;
-    net->total = saved_total;
-    return err ? err->status : RN_ERR_NO_MEMORY;
+    return roll_back(net, mark, err);
 }
 
 rn_status rn_net_add_rate(rn_net *net, const rn_rate_options *o, rn_error *err) {
@@ -205,8 +219,7 @@ rn_status rn_net_add_rate(rn_net *net, const rn_rate_options *o, rn_error *err) 
     int li = net->n_layers;
     rn_layer L = blank_layer(RN_LAYER_RATE, o->n, o->n);
     L.rate = *o;
-    int saved_params = net->n_params;
-    size_t saved_total = net->total;
+    const param_mark mark = mark_params(net);
     size_t n = (size_t)o->n;
     if (o->recurrent) {
         L.p_w_rec = add_param(net, li, "rate", "w_rec", RN_P_W_REC, 2, n, n, err);
@@ -233,9 +246,7 @@ rn_status rn_net_add_rate(rn_net *net, const rn_rate_options *o, rn_error *err) 
     net->layers[net->n_layers++] = L;
     return rn_ok(err);
 fail:
-    net->n_params = saved_params;
-    net->total = saved_total;
-    return err ? err->status : RN_ERR_NO_MEMORY;
+    return roll_back(net, mark, err);
 }
 
 rn_status rn_net_add_filter(rn_net *net, rn_layer_kind kind, int channels, float tau, float tau2,
@@ -257,8 +268,7 @@ rn_status rn_net_add_filter(rn_net *net, rn_layer_kind kind, int channels, float
     if (st != RN_OK) return st;
     int li = net->n_layers;
     rn_layer L = blank_layer(kind, channels, channels);
-    int saved_params = net->n_params;
-    size_t saved_total = net->total;
+    const param_mark mark = mark_params(net);
     size_t n = (size_t)channels;
     bool two = kind == RN_LAYER_DOUBLEEXP;
     if ((L.p_tau = add_param(net, li, name, two ? "tau1" : "tau", RN_P_TAU, 1, n, 0, err)) < 0)
@@ -275,9 +285,7 @@ rn_status rn_net_add_filter(rn_net *net, rn_layer_kind kind, int channels, float
     net->layers[net->n_layers++] = L;
     return rn_ok(err);
 fail:
-    net->n_params = saved_params;
-    net->total = saved_total;
-    return err ? err->status : RN_ERR_NO_MEMORY;
+    return roll_back(net, mark, err);
 }
 
 float rn_net_dt(const rn_net *net) {
