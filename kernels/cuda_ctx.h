@@ -59,6 +59,9 @@ typedef struct rn_cuda_ctx {
  * backend of a build with the CMake option RATENN_CUDA_GEMM_FIXED, until a device has shown which the
  * trainer needs. */
 rn_status rn_cuda_set_gemm_fixed(rn_backend *be, bool fixed);
+/* The i-th product shape the fixed path has seen and the algorithm it keeps for it, as one line of
+ * text (for the tests' logs); false past the last or when the path is off. */
+bool rn_cuda_fixed_gemm_describe(rn_backend *be, int i, char *dst, size_t n);
 rn_status rn_cuda_fixed_gemm(rn_backend *be, bool ta, bool tb, int m, int n, int k, float alpha,
                              const float *a, int lda, const float *b, int ldb, float beta, float *c,
                              int ldc);

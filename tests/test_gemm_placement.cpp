@@ -2,9 +2,11 @@
 // pointers whose alignment depends on the trial, the segment and the widths (one gemm per trial and
 // block of steps; a checkpoint's row stride N where the stored run has T·N), and its promises
 // (checkpointed runs bit-identical to storing every step; the trials of one batch bit-identical to
-// the same trials run alone) hold only if the product does not change its order with the pointers'
-// alignment or the leading dimensions. A library kernel chosen by alignment (cuBLAS has such
-// variants) would show here first, by shape. The CPU always; CUDA where a device is.
+// each other) hold only if the product does not change its order with the pointers' alignment or
+// the leading dimensions, nor with those of the first product of its shape a backend saw (a
+// checkpointed run and a stored one are two trainers, each with its backend). A library kernel
+// chosen by alignment (cuBLAS has such variants) would show here first, by shape. The CPU always;
+// CUDA where a device is.
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -40,9 +42,14 @@ std::vector<Shape> trainer_shapes() {
             v.push_back({true, false, in, out, rows, 1.0f});
         }
     v.push_back({true, false, 256, 256, 1000, 1.0f});
-    for (int b : {1, 3, 16})
-        for (int n : {6, 50, 130})
+    for (int n : {6, 50, 130}) {
+        for (int b : {1, 3, 16}) {
             v.push_back({false, false, b, n, n, 0.0f}); // r_t = a_{t−1} · W_rec
+            v.push_back({false, true, b, n, n, 0.0f});  // d_t = e_{t+1} · W_recᵀ
+        }
+        for (int rows : {37, 77})
+            v.push_back({true, false, n, n, rows, 1.0f}); // ∂W_rec += a_{t−1}ᵀ e_t
+    }
     return v;
 }
 
@@ -140,9 +147,22 @@ void check_backend(rn_backend_kind kind, bool fixed = false) {
     const uint32_t seed = 4242;
     std::printf("[ gemm ] operand placement on %s%s, seed %u\n", rn_backend_description(p.be),
                 fixed ? " (cuBLASLt, one algorithm per shape)" : "", seed);
-    const Placement placements[] = {{1, 0, 0, 0}, {2, 0, 0, 0}, {3, 0, 0, 0}, {0, 1, 0, 0},
-                                    {0, 2, 0, 0}, {0, 0, 1, 0}, {0, 0, 2, 0}, {1, 3, 2, 0},
-                                    {0, 0, 0, 1}, {0, 0, 0, 3}, {1, 2, 3, 1}};
+    // (pads of 1 and 3 floats, and of 216 and 217: a rate layer's rows are len·N apart)
+    const Placement placements[] = {{1, 0, 0, 0},  {2, 0, 0, 0}, {3, 0, 0, 0}, {0, 1, 0, 0},
+                                    {0, 2, 0, 0},  {0, 0, 1, 0}, {0, 0, 2, 0}, {1, 3, 2, 0},
+                                    {0, 0, 0, 1},  {0, 0, 0, 3}, {1, 2, 3, 1}, {0, 0, 0, 216},
+                                    {1, 3, 2, 217}};
+    // A second backend, whose first product of each shape has its operands misaligned and padded:
+    // whatever a backend keeps from the first product of a shape (cuda_gemm_fixed.c keeps its
+    // algorithm) must not depend on where that product's operands sat.
+    TrainerParts q;
+    ASSERT_EQ(rn_backend_create(&q.be, kind, &err), RN_OK) << err.message;
+#ifdef RATENN_WITH_CUDA
+    if (fixed) {
+        ASSERT_EQ(rn_cuda_set_gemm_fixed(q.be, true), RN_OK) << q.be->err.message;
+    }
+#endif
+    const Placement first_elsewhere = {3, 1, 2, 217};
     int k = 0, differ = 0;
     for (const Shape &s : trainer_shapes()) {
         const size_t na = (size_t)s.m * s.k, nb = (size_t)s.k * s.n, nc = (size_t)s.m * s.n;
@@ -150,9 +170,18 @@ void check_backend(rn_backend_kind kind, bool fixed = false) {
              b = random_floats(nb, seed + 3 * k + 1, -1, 1),
              c0 = random_floats(nc, seed + 3 * k + 2, -1, 1);
         k++;
-        GemmPlacement g(p.be);
+        GemmPlacement g(p.be), g2(q.be);
         const std::vector<float> ref = g.run(s, {0, 0, 0, 0}, a, b, c0);
         ASSERT_EQ(ref.size(), nc);
+        const std::vector<float> other = g2.run(s, first_elsewhere, a, b, c0);
+        ASSERT_EQ(other.size(), nc);
+        if (!same_bits(ref, other)) {
+            differ++;
+            ADD_FAILURE() << "gemm(" << (s.ta ? "T" : "N") << (s.tb ? "T" : "N") << ", m " << s.m
+                          << ", n " << s.n << ", k " << s.k << ", beta " << s.beta
+                          << "): a second backend that first saw this shape with its operands "
+                             "elsewhere gives other bits";
+        }
         // the product itself, against double precision (k terms of float rounding)
         const double rel = tensor_rel_err(ref, reference(s, a, b, c0));
         EXPECT_LE(rel, 1e-5) << "gemm(" << (s.ta ? "T" : "N") << (s.tb ? "T" : "N") << ", m " << s.m
@@ -170,8 +199,14 @@ void check_backend(rn_backend_kind kind, bool fixed = false) {
             }
         }
     }
-    std::printf("[ gemm ] %d shapes x %zu placements, %d differ\n", k,
+    std::printf("[ gemm ] %d shapes x %zu placements and a second backend, %d differ\n", k,
                 sizeof placements / sizeof placements[0], differ);
+#ifdef RATENN_WITH_CUDA
+    // the algorithm kept for each shape, so that a failure above can be read against it
+    char line[200];
+    for (int i = 0; fixed && rn_cuda_fixed_gemm_describe(p.be, i, line, sizeof line); i++)
+        std::printf("[ gemm ] %s\n", line);
+#endif
 }
 
 TEST(GemmPlacement, CpuBitsDoNotDependOnWhereTheOperandsSit) {
