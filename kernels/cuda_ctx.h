@@ -57,7 +57,8 @@ typedef struct rn_cuda_ctx {
 /* Products through cuBLASLt with one algorithm per shape, whose bits do not depend on where the
  * operands sit (cuda_gemm_fixed.c). Off by default (cublasSgemm), switched by tests, or on for every
  * backend of a build with the CMake option RATENN_CUDA_GEMM_FIXED, until a device has shown which the
- * trainer needs. */
+ * trainer needs. Switch it before a trainer records its graph (the graph keeps the products it
+ * recorded). */
 rn_status rn_cuda_set_gemm_fixed(rn_backend *be, bool fixed);
 /* The i-th product shape the fixed path has seen and the algorithm it keeps for it, as one line of
  * text (for the tests' logs); false past the last or when the path is off. */

@@ -50,6 +50,8 @@ void rn_cuda_lt_state_free(rn_cuda_lt_state *f) {
 }
 
 rn_status rn_cuda_set_gemm_fixed(rn_backend *be, bool fixed) {
+    if (be->kind != RN_BACKEND_CUDA)
+        return rn_fail(&be->err, RN_ERR_INVALID_ARG, "the fixed products are the CUDA backend's");
     rn_cuda_ctx *c = (rn_cuda_ctx *)be->ctx;
     if (fixed && !c->fixed_gemm) {
         rn_cuda_lt_state *f = calloc(1, sizeof *f);
