@@ -169,16 +169,20 @@ static rn_status rate_backward(rn_trainer *tr, int li, int seg, rn_rows in, rn_r
     }
     float *dw = w ? rn_grad_ptr(tr, L->p_w_rec) : NULL;
     if (dw) {
-        /* ∂W_rec = Σ a_{t−1}ᵀ e_t by blocks of Tb steps per trial, newest first; r holds the
-         * shifted a. */
-        RN_OP(o->shift_rows(be, lb->rate.r, out.p, ca, B, t1 - t0, N));
+        /* ∂W_rec = Σ a_{t−1}ᵀ e_t by blocks of Tb steps per trial, newest first. a_{t−1} is `out`
+         * one row up, where it is, but for the segment's first row (the checkpoint's a): the first
+         * block's rows go to r shifted down one, with that row at their head. */
+        const int rows0 = t1 - t0 < tr->Tb ? t1 - t0 : tr->Tb;
+        RN_OP(o->shift_rows(be, lb->rate.r, out.p, t1 - t0, ca, B, rows0, N));
         lb->rate.r_reused = true;
-        const rn_rows a_prev = {lb->rate.r, x.stride, t0};
         for (int tb = t0 + ((t1 - 1 - t0) / tr->Tb) * tr->Tb; tb >= t0; tb -= tr->Tb) {
             const int rows = t1 - tb < tr->Tb ? t1 - tb : tr->Tb;
-            for (int b = 0; b < B; b++)
-                RN_OP(o->gemm(be, true, false, N, N, rows, 1.0f, rn_row(a_prev, N, b, tb), N,
-                              rn_row(e, N, b, tb), N, 1.0f, dw, N));
+            for (int b = 0; b < B; b++) {
+                const float *a_prev =
+                    tb == t0 ? lb->rate.r + (size_t)b * rows0 * N : rn_row(out, N, b, tb - 1);
+                RN_OP(o->gemm(be, true, false, N, N, rows, 1.0f, a_prev, N, rn_row(e, N, b, tb), N,
+                              1.0f, dw, N));
+            }
         }
     }
     /* the older segment's last step needs this one's first e (only its recurrent product reads it;

@@ -111,7 +111,7 @@ rn_status rn_trainer_copy(rn_trainer *tr, float *dst, const float *src, size_t n
     const size_t chunk = INT_MAX / 2;
     for (size_t at = 0; at < n; at += chunk) {
         size_t len = n - at < chunk ? n - at : chunk;
-        RN_OP(tr->be->ops->shift_rows(tr->be, dst + at, src + at, src + at, 1, 1, (int)len));
+        RN_OP(tr->be->ops->shift_rows(tr->be, dst + at, src + at, 1, src + at, 1, 1, (int)len));
     }
     return RN_OK;
 }

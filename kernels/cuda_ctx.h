@@ -117,8 +117,8 @@ rn_status rn_cuda_rate_backward_seq(rn_backend *be, float *lam, float *e, float 
                                     const float *x, const float *a, const float *x_init,
                                     const float *e_next, const float *w, const float *tau,
                                     const float *theta, const rn_rate_step *s, int t0, int t1);
-rn_status rn_cuda_shift_rows(rn_backend *be, float *dst, const float *src, const float *first,
-                             int batch, int steps, int n);
+rn_status rn_cuda_shift_rows(rn_backend *be, float *dst, const float *src, int src_steps,
+                             const float *first, int batch, int steps, int n);
 
 rn_status rn_cuda_filter_forward(rn_backend *be, float *y, const float *u, const float *tau,
                                  const float *init, const float *prev, int batch, int steps,

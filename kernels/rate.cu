@@ -63,12 +63,12 @@ __global__ static void rate_param_grads_kernel(float *dtau, float *dbias, float 
                            lam, tau);
 }
 
-__global__ static void shift_rows_kernel(float *dst, const float *src, const float *first,
-                                         int batch, int steps, int n) {
-    size_t per = (size_t)steps * n;
+__global__ static void shift_rows_kernel(float *dst, const float *src, int src_steps,
+                                         const float *first, int batch, int steps, int n) {
+    size_t per = (size_t)steps * n, src_per = (size_t)src_steps * n;
     RN_GRID_STRIDE (k, (size_t)batch * per) {
         size_t b = k / per, j = k % per;
-        dst[k] = j < (size_t)n ? first[b * n + j] : src[k - n];
+        dst[k] = j < (size_t)n ? first[b * n + j] : src[b * src_per + j - n];
     }
 }
 
@@ -128,11 +128,11 @@ extern "C" rn_status rn_cuda_rate_param_grads(rn_backend *be, float *dtau, float
     return rn_launched(be, "rate_param_grads");
 }
 
-extern "C" rn_status rn_cuda_shift_rows(rn_backend *be, float *dst, const float *src,
+extern "C" rn_status rn_cuda_shift_rows(rn_backend *be, float *dst, const float *src, int src_steps,
                                         const float *first, int batch, int steps, int n) {
     size_t total = (size_t)batch * steps * n;
     if (total == 0) return RN_OK;
-    shift_rows_kernel<<<rn_blocks(be, total), rn_threads(be), 0, rn_stream(be)>>>(dst, src, first,
-                                                                                  batch, steps, n);
+    shift_rows_kernel<<<rn_blocks(be, total), rn_threads(be), 0, rn_stream(be)>>>(
+        dst, src, src_steps, first, batch, steps, n);
     return rn_launched(be, "shift_rows");
 }

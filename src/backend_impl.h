@@ -146,9 +146,11 @@ typedef struct rn_backend_ops {
      * "persistent-smem" (CUDA), "cpu-seq", or "step" (rate_seq_fits says no). Optional: NULL where
      * a backend has no name for it (rn_backend_rate_loop then says "seq" or "step"). */
     const char *(*rate_seq_path)(rn_backend *be, int batch, int n, bool recurrent);
-    /* dst[b, 0, :] = first[b, :]; dst[b, t, :] = src[b, t − 1, :] for t >= 1  (=) */
-    rn_status (*shift_rows)(rn_backend *be, float *dst, const float *src, const float *first,
-                            int batch, int steps, int n);
+    /* dst[b, 0, :] = first[b, :]; dst[b, t, :] = src[b, t − 1, :] for 1 <= t < steps  (=), dst
+     * (batch, steps, n) and src (batch, src_steps, n) with src_steps >= steps − 1: a window of
+     * steps rows of each trial, shifted down one. */
+    rn_status (*shift_rows)(rn_backend *be, float *dst, const float *src, int src_steps,
+                            const float *first, int batch, int steps, int n);
 
     /* ---- synaptic filters (kernels/filter.cu, src/cpu/filter.c): one first-order ZOH stage,
      * applied once (lowpass) or twice (alpha, doubleexp). p = exp(−dt/τ) per channel; sequences (B,

@@ -640,29 +640,32 @@ OPS_CASES(RateParamGrads) {
 }
 
 OPS_CASES(ShiftRows) {
-    for (const BTN &z : kSeq) {
-        const int B = z.B, T = z.T, N = z.N;
-        const size_t seqn = (size_t)B * T * N;
-        Case c(oph::fmt("B %d T %d N %d", B, T, N));
-        const oph::Dims seq3 = dims3("b", B, "t", T, "n", N);
-        int DST =
-            c.add("dst", Role::Set, Type::F32, sw.nans(seqn), seq3, oph::exact(), oph::exact());
-        int SRC = c.add("src", Role::In, Type::F32, sw.uniform(seqn, -1, 1), seq3);
-        int FIRST = c.add("first", Role::In, Type::F32, sw.uniform((size_t)B * N, -1, 1),
-                          dims2("b", B, "n", N));
-        c.run = [=](rn_backend *be, const Ptrs &p) {
-            return be->ops->shift_rows(be, p.f(DST), p.f(SRC), p.f(FIRST), B, T, N);
-        };
-        c.ref = [=](Case &x) {
-            for (int b = 0; b < B; b++)
-                for (int t = 0; t < T; t++)
-                    for (int i = 0; i < N; i++)
-                        x.out(DST)[((size_t)b * T + t) * N + i] =
-                            t == 0 ? x.in(FIRST)[(size_t)b * N + i]
-                                   : x.in(SRC)[((size_t)b * T + t - 1) * N + i];
-        };
-        sw.run(c);
-    }
+    // the whole sequence (src of T rows a trial), and a window of its first rows (the trainer's
+    // first block of a segment: src of T rows, dst of fewer)
+    for (const BTN &z : kSeq)
+        for (int window : {0, 1}) {
+            const int B = z.B, TS = z.T, N = z.N, T = window ? (TS + 1) / 2 : TS;
+            const size_t dstn = (size_t)B * T * N, srcn = (size_t)B * TS * N;
+            Case c(oph::fmt("B %d T %d of %d N %d", B, T, TS, N));
+            int DST = c.add("dst", Role::Set, Type::F32, sw.nans(dstn),
+                            dims3("b", B, "t", T, "n", N), oph::exact(), oph::exact());
+            int SRC = c.add("src", Role::In, Type::F32, sw.uniform(srcn, -1, 1),
+                            dims3("b", B, "t", TS, "n", N));
+            int FIRST = c.add("first", Role::In, Type::F32, sw.uniform((size_t)B * N, -1, 1),
+                              dims2("b", B, "n", N));
+            c.run = [=](rn_backend *be, const Ptrs &p) {
+                return be->ops->shift_rows(be, p.f(DST), p.f(SRC), TS, p.f(FIRST), B, T, N);
+            };
+            c.ref = [=](Case &x) {
+                for (int b = 0; b < B; b++)
+                    for (int t = 0; t < T; t++)
+                        for (int i = 0; i < N; i++)
+                            x.out(DST)[((size_t)b * T + t) * N + i] =
+                                t == 0 ? x.in(FIRST)[(size_t)b * N + i]
+                                       : x.in(SRC)[((size_t)b * TS + t - 1) * N + i];
+            };
+            sw.run(c);
+        }
 }
 
 // ==== synaptic filters ====

@@ -68,8 +68,8 @@ rn_status copy_step(rn_backend *be, float *seq, float *compact, const rn_rate_st
                     bool to_compact) {
     for (int b = 0; b < s.batch; b++) {
         float *row = seq + (size_t)b * s.ld + (size_t)t * s.n, *c = compact + (size_t)b * s.n;
-        rn_status st = to_compact ? be->ops->shift_rows(be, c, row, row, 1, 1, s.n)
-                                  : be->ops->shift_rows(be, row, c, c, 1, 1, s.n);
+        rn_status st = to_compact ? be->ops->shift_rows(be, c, row, 1, row, 1, 1, s.n)
+                                  : be->ops->shift_rows(be, row, c, 1, c, 1, 1, s.n);
         if (st != RN_OK) return st;
     }
     return RN_OK;

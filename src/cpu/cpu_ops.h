@@ -49,8 +49,8 @@ rn_status rn_cpu_rate_param_grads(rn_backend *be, float *dtau, float *dbias, flo
                                   float *dx0, const float *acc_tau, const float *acc_bias,
                                   const float *acc_theta, const float *lam, const float *tau,
                                   int batch, int n);
-rn_status rn_cpu_shift_rows(rn_backend *be, float *dst, const float *src, const float *first,
-                            int batch, int steps, int n);
+rn_status rn_cpu_shift_rows(rn_backend *be, float *dst, const float *src, int src_steps,
+                            const float *first, int batch, int steps, int n);
 
 rn_status rn_cpu_filter_forward(rn_backend *be, float *y, const float *u, const float *tau,
                                 const float *init, const float *prev, int batch, int steps,

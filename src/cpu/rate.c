@@ -120,11 +120,11 @@ rn_status rn_cpu_rate_param_grads(rn_backend *be, float *dtau, float *dbias, flo
     return RN_OK;
 }
 
-rn_status rn_cpu_shift_rows(rn_backend *be, float *dst, const float *src, const float *first,
-                            int batch, int steps, int n) {
+rn_status rn_cpu_shift_rows(rn_backend *be, float *dst, const float *src, int src_steps,
+                            const float *first, int batch, int steps, int n) {
     for (int b = 0; b < batch; b++) {
         float *d = dst + (size_t)b * steps * n;
-        const float *sr = src + (size_t)b * steps * n;
+        const float *sr = src + (size_t)b * src_steps * n;
         for (int i = 0; i < n; i++)
             d[i] = first[(size_t)b * n + i];
         for (size_t k = (size_t)n; k < (size_t)steps * n; k++)
