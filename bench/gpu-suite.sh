@@ -180,15 +180,16 @@ if want test; then
   step gpu_tests 240 "build-gpu/ratenn_tests --gtest_filter='Cuda*:Checkpoint.Cuda*:GemmPlacement.Cuda*:*_cuda:BackendMemory*' 2>&1 | tee $STATE/gpu_tests.txt | { grep -Ev '^\[ +(RUN|OK) +\]' || true; } || exit 1; \
     ! grep -q '^\[  SKIPPED \]' $STATE/gpu_tests.txt || { echo 'GPU tests were skipped'; exit 1; }"
   step all_tests 300 "ctest --test-dir build-gpu -j12 --timeout 150 --output-on-failure 2>&1 | { grep -Ev '^ +Start |Passed +[0-9.]+ sec$' || true; }"
-  # The same device tests and the trainer's bit-identity promises (checkpointed = stored; a batch's
-  # trials = the same trials alone) again with every product through cuBLASLt, one algorithm per
+  # The same device tests and the trainer's bit-identity promises (checkpointed = stored; the trials
+  # of one batch = each other) again with every product through cuBLASLt, one algorithm per
   # shape (RATENN_CUDA_GEMM_FIXED): if cublasSgemm's bits move with where the operands sit, this
   # says in the same call whether the fixed path is the way out.
   step fixed_gemm 200 "cmake -S . -B build-gpu-fixed -DCMAKE_BUILD_TYPE=Release -DRATENN_CUDA=ON -DRATENN_CUDA_GEMM_FIXED=ON \
     -DCMAKE_CUDA_ARCHITECTURES=OFF -DCMAKE_CUDA_FLAGS='-gencode=arch=compute_90,code=sm_90' $CMAKE_DEPS_STR >/dev/null && \
     cmake --build build-gpu-fixed -j\"\$(nproc)\" --target ratenn_cli ratenn_tests 2>&1 | { grep -Ev '^\[ *[0-9]+%]' || true; } && \
     build-gpu-fixed/ratenn backends && build-gpu-fixed/ratenn_tests --gtest_filter='Cuda*:Checkpoint.Cuda*:GemmPlacement.Cuda*:*_cuda:Cli.EvalOnAnotherBatchAndLength:CliLong.MaxMemoryCheckpointsWithTheSameResult' 2>&1 | \
-    tee $STATE/fixed_gemm.txt | { grep -Ev '^\[ +(RUN|OK) +\]' || true; } && ! grep -q '^\[  SKIPPED \]' $STATE/fixed_gemm.txt"
+    tee $STATE/fixed_gemm.txt | { grep -Ev '^\[ +(RUN|OK) +\]' || true; } && \
+    { ! grep -q '^\[  SKIPPED \]' $STATE/fixed_gemm.txt || { echo 'GPU tests were skipped'; exit 1; }; }"
 
   # memcheck; when it reports nothing but API errors raised inside cuBLAS, again without those (said so)
   memcheck() { # name, limit, command...

@@ -55,12 +55,14 @@ typedef struct rn_layer_buffers {
     float *din; /* or NULL (a first linear layer needs none) */
     union {
         struct {
-            float *x, *r;           /* (B, K, N); backward reuses r for the shifted activations */
+            /* (B, K, N); the backward reuses r for a segment's first block of activations,
+             * shifted (B, Tb, N) */
+            float *x, *r;
             float *ckpt_x, *ckpt_a; /* (S, B, N): x and f(x − θ) before each segment's first step
                                        (segment 0: x0 and f(x0 − θ)) */
             float *e_next; /* (B, N): e at the first step of the segment after the one at hand */
             float *lam, *acc_tau, *acc_bias, *acc_theta, *dscr; /* (B, N) */
-            bool r_reused; /* r holds the shifted activations (after a backward) */
+            bool r_reused; /* r holds shifted activations (after a backward) */
         } rate;
         struct {
             float *mid,

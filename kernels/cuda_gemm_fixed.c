@@ -203,6 +203,7 @@ rn_status rn_cuda_fixed_gemm(rn_backend *be, bool ta, bool tb, int m, int n, int
 }
 
 bool rn_cuda_fixed_gemm_describe(rn_backend *be, int i, char *dst, size_t n) {
+    if (be->kind != RN_BACKEND_CUDA) return false;
     const rn_cuda_lt_state *f = ((rn_cuda_ctx *)be->ctx)->fixed_gemm;
     if (!f || i < 0 || i >= f->count) return false;
     const rn_fixed_algo *a = &f->algos[i];
