@@ -23,7 +23,9 @@
  * every step with checkpoints at T = 30,000. maxrss is the process's peak resident memory so far
  * (getrusage: run "long" alone to read its own); K is the checkpoint interval (T: everything
  * stored). --no-graphs launches every op instead of replaying the recorded
- * CUDA graph (to measure what graphs save). */
+ * CUDA graph (to measure what graphs save). On the GPU the rate loop column ends in "graph" where
+ * every timed epoch replayed the recorded graph, else "direct" (graphs off, or a recording that
+ * failed). */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdarg.h>
@@ -51,9 +53,10 @@ typedef struct result {
     double ms;      /* median ms per epoch (device time on the GPU) */
     double wall_ms; /* median wall-clock ms per epoch around rn_trainer_epoch */
     int reps;
-    size_t peak;   /* the backend's peak memory, bytes */
-    double loss0;  /* loss of the first (warm-up) epoch, to show both backends ran the same job */
-    char path[24]; /* the rate layer's time-loop path (rn_backend_rate_loop) */
+    size_t peak;     /* the backend's peak memory, bytes */
+    double loss0;    /* loss of the first (warm-up) epoch, to show both backends ran the same job */
+    char path[24];   /* the rate layer's time-loop path (rn_backend_rate_loop) */
+    int64_t replays; /* timed epochs replayed from a recorded graph (rn_trainer_graph_replays) */
 } result;
 
 /* The configurations of issue 3, each timed after one warm-up epoch. */
@@ -140,6 +143,7 @@ static int run(const config *c, rn_backend_kind kind, int reps, bool graphs, boo
     if (warmup) res->loss0 = lp.total;
     snprintf(res->path, sizeof res->path, "%s",
              rn_backend_rate_loop(be, c->batch, c->n, o.recurrent));
+    const int64_t replays0 = rn_trainer_graph_replays(tr);
     for (int r = 0; r < reps; r++) {
         double t0 = now();
         /* rn_trainer_epoch returns after the loss is read back: the device has finished the epoch.
@@ -156,6 +160,7 @@ static int run(const config *c, rn_backend_kind kind, int reps, bool graphs, boo
     res->reps = reps;
     rn_backend_memory(be, NULL, &res->peak);
     res->K = rn_trainer_checkpoint_steps(tr);
+    res->replays = rn_trainer_graph_replays(tr) - replays0;
     struct rusage ru;
     res->rss_mib = getrusage(RUSAGE_SELF, &ru) == 0 ? (double)ru.ru_maxrss / 1024.0 : NAN;
     rc = 0;
@@ -228,21 +233,24 @@ static int emit(rows *out, const config *c, rn_backend_kind kind, const result *
     double sps = (double)c->batch * c->steps / (r->ms * 1e-3);
     if (cuda && !isnan(ceiling))
         snprintf(ceil_s, sizeof ceil_s, "%.1f%%", 100.0 * gflops / (ceiling * 1e3));
+    /* on the GPU, whether the timed epochs replayed the recorded graph or launched every op */
+    const char *how = !cuda ? "" : r->replays == r->reps ? " graph" : " direct";
     printf("%-5s %5d %6d %4d %-5s %5d %11.3f %9.3f %9.2f %12.3g %9.1f %8s %9.1f %9.1f %6d "
-           "%9s %16s %s\n",
+           "%9s %16s %s%s\n",
            c->name, c->n, c->steps, c->batch, cuda ? "cuda" : "cpu", r->reps, r->ms, r->wall_ms,
            1e3 / r->ms, sps, gflops, ceil_s, (double)r->peak / 1048576.0, r->rss_mib, r->K, ratio,
-           cmp, r->path);
+           cmp, r->path, how);
     fflush(stdout);
-    int e =
-        rows_add(out,
-                 "%s\n    {\"config\": \"%s\", \"backend\": \"%s\", \"N\": %d, \"T\": %d, "
-                 "\"B\": %d, \"reps\": %d, \"ms_per_epoch\": %.4f, \"wall_ms_per_epoch\": %.4f, "
-                 "\"timing\": \"%s\", \"gflops\": %.3f, \"peak_mib\": %.2f, \"first_loss\": %.9g, "
-                 "\"checkpoint_steps\": %d, \"process_max_rss_mib\": %.1f, \"rate_loop\": \"%s\"",
-                 out->len ? "," : "", c->name, cuda ? "cuda" : "cpu", c->n, c->steps, c->batch,
-                 r->reps, r->ms, r->wall_ms, cuda ? "cuda events" : "wall clock", gflops,
-                 (double)r->peak / 1048576.0, r->loss0, r->K, r->rss_mib, r->path);
+    int e = rows_add(
+        out,
+        "%s\n    {\"config\": \"%s\", \"backend\": \"%s\", \"N\": %d, \"T\": %d, "
+        "\"B\": %d, \"reps\": %d, \"ms_per_epoch\": %.4f, \"wall_ms_per_epoch\": %.4f, "
+        "\"timing\": \"%s\", \"gflops\": %.3f, \"peak_mib\": %.2f, \"first_loss\": %.9g, "
+        "\"checkpoint_steps\": %d, \"process_max_rss_mib\": %.1f, \"rate_loop\": \"%s\", "
+        "\"graph_replays\": %lld",
+        out->len ? "," : "", c->name, cuda ? "cuda" : "cpu", c->n, c->steps, c->batch, r->reps,
+        r->ms, r->wall_ms, cuda ? "cuda events" : "wall clock", gflops, (double)r->peak / 1048576.0,
+        r->loss0, r->K, r->rss_mib, r->path, (long long)r->replays);
     if (!cuda && !isnan(gpu_ms))
         e |= rows_add(out, ", \"gpu_speedup_over_this\": %.3f", r->ms / gpu_ms);
     if (!isnan(other)) e |= rows_add(out, ", \"%s_ms\": %.4f", compare_name, other);
@@ -332,7 +340,7 @@ int main(int argc, char **argv) {
         double other = lookup(compare, c.name), gpu_ms = NAN;
         /* The GPU first, its row written at once: a slow CPU run stopped by a time limit loses only
          * its own row. A config that fails is reported and the next one runs. */
-        result r = {0, NAN, NAN, NAN, 0, 0, NAN, "-"};
+        result r = {0, NAN, NAN, NAN, 0, 0, NAN, "-", 0};
         if (want_gpu) {
             if (run(&c, RN_BACKEND_CUDA, c.reps, graphs, true, &r) == 0) {
                 gpu_ms = r.ms;

@@ -672,6 +672,7 @@ static rn_status gradients(rn_trainer *tr, rn_error *err) {
         tr->graph_key = key;
     }
     RN_OP(o->graph_launch(be, tr->graph));
+    tr->graph_replays++;
     return RN_OK;
 }
 
@@ -906,4 +907,7 @@ size_t rn_trainer_memory_budget(const rn_trainer *tr) {
 }
 int rn_trainer_checkpoint_steps(const rn_trainer *tr) {
     return tr->K;
+}
+int64_t rn_trainer_graph_replays(const rn_trainer *tr) {
+    return tr->graph_replays;
 }

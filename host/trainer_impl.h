@@ -107,11 +107,12 @@ struct rn_trainer {
     size_t budget;  /* the memory budget K was chosen under (bytes) */
     bool fwd_noise; /* the noise setting of the forward the backward recomputes */
     bool has_target, has_mask, has_clip;
-    int64_t epoch;      /* completed epochs = optimiser steps taken = the noise epoch */
-    void *graph;        /* the recorded forward + backward (backends with graphs), or NULL */
-    uint64_t graph_key; /* what the recording depends on besides buffer contents */
-    bool warmed_up;     /* an epoch has run directly (graphs are recorded from the second on) */
-    bool noise_frozen;  /* RN_NOISE_FROZEN: every run draws epoch 0's noise (calloc: fresh) */
+    int64_t epoch;         /* completed epochs = optimiser steps taken = the noise epoch */
+    void *graph;           /* the recorded forward + backward (backends with graphs), or NULL */
+    uint64_t graph_key;    /* what the recording depends on besides buffer contents */
+    bool warmed_up;        /* an epoch has run directly (graphs are recorded from the second on) */
+    int64_t graph_replays; /* forward + backward runs replayed from the recording */
+    bool noise_frozen;     /* RN_NOISE_FROZEN: every run draws epoch 0's noise (calloc: fresh) */
 };
 
 /* What a layer kind does in the trainer, one segment at a time (trainer.c runs the segments: forward

@@ -20,6 +20,7 @@ struct TrainRun {
     std::vector<float> params;
     std::vector<float> grad_tau;
     size_t peak = 0;
+    int64_t graph_replays = 0; // epochs replayed from a recorded graph
 };
 
 // step_loop: the trainer drives the rate layer step by step even where the backend has
@@ -90,6 +91,7 @@ inline TrainRun train_chirp(rn_backend_kind kind, int N, int B, int epochs, int 
         r.params.insert(r.params.end(), v.begin(), v.end());
     }
     rn_backend_memory(be, nullptr, &r.peak);
+    r.graph_replays = rn_trainer_graph_replays(tr);
     rn_trainer_free(tr);
     size_t in_use = 0;
     rn_backend_memory(be, &in_use, nullptr);

@@ -28,6 +28,7 @@ struct Result {
     std::vector<float> output; // the last layer's output after training
     int K = 0;
     size_t bytes = 0;
+    int64_t graph_replays = 0;
 };
 
 // All parameters of a network, concatenated.
@@ -94,6 +95,7 @@ std::vector<float> all_params(const rn_net *net) {
     out.params = all_params(p.net);
     out.K = rn_trainer_checkpoint_steps(p.tr);
     out.bytes = rn_trainer_memory_bytes(p.tr);
+    out.graph_replays = rn_trainer_graph_replays(p.tr);
     return ::testing::AssertionSuccess();
 }
 
@@ -114,11 +116,15 @@ void check_all_k(const Case &c, int Tb, const std::vector<int> &ks, bool check_b
     Result ref;
     ASSERT_TRUE(train(c, c.T, Tb, 3, ref, false, kind, step_loop));
     ASSERT_EQ(ref.K, c.T);
+    // on a GPU epochs 2 and 3 replay a recorded graph (a failed recording runs them directly)
+    const int64_t replays = kind == RN_BACKEND_CUDA ? 2 : 0;
+    EXPECT_EQ(ref.graph_replays, replays);
     for (int K : ks) {
         SCOPED_TRACE("K=" + std::to_string(K) + " Tb=" + std::to_string(Tb));
         Result r;
         ASSERT_TRUE(train(c, K, Tb, 3, r, false, kind, step_loop));
         EXPECT_EQ(r.K, K < c.T ? K : c.T);
+        EXPECT_EQ(r.graph_replays, replays);
         if (K < c.T && check_bytes) {
             EXPECT_LT(r.bytes, ref.bytes) << "checkpointing must save memory";
         }

@@ -151,6 +151,8 @@ void check_training(const Shape &s) {
     EXPECT_EQ(rec->rec.begun, 1);
     EXPECT_EQ(rec->rec.kept, 1) << "the epoch was not recorded (the trainer ran it directly)";
     EXPECT_EQ(rec->rec.launched, 4);
+    EXPECT_EQ(rn_trainer_graph_replays(rec->p.tr), 4);
+    EXPECT_EQ(rn_trainer_graph_replays(direct->p.tr), 0) << "the CPU has no graphs";
     EXPECT_GT(rec->rec.replayed_ops, 0);
     // the forward with and without noise (never recorded), after training
     for (bool noise : {true, false}) {
@@ -307,6 +309,14 @@ TEST(GraphStandIn, ChangesBetweenEpochsReplayAsTheyRun) {
         epochs(*direct, *rec, 2, "τ frozen");
         EXPECT_EQ(rec->rec.kept, kept + 1) << "a change of what trains is a new recording";
 
+        for (Trainer *r : both) { // σ goes to the kernels by value: a new recording
+            ASSERT_EQ(rn_trainer_pull_params(r->p.tr, &err), RN_OK);
+            ASSERT_EQ(rn_net_set_noise(r->p.net, 3, 0.25f, &err), RN_OK) << err.message;
+            ASSERT_EQ(rn_trainer_push_params(r->p.tr, &err), RN_OK) << err.message;
+        }
+        epochs(*direct, *rec, 2, "a noise level changed");
+        EXPECT_EQ(rec->rec.kept, kept + 2) << "a change of σ is a new recording";
+
         for (Trainer *r : both) { // new values of a parameter: memory, the same recording
             ASSERT_EQ(rn_trainer_pull_params(r->p.tr, &err), RN_OK);
             std::vector<float> x0 = param_values(r->p.net, "1_rate.x0");
@@ -317,7 +327,7 @@ TEST(GraphStandIn, ChangesBetweenEpochsReplayAsTheyRun) {
             ASSERT_EQ(rn_trainer_push_params(r->p.tr, &err), RN_OK) << err.message;
         }
         epochs(*direct, *rec, 2, "x0 pushed");
-        EXPECT_EQ(rec->rec.kept, kept + 1);
+        EXPECT_EQ(rec->rec.kept, kept + 2);
 
         // back to an earlier epoch count (the noise epoch and Adam's bias correction)
         const size_t P = (size_t)rn_net_param_total(direct->p.net);
@@ -339,8 +349,9 @@ TEST(GraphStandIn, ChangesBetweenEpochsReplayAsTheyRun) {
         ASSERT_EQ(rn_trainer_compute_gradients(rec->p.tr, &b, &err), RN_OK) << err.message;
         EXPECT_TRUE(same_loss(a, b));
         EXPECT_TRUE(same_bits(grads_of(*direct), grads_of(*rec))) << "gradients";
-        EXPECT_EQ(rec->rec.kept, kept + 1);
+        EXPECT_EQ(rec->rec.kept, kept + 2);
         EXPECT_EQ(rec->rec.begun, rec->rec.kept) << "a recording failed";
+        EXPECT_EQ(rn_trainer_graph_replays(rec->p.tr), rec->rec.launched);
         expect_clean(rec->rec);
     }
 }

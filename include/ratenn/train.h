@@ -138,6 +138,11 @@ size_t rn_trainer_memory_bytes(const rn_trainer *trainer); /* the backend arena'
  * every step is stored). */
 size_t rn_trainer_memory_budget(const rn_trainer *trainer);
 int rn_trainer_checkpoint_steps(const rn_trainer *trainer);
+/* How many epochs (and rn_trainer_compute_gradients calls) replayed a recorded graph: every one but
+ * the first on a backend with graphs (CUDA) and cfg.graphs on. It stays 0 on the CPU, with graphs
+ * off, and after a recording failed (the trainer then runs every epoch directly: same numbers,
+ * more launches). */
+int64_t rn_trainer_graph_replays(const rn_trainer *trainer);
 
 /* The noise draws (SPEC §6): RN_NOISE_FRESH (the default) draws ξ with the epoch's counter, so each
  * epoch sees new noise; RN_NOISE_FROZEN draws epoch 0's ξ in every epoch, forward and gradients alike,
