@@ -60,6 +60,9 @@ def table(rows, rockpool, ceiling):
             t["speedup_vs_rockpool"] = round(rockpool[cfg] / gpu["ms_per_epoch"], 3)
         if gpu:
             t["gpu_rate_loop"] = gpu.get("rate_loop")
+            # timed epochs replayed from the recorded graph (all of them unless a recording failed)
+            t["gpu_graph_replays"] = gpu.get("graph_replays")
+            t["gpu_reps"] = gpu.get("reps")
             t["gpu_gflops"] = gpu["gflops"]
             t["gpu_peak_mib"] = gpu["peak_mib"]
             if ceiling:
@@ -150,7 +153,8 @@ def summary(path):
                   f"{fmt(t['gpu_ms'], '.3f'):>10}{fmt(t['cpu_ms'], '.1f'):>11}{fmt(t['rockpool_gpu_fp32_ms'], '.2f'):>14}"
                   f"{fmt(t.get('speedup_vs_cpu'), '.1f'):>8}{fmt(t.get('speedup_vs_rockpool'), '.2f'):>8}"
                   f"{fmt(share and 100 * share, '.1f'):>7}{fmt(t.get('gpu_peak_mib'), '.1f'):>10}"
-                  f"  {t.get('gpu_rate_loop') or '-'}")
+                  f"  {t.get('gpu_rate_loop') or '-'}"
+                  f"{'' if t.get('gpu_graph_replays') is None else ' replays %d/%d' % (t['gpu_graph_replays'], t['gpu_reps'])}")
     if res.get("chirp_gpu"):
         print(f"  chirp on the GPU: {res['chirp_gpu']}")
     if res.get("stopped"):
