@@ -292,6 +292,22 @@ TEST(GraphStandIn, ChangesBetweenEpochsReplayAsTheyRun) {
             ASSERT_TRUE(set_data(*r, s, true));
         epochs(*direct, *rec, 2, "mask back");
 
+        // forwards between epochs (noiseless, and recording a layer's state as it goes)
+        const size_t ny = (size_t)s.B * s.T * rn_net_output_size(direct->p.net);
+        std::vector<float> ya(ny, NAN), yb(ny, NAN), xa((size_t)s.T * 5, NAN), xb(xa.size(), NAN);
+        ASSERT_EQ(rn_trainer_forward(direct->p.tr, ya.data(), false, &err), RN_OK) << err.message;
+        ASSERT_EQ(rn_trainer_forward(rec->p.tr, yb.data(), false, &err), RN_OK) << err.message;
+        EXPECT_TRUE(same_bits(ya, yb)) << "noiseless forward";
+        rn_record_request qa = {1, RN_RECORD_X, 1, 1, xa.data()}, qb = qa;
+        qb.values = xb.data();
+        ASSERT_EQ(rn_trainer_forward_record(direct->p.tr, ya.data(), true, &qa, 1, &err), RN_OK)
+            << err.message;
+        ASSERT_EQ(rn_trainer_forward_record(rec->p.tr, yb.data(), true, &qb, 1, &err), RN_OK)
+            << err.message;
+        EXPECT_TRUE(same_bits(ya, yb)) << "forward with a recording";
+        EXPECT_TRUE(same_bits(xa, xb)) << "the recorded state";
+        epochs(*direct, *rec, 2, "after forwards");
+
         for (Trainer *r : both)
             ASSERT_EQ(rn_trainer_set_noise_mode(r->p.tr, RN_NOISE_FROZEN, &err), RN_OK);
         epochs(*direct, *rec, 2, "noise frozen");
