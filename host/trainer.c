@@ -670,8 +670,10 @@ static rn_status gradients(rn_trainer *tr, rn_error *err) {
         }
         tr->graph = graph;
         tr->graph_key = key;
+        memcpy(tr->graph_layers, tr->layers, sizeof tr->layers);
     }
     RN_OP(o->graph_launch(be, tr->graph));
+    memcpy(tr->layers, tr->graph_layers, sizeof tr->layers);
     tr->graph_replays++;
     return RN_OK;
 }

@@ -112,7 +112,10 @@ struct rn_trainer {
     uint64_t graph_key;    /* what the recording depends on besides buffer contents */
     bool warmed_up;        /* an epoch has run directly (graphs are recorded from the second on) */
     int64_t graph_replays; /* forward + backward runs replayed from the recording */
-    bool noise_frozen;     /* RN_NOISE_FROZEN: every run draws epoch 0's noise (calloc: fresh) */
+    /* the layers' host state as the recorded run left it (flags such as r_reused): a replay sets
+     * no flag, so it puts these back (the pointers in them never change) */
+    rn_layer_buffers graph_layers[RN_MAX_LAYERS];
+    bool noise_frozen; /* RN_NOISE_FROZEN: every run draws epoch 0's noise (calloc: fresh) */
 };
 
 /* What a layer kind does in the trainer, one segment at a time (trainer.c runs the segments: forward

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <cstdio>
 #include <functional>
 #include <string>
@@ -49,18 +50,25 @@ struct Recorder {
     long recorded_ops = 0, replayed_ops = 0, direct_ops = 0;
     std::vector<std::string> problems;
 
+    Recorder() = default;
+    Recorder(const Recorder &) = delete;
+    Recorder &operator=(const Recorder &) = delete;
+    ~Recorder() { delete recording; } // a recording never ended
+
     static Recorder &of(rn_backend *be) { return *reinterpret_cast<const Table *>(be->ops)->self; }
 
     void note(const std::string &what) {
         if (problems.size() < 20) problems.push_back(what);
     }
 
-    bool in_backend(const void *p) const {
+    // Whether p + skip bytes lies in a live allocation (addresses as integers: the whole-sequence
+    // entries are given a base that may lie before the buffer, see Seq below).
+    bool in_backend(const void *p, uintptr_t skip = 0) const {
         if (!p) return true;
-        const char *c = static_cast<const char *>(p);
+        const uintptr_t c = reinterpret_cast<uintptr_t>(p) + skip;
         for (int i = 0; i < be->n_allocs; i++) {
-            const char *a = static_cast<const char *>(be->allocs[i].ptr);
-            if (c >= a && c < a + be->allocs[i].bytes) return true;
+            const uintptr_t a = reinterpret_cast<uintptr_t>(be->allocs[i].ptr);
+            if (c >= a && c - a < be->allocs[i].bytes) return true;
         }
         return false;
     }
@@ -93,17 +101,32 @@ template <> struct Held<const rn_optim_step *> : HeldStruct<rn_optim_step> {
     using HeldStruct::HeldStruct;
 };
 
-template <class T> void check_arg(Recorder &, const char *, int, const T &) {}
-template <class T> void check_arg(Recorder &r, const char *op, int i, T *const &p) {
-    if (!r.in_backend(p))
+// The whole-sequence entries address step t of a (B, T, N) sequence at base + t·N and read
+// only rows [t0, t1): the trainer hands a segment's buffer over as a base t0 rows before it. Their
+// sequence arguments (by position, after be) are checked at base + t0·N.
+template <auto M> struct Seq { static constexpr bool has = false; };
+template <> struct Seq<&rn_backend_ops::rate_forward_seq> {
+    static constexpr bool has = true;
+    static constexpr int step = 10, t0 = 11; // the positions of s and t0
+    static bool is_seq(int i) { return i == 0 || i == 1 || i == 2 || i == 5; } // x, out, r, in
+};
+template <> struct Seq<&rn_backend_ops::rate_backward_seq> {
+    static constexpr bool has = true;
+    static constexpr int step = 14, t0 = 15;
+    static bool is_seq(int i) { return i == 1 || i == 6 || i == 7 || i == 8; } // e, g, x, a
+};
+
+template <class T> void check_arg(Recorder &, const char *, int, uintptr_t, const T &) {}
+template <class T> void check_arg(Recorder &r, const char *op, int i, uintptr_t skip, T *const &p) {
+    if (!r.in_backend(p, skip))
         r.note(std::string(op) + ": argument " + std::to_string(i) + " is not backend memory");
 }
-inline void check_arg(Recorder &r, const char *op, int i, const rn_rate_step *const &s) {
+inline void check_arg(Recorder &r, const char *op, int i, uintptr_t, const rn_rate_step *const &s) {
     if (!r.in_backend(s->epoch))
         r.note(std::string(op) + ": argument " + std::to_string(i) +
                "'s epoch is not backend memory");
 }
-inline void check_arg(Recorder &, const char *, int, const rn_optim_step *const &) {}
+inline void check_arg(Recorder &, const char *, int, uintptr_t, const rn_optim_step *const &) {}
 
 // An entry that computes: checked, then run (or kept, while recording).
 template <auto M, class F> struct Op;
@@ -111,8 +134,18 @@ template <auto M, class... A> struct Op<M, rn_status (*)(rn_backend *, A...)> {
     static inline const char *name = "";
     static rn_status call(rn_backend *be, A... a) {
         Recorder &r = Recorder::of(be);
+        uintptr_t rows = 0; // the bytes a sequence argument's base lies before its first row
+        if constexpr (Seq<M>::has) {
+            const auto args = std::forward_as_tuple(a...);
+            const rn_rate_step *s = std::get<Seq<M>::step>(args);
+            rows = (uintptr_t)std::get<Seq<M>::t0>(args) * (uintptr_t)s->n * sizeof(float);
+        }
+        auto skip = [&](int k) -> uintptr_t {
+            if constexpr (Seq<M>::has) return Seq<M>::is_seq(k) ? rows : 0;
+            return 0;
+        };
         int i = 0;
-        (check_arg(r, name, i++, a), ...);
+        ((check_arg(r, name, i, skip(i), a), ++i), ...);
         auto f = r.inner->*M;
         if (!r.recording) {
             r.direct_ops++;

@@ -258,6 +258,9 @@ TEST(GraphStandIn, EveryLayerKindReplaysAsItRuns) {
         check_training(
             {"linear(1,130) rate(130,tanh,rec,noise=0.1) linear(130,1)", 2, 12, true, K});
     }
+    // segments handed to the whole-sequence entries as a base t0 rows before them (in front of the
+    // arena here: the pointer check must look at the rows they address)
+    check_training({"linear(1,64) rate(64,tanh,rec) linear(64,1)", 1, 2000, false, 10});
 }
 
 // Shared data (held once), SGD and clipping.
@@ -307,6 +310,27 @@ TEST(GraphStandIn, ChangesBetweenEpochsReplayAsTheyRun) {
         EXPECT_TRUE(same_bits(ya, yb)) << "forward with a recording";
         EXPECT_TRUE(same_bits(xa, xb)) << "the recorded state";
         epochs(*direct, *rec, 2, "after forwards");
+
+        // r after a forward is readable; after an epoch (a replay on the recording trainer) the
+        // backward has overwritten it and reading it is refused on both
+        if (K == 0) {
+            const size_t nr = (size_t)s.B * s.T * 5;
+            std::vector<float> ra(nr, NAN), rb(nr, NAN);
+            for (Trainer *r : both)
+                ASSERT_EQ(rn_trainer_forward(r->p.tr, nullptr, true, &err), RN_OK) << err.message;
+            ASSERT_EQ(rn_trainer_get_record(direct->p.tr, 1, RN_RECORD_R, ra.data(), nr, &err),
+                      RN_OK)
+                << err.message;
+            ASSERT_EQ(rn_trainer_get_record(rec->p.tr, 1, RN_RECORD_R, rb.data(), nr, &err), RN_OK)
+                << err.message;
+            EXPECT_TRUE(same_bits(ra, rb)) << "r after a forward";
+            epochs(*direct, *rec, 1, "after a forward");
+            EXPECT_EQ(rn_trainer_get_record(direct->p.tr, 1, RN_RECORD_R, ra.data(), nr, &err),
+                      RN_ERR_INVALID_ARG);
+            EXPECT_EQ(rn_trainer_get_record(rec->p.tr, 1, RN_RECORD_R, rb.data(), nr, &err),
+                      RN_ERR_INVALID_ARG)
+                << "r read after a replayed epoch overwrote it";
+        }
 
         for (Trainer *r : both)
             ASSERT_EQ(rn_trainer_set_noise_mode(r->p.tr, RN_NOISE_FROZEN, &err), RN_OK);
