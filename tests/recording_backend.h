@@ -6,8 +6,9 @@
 // them (the capture is then invalid: graph_end fails and the trainer runs that epoch directly).
 //
 // Every op's pointer arguments (but upload's source and download's destination, which are host
-// memory) must lie in a live allocation of the backend, as on a GPU where a host pointer there is
-// a fault; a pointer that does not is noted in `problems`. So is every refused call. What the test
+// memory) must lie in a live allocation of the backend (the whole-sequence entries' sequences at
+// the first row they address), as on a GPU where a host pointer there is a fault; a pointer that
+// does not is noted in `problems`. So is every refused call. What the test
 // asserts: no problems, one recording per change of what the ops are, and a replay every epoch
 // after the first giving the bits of the CPU backend run directly.
 #pragma once
