@@ -639,17 +639,21 @@ static uint64_t graph_key(const rn_trainer *tr) {
 }
 
 /* loss_and_gradients (the caller has set the noise epoch), recorded once as a graph and replayed
- * where the backend has graphs. The first epoch runs directly (it loads the kernels and cuBLAS
- * outside any recording). If recording fails, nothing has run: the epoch runs directly and the
- * trainer stops trying graphs. */
+ * where the backend has graphs. The first run of each set of ops (the first epoch, and the first
+ * after a change of the key: a mask, a weight or a noise level that was not there may bring new
+ * kernels and product shapes) runs directly, so that kernels load and cuBLAS meets its shapes
+ * outside any recording; the next is recorded. If recording fails, nothing has run: the epoch
+ * runs directly and the trainer stops trying graphs. */
 static rn_status gradients(rn_trainer *tr, rn_error *err) {
     rn_backend *be = tr->be;
     const rn_backend_ops *o = be->ops;
-    if (!o->graph_begin || !tr->cfg.graphs || !tr->has_target || !tr->warmed_up) {
+    if (!o->graph_begin || !tr->cfg.graphs || !tr->has_target) return loss_and_gradients(tr, err);
+    const uint64_t key = graph_key(tr);
+    if (!tr->warmed_up || tr->warm_key != key) {
         tr->warmed_up = true;
+        tr->warm_key = key;
         return loss_and_gradients(tr, err);
     }
-    uint64_t key = graph_key(tr);
     if (tr->graph && tr->graph_key != key) {
         o->graph_free(be, tr->graph);
         tr->graph = NULL;

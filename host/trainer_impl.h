@@ -107,10 +107,11 @@ struct rn_trainer {
     size_t budget;  /* the memory budget K was chosen under (bytes) */
     bool fwd_noise; /* the noise setting of the forward the backward recomputes */
     bool has_target, has_mask, has_clip;
-    int64_t epoch;         /* completed epochs = optimiser steps taken = the noise epoch */
-    void *graph;           /* the recorded forward + backward (backends with graphs), or NULL */
-    uint64_t graph_key;    /* what the recording depends on besides buffer contents */
-    bool warmed_up;        /* an epoch has run directly (graphs are recorded from the second on) */
+    int64_t epoch;      /* completed epochs = optimiser steps taken = the noise epoch */
+    void *graph;        /* the recorded forward + backward (backends with graphs), or NULL */
+    uint64_t graph_key; /* what the recording depends on besides buffer contents */
+    bool warmed_up;     /* a run with the ops of warm_key has been direct (graphs: then record) */
+    uint64_t warm_key;  /* the graph key of the last direct run */
     int64_t graph_replays; /* forward + backward runs replayed from the recording */
     /* the layers' host state as the recorded run left it (flags such as r_reused): a replay sets
      * no flag, so it puts these back (the pointers in them never change) */

@@ -1,5 +1,6 @@
 // The trainer's graph path on the CPU (tests/recording_backend.h): from the second epoch on the
-// trainer records an epoch's forward and backward once and replays it, as on a GPU. The replays
+// trainer records an epoch's forward and backward once and replays it, as on a GPU (after a change
+// of what the ops are, one epoch runs directly and the next is recorded again). The replays
 // must give the bits of the CPU backend run directly, for every kind of network the trainer drives
 // (checkpointed or not, the whole-sequence or the step entries, filters, masks, noise, shared
 // data), across what the API lets a user change between epochs; no op may be given host memory,
@@ -339,7 +340,7 @@ TEST(GraphStandIn, ChangesBetweenEpochsReplayAsTheyRun) {
             ASSERT_EQ(rn_trainer_set_noise_mode(r->p.tr, RN_NOISE_FRESH, &err), RN_OK);
         epochs(*direct, *rec, 2, "noise fresh");
 
-        const int kept = rec->rec.kept;
+        const int kept = rec->rec.kept, launched = rec->rec.launched;
         for (Trainer *r : both) {
             ASSERT_EQ(rn_trainer_pull_params(r->p.tr, &err), RN_OK);
             ASSERT_EQ(rn_net_set_trainable(r->p.net, "1_rate.tau", false, &err), RN_OK)
@@ -348,6 +349,8 @@ TEST(GraphStandIn, ChangesBetweenEpochsReplayAsTheyRun) {
         }
         epochs(*direct, *rec, 2, "τ frozen");
         EXPECT_EQ(rec->rec.kept, kept + 1) << "a change of what trains is a new recording";
+        EXPECT_EQ(rec->rec.launched, launched + 1)
+            << "the first epoch after the change runs directly, the second is recorded";
 
         for (Trainer *r : both) { // σ goes to the kernels by value: a new recording
             ASSERT_EQ(rn_trainer_pull_params(r->p.tr, &err), RN_OK);

@@ -138,10 +138,12 @@ size_t rn_trainer_memory_bytes(const rn_trainer *trainer); /* the backend arena'
  * every step is stored). */
 size_t rn_trainer_memory_budget(const rn_trainer *trainer);
 int rn_trainer_checkpoint_steps(const rn_trainer *trainer);
-/* How many epochs (and rn_trainer_compute_gradients calls) replayed a recorded graph: every one but
- * the first on a backend with graphs (CUDA) and cfg.graphs on. It stays 0 on the CPU, with graphs
- * off, and after a recording failed (the trainer then runs every epoch directly: same numbers,
- * more launches). */
+/* How many epochs (and rn_trainer_compute_gradients calls) replayed a recorded graph: on a backend
+ * with graphs (CUDA) and cfg.graphs on, every one but the first, and but the first after a change of
+ * what trains, of the mask's presence or of a noise level (those run directly: new kernels and
+ * product shapes meet the device outside a recording). It stays 0 on the CPU, with graphs off, and
+ * after a recording failed (the trainer then runs every epoch directly: same numbers, more
+ * launches). */
 int64_t rn_trainer_graph_replays(const rn_trainer *trainer);
 
 /* The noise draws (SPEC §6): RN_NOISE_FRESH (the default) draws ξ with the epoch's counter, so each
