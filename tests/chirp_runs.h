@@ -83,13 +83,7 @@ inline TrainRun train_chirp(rn_backend_kind kind, int N, int B, int epochs, int 
     r.grad_tau.resize((size_t)N); // the last epoch's: only the bound term once τ is frozen
     EXPECT_EQ(rn_trainer_get_grad(tr, "1_rate.tau", r.grad_tau.data(), r.grad_tau.size(), &err),
               RN_OK);
-    for (int i = 0; i < rn_net_param_count(net); i++) {
-        rn_param_info info;
-        rn_net_param_info(net, i, &info, nullptr);
-        std::vector<float> v(info.count);
-        EXPECT_EQ(rn_net_get_param(net, info.name, v.data(), v.size(), nullptr), RN_OK);
-        r.params.insert(r.params.end(), v.begin(), v.end());
-    }
+    r.params = all_param_values(net);
     rn_backend_memory(be, nullptr, &r.peak);
     r.graph_replays = rn_trainer_graph_replays(tr);
     rn_trainer_free(tr);

@@ -31,19 +31,6 @@ struct Result {
     int64_t graph_replays = 0;
 };
 
-// All parameters of a network, concatenated.
-std::vector<float> all_params(const rn_net *net) {
-    std::vector<float> all;
-    for (int i = 0; i < rn_net_param_count(net); i++) {
-        rn_param_info info;
-        rn_error err = {};
-        EXPECT_EQ(rn_net_param_info(net, i, &info, &err), RN_OK) << err.message;
-        std::vector<float> v = param_values(net, info.name);
-        all.insert(all.end(), v.begin(), v.end());
-    }
-    return all;
-}
-
 // Trains `c` for `epochs` epochs with checkpoint_steps = K and block_steps = Tb (0: defaults);
 // step_loop: the rate layers through the step entries whatever their size (rate_seq_fits hidden).
 [[nodiscard]] ::testing::AssertionResult train(const Case &c, int K, int Tb, int epochs,
@@ -92,7 +79,7 @@ std::vector<float> all_params(const rn_net *net) {
     out.output.assign((size_t)c.B * c.T * cout, NAN);
     RN_RETURN_UNLESS_OK(rn_trainer_forward(p.tr, out.output.data(), true, &err), err);
     RN_RETURN_UNLESS_OK(rn_trainer_pull_params(p.tr, &err), err);
-    out.params = all_params(p.net);
+    out.params = all_param_values(p.net);
     out.K = rn_trainer_checkpoint_steps(p.tr);
     out.bytes = rn_trainer_memory_bytes(p.tr);
     out.graph_replays = rn_trainer_graph_replays(p.tr);

@@ -91,27 +91,7 @@ std::string describe(const Shape &s) {
 std::vector<float> params_of(Trainer &r) {
     rn_error err = {};
     EXPECT_EQ(rn_trainer_pull_params(r.p.tr, &err), RN_OK) << err.message;
-    std::vector<float> all;
-    for (int i = 0; i < rn_net_param_count(r.p.net); i++) {
-        rn_param_info info;
-        EXPECT_EQ(rn_net_param_info(r.p.net, i, &info, &err), RN_OK) << err.message;
-        std::vector<float> v = param_values(r.p.net, info.name);
-        all.insert(all.end(), v.begin(), v.end());
-    }
-    return all;
-}
-
-// Every gradient of the last backward.
-std::vector<float> grads_of(Trainer &r) {
-    std::vector<float> all;
-    for (int i = 0; i < rn_net_param_count(r.p.net); i++) {
-        rn_param_info info;
-        rn_error err = {};
-        EXPECT_EQ(rn_net_param_info(r.p.net, i, &info, &err), RN_OK) << err.message;
-        std::vector<float> v = grad_values(r.p.tr, r.p.net, info.name);
-        all.insert(all.end(), v.begin(), v.end());
-    }
-    return all;
+    return all_param_values(r.p.net);
 }
 
 ::testing::AssertionResult same_loss(const rn_loss_parts &a, const rn_loss_parts &b) {
@@ -391,7 +371,9 @@ TEST(GraphStandIn, ChangesBetweenEpochsReplayAsTheyRun) {
         ASSERT_EQ(rn_trainer_compute_gradients(direct->p.tr, &a, &err), RN_OK) << err.message;
         ASSERT_EQ(rn_trainer_compute_gradients(rec->p.tr, &b, &err), RN_OK) << err.message;
         EXPECT_TRUE(same_loss(a, b));
-        EXPECT_TRUE(same_bits(grads_of(*direct), grads_of(*rec))) << "gradients";
+        EXPECT_TRUE(same_bits(all_grad_values(direct->p.tr, direct->p.net),
+                              all_grad_values(rec->p.tr, rec->p.net)))
+            << "gradients";
         EXPECT_EQ(rec->rec.kept, kept + 2);
         EXPECT_EQ(rec->rec.begun, rec->rec.kept) << "a recording failed";
         EXPECT_EQ(rn_trainer_graph_replays(rec->p.tr), rec->rec.launched);

@@ -152,6 +152,25 @@ inline std::vector<float> grad_values(const rn_trainer *tr, const rn_net *net, c
     });
 }
 
+// Every parameter's values (or gradients), concatenated in the network's order.
+template <typename Values> std::vector<float> all_params_by(const rn_net *net, Values values) {
+    std::vector<float> all;
+    for (int i = 0; i < rn_net_param_count(net); i++) {
+        rn_param_info info;
+        rn_error err = {};
+        EXPECT_EQ(rn_net_param_info(net, i, &info, &err), RN_OK) << err.message;
+        std::vector<float> v = values(info.name);
+        all.insert(all.end(), v.begin(), v.end());
+    }
+    return all;
+}
+inline std::vector<float> all_param_values(const rn_net *net) {
+    return all_params_by(net, [&](const char *name) { return param_values(net, name); });
+}
+inline std::vector<float> all_grad_values(const rn_trainer *tr, const rn_net *net) {
+    return all_params_by(net, [&](const char *name) { return grad_values(tr, net, name); });
+}
+
 // Skips a GPU test where no CUDA device is usable. With RATENN_REQUIRE_CUDA=1 in the environment
 // (bench/gpu-suite.sh sets it on the GPU machine) a missing device fails the test instead, so that
 // a CUDA runtime that cannot start there shows as failures, never as a green run of skips.
