@@ -456,19 +456,24 @@ inline bool device_is_cpu_stand_in() {
 }
 
 // The device's block sizes a suite sweeps: 32, 64, 256 and 1024, or RATENN_OPS_BLOCKS's list
-// ("32,1024": fewer under a slow sanitizer).
-inline std::vector<int> block_sizes() {
+// ("32,1024": fewer under a slow sanitizer). A list with anything but whole numbers from 32 to 1024
+// is refused (false, `bad` names it) rather than trimmed, so a typo cannot shrink the sweep unseen.
+inline bool block_sizes(std::vector<int> &sizes, std::string &bad) {
     const char *v = std::getenv("RATENN_OPS_BLOCKS");
-    std::vector<int> sizes;
+    sizes.clear();
     for (const char *p = v; p && *p;) {
         char *end = nullptr;
-        long n = std::strtol(p, &end, 10);
-        if (end == p) break;
-        if (n >= 32 && n <= 1024) sizes.push_back((int)n);
+        const long n = std::strtol(p, &end, 10);
+        if (end == p || (*end && *end != ',') || n < 32 || n > 1024) {
+            bad = std::string("RATENN_OPS_BLOCKS=\"") + v +
+                  "\": want a comma-separated list of block sizes from 32 to 1024";
+            return false;
+        }
+        sizes.push_back((int)n);
         p = *end == ',' ? end + 1 : end;
     }
     if (sizes.empty()) sizes = {32, 64, 256, 1024};
-    return sizes;
+    return true;
 }
 
 // Hands the case definitions their random inputs and runs each case as it is defined.
@@ -590,7 +595,13 @@ inline void run_device_suite(const char *name, CaseList cases) {
     rn_backend_kind kind = device_is_cpu_stand_in() ? RN_BACKEND_CPU : RN_BACKEND_CUDA;
     ASSERT_EQ(rn_backend_create(&dev, kind, &err), RN_OK) << err.message;
     std::vector<int> blocks = {0}; // 0: the backend has no block size
-    if (dev->ops->set_block_size) blocks = block_sizes();
+    std::string bad;
+    if (dev->ops->set_block_size && !block_sizes(blocks, bad)) {
+        ADD_FAILURE() << "CudaOps." << name << ": " << bad;
+        rn_backend_free(dev);
+        rn_backend_free(cpu);
+        return;
+    }
     {
         BlockSizeRestore restore{dev};
         Sweep sw(seed);

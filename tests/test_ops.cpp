@@ -1388,3 +1388,37 @@ TEST(CudaOps, TimerGivesAPositiveTime) {
 }
 
 } // namespace
+
+// The harness's block-size list: a list it cannot take fails the suite instead of being trimmed.
+TEST(OpHarness, BlockSizesFromTheEnvironment) {
+    const char *old = std::getenv("RATENN_OPS_BLOCKS");
+    const std::string saved = old ? old : "";
+    std::vector<int> sizes;
+    std::string bad;
+    struct Want {
+        const char *env;
+        bool ok;
+        std::vector<int> sizes;
+    };
+    const Want wants[] = {{"", true, {32, 64, 256, 1024}},
+                          {"32,1024", true, {32, 1024}},
+                          {"128", true, {128}},
+                          {"32,2048", false, {}},
+                          {"16", false, {}},
+                          {"32;64", false, {}},
+                          {"abc", false, {}},
+                          {"64,", true, {64}}};
+    for (const Want &w : wants) {
+        setenv("RATENN_OPS_BLOCKS", w.env, 1);
+        bad.clear();
+        EXPECT_EQ(oph::block_sizes(sizes, bad), w.ok) << "'" << w.env << "'";
+        if (w.ok)
+            EXPECT_EQ(sizes, w.sizes) << "'" << w.env << "'";
+        else
+            EXPECT_NE(bad.find(w.env), std::string::npos) << bad;
+    }
+    if (old)
+        setenv("RATENN_OPS_BLOCKS", saved.c_str(), 1);
+    else
+        unsetenv("RATENN_OPS_BLOCKS");
+}
