@@ -46,6 +46,8 @@ static inline void rn_seq_size(rn_seq_plan *p, int n, int group) {
  * take it (whether they take it does not depend on the batch). */
 static inline bool rn_seq_plan_for(const rn_seq_limits *l, int batch, int n, bool recurrent,
                                    rn_seq_plan *p) {
+    /* n > 4096 never fits max_threads anyway; refusing it first keeps n·ks and the shared-memory
+     * sizes below far from int overflow for any n */
     if (batch <= 0 || n <= 0 || l->max_threads <= 0 || n > 4096) return false;
     p->ks = rn_seq_split(n);
     p->slot = (n * p->ks + 31) / 32 * 32;
