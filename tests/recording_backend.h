@@ -19,6 +19,7 @@
 #include <functional>
 #include <string>
 #include <tuple>
+#include <type_traits>
 #include <vector>
 
 #include "backend_impl.h"
@@ -137,6 +138,13 @@ template <auto M, class... A> struct Op<M, rn_status (*)(rn_backend *, A...)> {
         Recorder &r = Recorder::of(be);
         uintptr_t rows = 0; // the bytes a sequence argument's base lies before its first row
         if constexpr (Seq<M>::has) {
+            // the positions in Seq name the step struct and t0 (a change of the entry's
+            // arguments shows here, not as a check at the wrong row)
+            using Args = std::tuple<A...>;
+            static_assert(
+                std::is_same_v<std::tuple_element_t<Seq<M>::step, Args>, const rn_rate_step *> &&
+                    std::is_same_v<std::tuple_element_t<Seq<M>::t0, Args>, int>,
+                "Seq's positions do not match the entry's arguments");
             const auto args = std::forward_as_tuple(a...);
             const rn_rate_step *s = std::get<Seq<M>::step>(args);
             rows = (uintptr_t)std::get<Seq<M>::t0>(args) * (uintptr_t)s->n * sizeof(float);
