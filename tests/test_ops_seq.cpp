@@ -13,6 +13,7 @@
 //                  loop.
 #include "chirp_runs.h"
 #include "op_harness.h"
+#include "rate_seq_plan.h"
 
 namespace {
 
@@ -402,18 +403,32 @@ class CudaRateSeq : public ::testing::Test {
     }
 };
 
-// Sizes around every switch: the split of the recurrent product's sum (N 16/17, 32/33, 64/65),
-// warps (N 31/33), and each N where the device's path changes (persistent-smem, cooperative,
-// step), recurrent or not, with its neighbours.
+// Sizes around every switch: the split of the recurrent product's sum (where rn_seq_split changes:
+// N 32/33, 64/65, 128/129; printed), a neuron's lanes past one warp (N 16/17), warps (N 31/33), and
+// each N where the device's path changes (persistent-smem, cooperative, step), recurrent or not,
+// with its neighbours.
 TEST_F(CudaRateSeq, FusedEntriesMatchStepsAndCpuAroundEveryPathBoundary) {
     oph::Sweep sw(seed);
     ASSERT_STRNE(rn_backend_rate_loop(dev, 3, 50, true), "step")
         << "the tutorial's N 50 must take a fused path";
     const int top = RN_TEST_SEQ_TOP_N;
     const std::vector<int> rec_edges = path_edges(true, top), ff_edges = path_edges(false, top);
+    std::vector<int> split_edges;
+    std::printf("[ seq ] the sum's split changes at N");
+    for (int n = 2; n <= 4096; n++)
+        if (rn_seq_split(n) != rn_seq_split(n - 1)) {
+            split_edges.push_back(n);
+            std::printf(" %d/%d", n - 1, n);
+        }
+    std::printf("\n");
+    ASSERT_FALSE(split_edges.empty());
     int k = 0;
     for (int rec = 0; rec < 2; rec++) {
-        std::vector<int> ns = {1, 3, 16, 17, 31, 33, 50, 64, 65};
+        std::vector<int> ns = {1, 3, 16, 17, 31, 33, 50};
+        for (int e : split_edges) {
+            ns.push_back(e - 1);
+            ns.push_back(e);
+        }
         for (int e : rec ? rec_edges : ff_edges)
             for (int n : {e - 1, e, e + 1})
                 ns.push_back(n);
