@@ -713,7 +713,9 @@ rn_status rn_trainer_epoch(rn_trainer *tr, rn_loss_parts *loss, rn_error *err) {
     const rn_backend_ops *o = tr->be->ops;
     size_t P = tr->net->total;
     /* The step guards itself on the scalars: nothing moves if the loss or gradient is non-finite.
-     */
+     * It runs after gradients(), outside any recorded graph, so the bias corrections that change
+     * every epoch can be passed by value; moving the step into the recording would bake epoch 1's
+     * bc1/bc2 into every replay. */
     if (c->optimizer == RN_OPT_ADAM)
         RN_OP(o->adam(tr->be, tr->p, tr->m, tr->v, tr->g, tr->train_mask, tr->scalars, P, &os));
     else
