@@ -158,6 +158,16 @@ static bool segmentable(const rn_net *net) {
     return true;
 }
 
+/* The widest layer's inputs or outputs: the layers' buffers hold B·K·width elements at most. */
+static int net_width(const rn_net *net) {
+    int widest = 0;
+    for (int li = 0; li < net->n_layers; li++) {
+        if (net->layers[li].n_in > widest) widest = net->layers[li].n_in;
+        if (net->layers[li].n_out > widest) widest = net->layers[li].n_out;
+    }
+    return widest;
+}
+
 /* The arena's size with segments of K steps. */
 static size_t arena_for(rn_trainer *tr, int K) {
     tr->K = K;
@@ -232,7 +242,7 @@ static rn_size_text size_text_up(size_t bytes) {
  * recomputed once and longer segments leave fewer steps to recompute; under the default budget
  * (never granted by the caller), the K that needs the least memory (about √T steps: S checkpoints of
  * the state plus one segment of every sequence). An explicit K as given (rounded up to a multiple of
- * Tb). */
+ * Tb). Where B·T·width is past INT_MAX, segments are a must, of at most INT_MAX / (B·width) steps. */
 static rn_status choose_segments(rn_trainer *tr, rn_error *err) {
     const rn_train_config *c = &tr->cfg;
     const int T = tr->T;
@@ -243,23 +253,40 @@ static rn_status choose_segments(rn_trainer *tr, rn_error *err) {
     tr->budget = c->max_memory ? c->max_memory : default_budget(tr->be);
     const bool seg_ok = segmentable(tr->net);
     const int blocks = (T + tr->Tb - 1) / tr->Tb;
-    int K = T;
+    /* The layers' segment buffers, B·K·width elements, are indexed with int (the products'
+     * dimensions, the kernels' strides): K is at most mmax blocks of Tb steps, and storing every
+     * step is possible only where B·T·width fits. */
+    const int width = net_width(tr->net);
+    const long long cap = INT_MAX / ((long long)tr->B * width); /* steps */
+    const bool whole_fits = T <= cap;
+    const int mmax = whole_fits ? blocks : (int)(cap / tr->Tb); /* blocks a segment may hold */
+    if (!whole_fits && (!seg_ok || mmax < 1))
+        return rn_fail(
+            err, RN_ERR_INVALID_ARG, "B·%s·width = %d·%d·%d is over %d elements per layer buffer%s",
+            seg_ok ? "Tb" : "T", tr->B, seg_ok ? tr->Tb : T, width, INT_MAX,
+            seg_ok ? " (even one block of steps)" : " (a layer here runs only whole sequences)");
+    int K = whole_fits ? T : mmax * tr->Tb;
     if (c->checkpoint_steps > 0) {
         long long want = ((long long)c->checkpoint_steps + tr->Tb - 1) / tr->Tb * tr->Tb;
         K = want < T ? (int)want : T;
         if (K < T && !seg_ok)
             return rn_fail(err, RN_ERR_INVALID_ARG,
                            "checkpoints every %d steps need every layer to run by segments", K);
-    } else if (arena_for(tr, T) > tr->budget && seg_ok) {
+        if (K > cap)
+            return rn_fail(err, RN_ERR_INVALID_ARG,
+                           "checkpoints every %d steps make B·K·width = %d·%d·%d over %d elements "
+                           "per segment buffer; at most %d steps",
+                           K, tr->B, K, width, INT_MAX, mmax * tr->Tb);
+    } else if ((!whole_fits || arena_for(tr, T) > tr->budget) && seg_ok) {
         /* a budget given: the longest segments within it (the fewest steps recomputed); the
          * default budget, or one too small: the least memory */
         int fits = 0;
-        for (int m = blocks - 1; c->max_memory && m >= 1 && !fits; m--)
+        for (int m = (blocks - 1 < mmax ? blocks - 1 : mmax); c->max_memory && m >= 1 && !fits; m--)
             if (arena_for(tr, m * tr->Tb) <= tr->budget) fits = m * tr->Tb;
         /* storing every step is a candidate too: where a rate or filter layer is at an end, the
          * staging buffers can outweigh what checkpoints save (a small network, a short T) */
-        size_t best = arena_for(tr, T);
-        for (int m = 1; !fits && m < blocks; m++) {
+        size_t best = whole_fits ? arena_for(tr, T) : SIZE_MAX;
+        for (int m = 1; !fits && m < blocks && m <= mmax; m++) {
             size_t bytes = arena_for(tr, m * tr->Tb);
             if (bytes < best) {
                 best = bytes;
@@ -303,16 +330,16 @@ rn_status rn_trainer_create(rn_trainer **out, rn_net *net, rn_backend *be,
         return rn_fail(err, RN_ERR_INVALID_ARG, "batch must be in 1..%d (got %d)", (1 << 24) - 1,
                        batch);
     if (steps <= 0) return rn_fail(err, RN_ERR_INVALID_ARG, "steps T must be >= 1 (got %d)", steps);
-    int widest = 0;
-    for (int li = 0; li < net->n_layers; li++) {
-        if (net->layers[li].n_in > widest) widest = net->layers[li].n_in;
-        if (net->layers[li].n_out > widest) widest = net->layers[li].n_out;
-    }
-    /* B·T·width ≤ INT_MAX without overflowing on the way (each factor is ≥ 1 here) */
-    if ((long long)batch * steps > INT_MAX || (long long)batch * steps * widest > INT_MAX)
+    /* The whole sequences (the input, the target, the output and its gradient) hold B·T·C
+     * elements (C: the input's or the output's channels) ≤ INT_MAX, checked without overflowing on
+     * the way (each factor is ≥ 1 here); the layers' buffers hold segments (choose_segments). */
+    const int cin = rn_net_input_size(net), cout = rn_net_output_size(net);
+    const int data_width = cin > cout ? cin : cout;
+    if ((long long)batch * steps > INT_MAX || (long long)batch * steps * data_width > INT_MAX)
         return rn_fail(err, RN_ERR_INVALID_ARG,
-                       "B·T·width = %d·%d·%d is over %d elements per sequence buffer", batch, steps,
-                       widest, INT_MAX);
+                       "B·T·C = %d·%d·%d is over %d elements per sequence buffer (C: the input's "
+                       "or the output's channels)",
+                       batch, steps, data_width, INT_MAX);
     rn_train_config c = cfg ? *cfg : rn_train_config_default();
     if (!(c.lr > 0.0f) || !isfinite(c.lr))
         return rn_fail(err, RN_ERR_INVALID_ARG, "learning rate must be finite and > 0 (got %g)",

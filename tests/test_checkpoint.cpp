@@ -5,6 +5,7 @@
 // picks K, and a budget too small is one clear error naming the smallest that works.
 #include <gtest/gtest.h>
 
+#include <climits>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -511,5 +512,102 @@ TEST(Checkpoint, BudgetTooSmallNamesStoringEveryStepWhereThatIsLeast) {
         ASSERT_EQ(create_with_budget(q, spec, B, T, named, &err), RN_OK) << err.message;
         EXPECT_EQ(rn_trainer_checkpoint_steps(q.tr), T);
     }
+}
+// Past the int limit: B·T·width over 2^31 − 1 elements (W 2048 neurons, T 1,050,000 steps) runs
+// with checkpoints of at most INT_MAX / (B·W) steps, where storing every step is refused. Every
+// neuron of the wide network gets the parameters of a one-neuron network's neuron (the output
+// weights divided by W, a power of two, so exactly), so that the wide network's output, loss and
+// gradients (the output layer's as they are, the others times W) are the narrow one's to rounding
+// (1e-4 of the largest) at every one of the million steps: a row addressed past 2^31 elements, or
+// wrapped around, would show.
+TEST(Checkpoint, PastTheIntLimitRunsBySegments) {
+    const int W = 2048, T = 1050000;
+    ASSERT_GT((long long)T * W, (long long)INT_MAX);
+    const std::string wide_spec = "linear(1," + std::to_string(W) + ") rate(" + std::to_string(W) +
+                                  ",tanh,ff) linear(" + std::to_string(W) + ",1)";
+    std::vector<float> u(T), y(T);
+    for (int t = 0; t < T; t++) {
+        u[t] = 1.5f * (float)std::sin(2.0 * M_PI * t / 4999.0) + (t % 100000 < 50 ? 2.0f : 0.0f);
+        y[t] = 0.3f * (float)std::cos(2.0 * M_PI * t / 7001.0);
+    }
+    struct Run {
+        TrainerParts p;
+        std::vector<float> out, grads;
+        double loss = 0;
+    };
+    auto make = [&](Run &r, const char *spec, const rn_net *like, int width,
+                    int checkpoint) -> ::testing::AssertionResult {
+        rn_error err = {};
+        RN_RETURN_UNLESS_OK(rn_net_from_spec(&r.p.net, spec, 1e-3f, 11, &err), err);
+        RN_RETURN_UNLESS_OK(rn_net_set_noise(r.p.net, 1, 0.0f, &err), err);
+        for (int i = 0; like && i < rn_net_param_count(r.p.net); i++) {
+            rn_param_info info;
+            RN_RETURN_UNLESS_OK(rn_net_param_info(r.p.net, i, &info, &err), err);
+            const float v = param_values(like, info.name).at(0);
+            const bool out_weight = !std::strcmp(info.name, "2_linear.weight");
+            std::vector<float> all(info.count, out_weight ? v / (float)width : v);
+            RN_RETURN_UNLESS_OK(rn_net_set_param(r.p.net, info.name, all.data(), all.size(), &err),
+                                err);
+        }
+        RN_RETURN_UNLESS_OK(rn_backend_create(&r.p.be, RN_BACKEND_CPU, &err), err);
+        rn_train_config cfg = rn_train_config_default();
+        cfg.checkpoint_steps = checkpoint;
+        RN_RETURN_UNLESS_OK(rn_trainer_create(&r.p.tr, r.p.net, r.p.be, &cfg, 1, T, &err), err);
+        RN_RETURN_UNLESS_OK(rn_trainer_set_data(r.p.tr, u.data(), y.data(), nullptr, &err), err);
+        rn_loss_parts lp;
+        RN_RETURN_UNLESS_OK(rn_trainer_compute_gradients(r.p.tr, &lp, &err), err);
+        r.loss = lp.mse;
+        r.out.assign(T, NAN);
+        RN_RETURN_UNLESS_OK(
+            rn_trainer_get_record(r.p.tr, 2, RN_RECORD_OUTPUT, r.out.data(), T, &err), err);
+        r.grads = all_grad_values(r.p.tr, r.p.net);
+        return ::testing::AssertionSuccess();
+    };
+    Run narrow;
+    ASSERT_TRUE(make(narrow, "linear(1,1) rate(1,tanh,ff) linear(1,1)", nullptr, 1, 0));
+    // storing every step of the wide network is refused, with the most a segment may hold
+    {
+        TrainerParts q;
+        rn_error err = {};
+        ASSERT_EQ(rn_net_from_spec(&q.net, wide_spec.c_str(), 1e-3f, 11, &err), RN_OK);
+        ASSERT_EQ(rn_backend_create(&q.be, RN_BACKEND_CPU, &err), RN_OK);
+        rn_train_config cfg = rn_train_config_default();
+        cfg.checkpoint_steps = T;
+        EXPECT_EQ(rn_trainer_create(&q.tr, q.net, q.be, &cfg, 1, T, &err), RN_ERR_INVALID_ARG);
+        EXPECT_NE(std::strstr(err.message, "per segment buffer; at most 1048000 steps"), nullptr)
+            << err.message;
+    }
+    Run wide;
+    ASSERT_TRUE(make(wide, wide_spec.c_str(), narrow.p.net, W, 0));
+    const int K = rn_trainer_checkpoint_steps(wide.p.tr);
+    std::printf("[ ckpt ] B 1, T %d, W %d: K %d, %.1f MiB of buffers; mse %.9g (one neuron %.9g)\n",
+                T, W, K, rn_trainer_memory_bytes(wide.p.tr) / 1048576.0, wide.loss, narrow.loss);
+    EXPECT_LT(K, T);
+    EXPECT_LE((long long)K * W, (long long)INT_MAX);
+    const double out_err = tensor_rel_err(wide.out, to_double(narrow.out));
+    // (rounding: the wide output sums W terms, and the bias may cancel much of them; a row
+    // addressed wrongly is off by O(1))
+    EXPECT_LE(out_err, 1e-4) << "output";
+    EXPECT_NEAR(wide.loss, narrow.loss, 1e-4 * narrow.loss);
+    // the gradients, tensor by tensor: the narrow network's value against each of the W
+    size_t at = 0, at1 = 0;
+    double worst = 0;
+    for (int i = 0; i < rn_net_param_count(wide.p.net); i++) {
+        rn_param_info info;
+        rn_error err = {};
+        ASSERT_EQ(rn_net_param_info(wide.p.net, i, &info, &err), RN_OK);
+        const bool output_layer = info.layer == 2;
+        const double g1 = narrow.grads.at(at1++);
+        std::vector<float> g(wide.grads.begin() + at, wide.grads.begin() + at + info.count);
+        at += info.count;
+        std::vector<double> ref(info.count, output_layer ? g1 : g1 / W);
+        const double e = tensor_rel_err(g, ref);
+        EXPECT_LE(e, 1e-4) << info.name << ": one neuron's " << g1;
+        worst = std::max(worst, e);
+    }
+    EXPECT_EQ(at, wide.grads.size());
+    std::printf(
+        "[ ckpt ] against one neuron: output %.2e, gradients %.2e (relative to the largest)\n",
+        out_err, worst);
 }
 } // namespace

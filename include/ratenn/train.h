@@ -66,7 +66,10 @@ typedef struct rn_trainer rn_trainer;
 
 /* Creates a trainer for `net` on `backend` with B = batch trials of T = steps steps. The network and the
  * backend must outlive the trainer, and the network must not gain layers meanwhile. Parameter values,
- * trainable flags and bounds are copied to the backend now (and again by rn_trainer_push_params). */
+ * trainable flags and bounds are copied to the backend now (and again by rn_trainer_push_params).
+ * Sizes: B·T·C < 2³¹ for the input's and the output's channels C; where B·T·width (the widest layer)
+ * is past 2³¹ the layers run by segments of at most 2³¹ / (B·width) steps (checkpoints), and one
+ * block of steps (block_steps) must fit. */
 rn_status rn_trainer_create(rn_trainer **trainer, rn_net *net, rn_backend *backend,
                             const rn_train_config *config, int batch, int steps, rn_error *err);
 void rn_trainer_free(rn_trainer *trainer);
