@@ -157,11 +157,13 @@ TEST(StrictLimits, TaskSizesAreCheckedFromTheFlags) {
     expect_refused("train --task chirp --batch 1000 --repeats 1000 --hidden 1 --quiet",
                    "--batch 1000 x 3000000 steps is 3e+09 elements", d);
     EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 5.0);
-    expect_refused("train --task chirp --batch 100 --repeats 100 --hidden 300 --quiet",
-                   "x --hidden 300", d);
-    expect_refused("train --task chirp --batch 500 --repeats 700 --quiet --net "
-                   "'linear(1,4) rate(4) linear(4,1)'",
-                   "x width 4 (--net's widest layer)", d);
+    // B·T·width past 2^31 is checkpointed (Checkpoint.PastTheIntLimitRunsBySegments); one block of 1000
+    // steps of every trial must fit
+    expect_refused("train --task chirp --batch 8000 --repeats 1 --hidden 300 --quiet",
+                   "--batch 8000 x a block of 1000 steps x --hidden 300 is 2.4e+09 elements", d);
+    expect_refused("train --task chirp --batch 3000 --repeats 1 --quiet --net "
+                   "'linear(1,1000) rate(1000) linear(1000,1)'",
+                   "x width 1000 (--net's widest layer)", d);
     expect_refused("train --task chirp --batch 16777216 --quiet", "--batch 16777216", d);
     expect_refused("train --task synapse --dt 1e-12 --quiet", "--task synapse", d);
 }

@@ -124,24 +124,37 @@ static int check_task_size(const train_args *a) {
         return train_usage_error(msg);
     }
     long long width = (!a->net && strcmp(a->task, "synapse")) ? a->hidden : 1;
+    long long data_width = 1;   /* the tasks' input and target: one channel each */
     if (a->net && !a->resume) { /* the widest layer of --net (built here only to be measured) */
         rn_net *net = NULL;
         if (cli_build_net("train", a->net, a->dt, a->seed, &net, NULL)) return 1;
         width = rn_net_input_size(net);
+        data_width = rn_net_input_size(net) > rn_net_output_size(net) ? rn_net_input_size(net)
+                                                                      : rn_net_output_size(net);
         for (int li = 0; li < rn_net_layer_count(net); li++)
             if (rn_net_layer_width(net, li) > width) width = rn_net_layer_width(net, li);
         rn_net_free(net);
     }
+    /* As the trainer: the whole sequences (input, target, output) hold B·T·C elements; the
+     * layers' buffers hold segments of whole blocks of steps (1000, or T if shorter), so
+     * B·block·width must fit, not B·T·width (longer runs are checkpointed). */
     long long bt = (long long)a->batch * T; /* < 2^24 · 2^31: no overflow */
-    if (bt > INT_MAX || bt * width > INT_MAX) {
-        char hidden[64] = "";
-        if (width > 1)
-            snprintf(hidden, sizeof hidden,
-                     a->net ? " x width %lld (--net's widest layer)" : " x --hidden %lld", width);
+    long long block = T < 1000 ? T : 1000;
+    if (bt > INT_MAX || bt * data_width > INT_MAX) {
         snprintf(msg, sizeof msg,
-                 "--batch %d x %d steps%s is %.4g elements per sequence buffer, over the limit of "
+                 "--batch %d x %d steps is %.4g elements per sequence buffer, over the limit of "
                  "%d (2^31 - 1)",
-                 a->batch, T, hidden, (double)bt * (double)width, INT_MAX);
+                 a->batch, T, (double)bt * (double)data_width, INT_MAX);
+        return train_usage_error(msg);
+    }
+    if ((long long)a->batch * block * width > INT_MAX) {
+        char wide[64];
+        snprintf(wide, sizeof wide, a->net ? "width %lld (--net's widest layer)" : "--hidden %lld",
+                 width);
+        snprintf(msg, sizeof msg,
+                 "--batch %d x a block of %lld steps x %s is %.4g elements per layer buffer, over "
+                 "the limit of %d (2^31 - 1; longer runs are checkpointed, but one block must fit)",
+                 a->batch, block, wide, (double)a->batch * (double)block * (double)width, INT_MAX);
         return train_usage_error(msg);
     }
     double bytes = (double)bt * 2.0 * sizeof(float); /* input and target */
