@@ -513,15 +513,15 @@ TEST(Checkpoint, BudgetTooSmallNamesStoringEveryStepWhereThatIsLeast) {
         EXPECT_EQ(rn_trainer_checkpoint_steps(q.tr), T);
     }
 }
-// Past the int limit: B·T·width over 2^31 − 1 elements (W 2048 neurons, T 1,050,000 steps) runs
+// Past the int limit: B·T·width over 2^31 − 1 elements (W 1024 neurons, T 2,100,000 steps) runs
 // with checkpoints of at most INT_MAX / (B·W) steps, where storing every step is refused. Every
 // neuron of the wide network gets the parameters of a one-neuron network's neuron (the output
 // weights divided by W, a power of two, so exactly), so that the wide network's output, loss and
-// gradients (the output layer's as they are, the others times W) are the narrow one's to rounding
-// (1e-4 of the largest) at every one of the million steps: a row addressed past 2^31 elements, or
-// wrapped around, would show.
-TEST(Checkpoint, PastTheIntLimitRunsBySegments) {
-    const int W = 2048, T = 1050000;
+// gradients (the output layer's as they are, the others times W) are the narrow one's (on the CPU)
+// to rounding (1e-4 of the largest) at every one of the two million steps: a row addressed past
+// 2^31 elements, or wrapped around, would show.
+void past_the_int_limit(rn_backend_kind kind) {
+    const int W = 1024, T = 2100000;
     ASSERT_GT((long long)T * W, (long long)INT_MAX);
     const std::string wide_spec = "linear(1," + std::to_string(W) + ") rate(" + std::to_string(W) +
                                   ",tanh,ff) linear(" + std::to_string(W) + ",1)";
@@ -536,7 +536,7 @@ TEST(Checkpoint, PastTheIntLimitRunsBySegments) {
         double loss = 0;
     };
     auto make = [&](Run &r, const char *spec, const rn_net *like, int width,
-                    int checkpoint) -> ::testing::AssertionResult {
+                    rn_backend_kind on) -> ::testing::AssertionResult {
         rn_error err = {};
         RN_RETURN_UNLESS_OK(rn_net_from_spec(&r.p.net, spec, 1e-3f, 11, &err), err);
         RN_RETURN_UNLESS_OK(rn_net_set_noise(r.p.net, 1, 0.0f, &err), err);
@@ -549,9 +549,8 @@ TEST(Checkpoint, PastTheIntLimitRunsBySegments) {
             RN_RETURN_UNLESS_OK(rn_net_set_param(r.p.net, info.name, all.data(), all.size(), &err),
                                 err);
         }
-        RN_RETURN_UNLESS_OK(rn_backend_create(&r.p.be, RN_BACKEND_CPU, &err), err);
+        RN_RETURN_UNLESS_OK(rn_backend_create(&r.p.be, on, &err), err);
         rn_train_config cfg = rn_train_config_default();
-        cfg.checkpoint_steps = checkpoint;
         RN_RETURN_UNLESS_OK(rn_trainer_create(&r.p.tr, r.p.net, r.p.be, &cfg, 1, T, &err), err);
         RN_RETURN_UNLESS_OK(rn_trainer_set_data(r.p.tr, u.data(), y.data(), nullptr, &err), err);
         rn_loss_parts lp;
@@ -564,24 +563,28 @@ TEST(Checkpoint, PastTheIntLimitRunsBySegments) {
         return ::testing::AssertionSuccess();
     };
     Run narrow;
-    ASSERT_TRUE(make(narrow, "linear(1,1) rate(1,tanh,ff) linear(1,1)", nullptr, 1, 0));
+    ASSERT_TRUE(
+        make(narrow, "linear(1,1) rate(1,tanh,ff) linear(1,1)", nullptr, 1, RN_BACKEND_CPU));
     // storing every step of the wide network is refused, with the most a segment may hold
     {
         TrainerParts q;
         rn_error err = {};
         ASSERT_EQ(rn_net_from_spec(&q.net, wide_spec.c_str(), 1e-3f, 11, &err), RN_OK);
-        ASSERT_EQ(rn_backend_create(&q.be, RN_BACKEND_CPU, &err), RN_OK);
+        ASSERT_EQ(rn_backend_create(&q.be, kind, &err), RN_OK);
         rn_train_config cfg = rn_train_config_default();
         cfg.checkpoint_steps = T;
         EXPECT_EQ(rn_trainer_create(&q.tr, q.net, q.be, &cfg, 1, T, &err), RN_ERR_INVALID_ARG);
-        EXPECT_NE(std::strstr(err.message, "per segment buffer; at most 1048000 steps"), nullptr)
-            << err.message;
+        const std::string most =
+            "per segment buffer; at most " + std::to_string(INT_MAX / W / 1000 * 1000) + " steps";
+        EXPECT_NE(std::strstr(err.message, most.c_str()), nullptr) << err.message;
     }
     Run wide;
-    ASSERT_TRUE(make(wide, wide_spec.c_str(), narrow.p.net, W, 0));
+    ASSERT_TRUE(make(wide, wide_spec.c_str(), narrow.p.net, W, kind));
     const int K = rn_trainer_checkpoint_steps(wide.p.tr);
-    std::printf("[ ckpt ] B 1, T %d, W %d: K %d, %.1f MiB of buffers; mse %.9g (one neuron %.9g)\n",
-                T, W, K, rn_trainer_memory_bytes(wide.p.tr) / 1048576.0, wide.loss, narrow.loss);
+    std::printf("[ ckpt ] %s: B 1, T %d, W %d: K %d, %.1f MiB of buffers; mse %.9g (one neuron "
+                "%.9g)\n",
+                rn_backend_description(wide.p.be), T, W, K,
+                rn_trainer_memory_bytes(wide.p.tr) / 1048576.0, wide.loss, narrow.loss);
     EXPECT_LT(K, T);
     EXPECT_LE((long long)K * W, (long long)INT_MAX);
     const double out_err = tensor_rel_err(wide.out, to_double(narrow.out));
@@ -606,8 +609,16 @@ TEST(Checkpoint, PastTheIntLimitRunsBySegments) {
         worst = std::max(worst, e);
     }
     EXPECT_EQ(at, wide.grads.size());
-    std::printf(
-        "[ ckpt ] against one neuron: output %.2e, gradients %.2e (relative to the largest)\n",
-        out_err, worst);
+    std::printf("[ ckpt ] against one neuron: output %.2e, gradients %.2e (relative to the "
+                "largest)\n",
+                out_err, worst);
+}
+
+TEST(Checkpoint, PastTheIntLimitRunsBySegments) {
+    past_the_int_limit(RN_BACKEND_CPU);
+}
+TEST(Checkpoint, CudaPastTheIntLimitRunsBySegments) {
+    RN_SKIP_WITHOUT_CUDA();
+    past_the_int_limit(RN_BACKEND_CUDA);
 }
 } // namespace
