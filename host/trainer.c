@@ -260,11 +260,16 @@ static rn_status choose_segments(rn_trainer *tr, rn_error *err) {
     const long long cap = INT_MAX / ((long long)tr->B * width); /* steps */
     const bool whole_fits = T <= cap;
     const int mmax = whole_fits ? blocks : (int)(cap / tr->Tb); /* blocks a segment may hold */
-    if (!whole_fits && (!seg_ok || mmax < 1))
-        return rn_fail(
-            err, RN_ERR_INVALID_ARG, "B·%s·width = %d·%d·%d is over %d elements per layer buffer%s",
-            seg_ok ? "Tb" : "T", tr->B, seg_ok ? tr->Tb : T, width, INT_MAX,
-            seg_ok ? " (even one block of steps)" : " (a layer here runs only whole sequences)");
+    if (!whole_fits && !seg_ok)
+        return rn_fail(err, RN_ERR_INVALID_ARG,
+                       "B·T·width = %d·%d·%d is over %d elements per layer buffer (a layer here "
+                       "runs only whole sequences)",
+                       tr->B, T, width, INT_MAX);
+    if (!whole_fits && mmax < 1)
+        return rn_fail(err, RN_ERR_INVALID_ARG,
+                       "B·block·width = %d·%d·%d is over %d elements per layer buffer (even one "
+                       "block of steps)",
+                       tr->B, tr->Tb, width, INT_MAX);
     int K = whole_fits ? T : mmax * tr->Tb;
     if (c->checkpoint_steps > 0) {
         long long want = ((long long)c->checkpoint_steps + tr->Tb - 1) / tr->Tb * tr->Tb;

@@ -128,9 +128,9 @@ static int check_task_size(const train_args *a) {
     if (a->net && !a->resume) { /* the widest layer of --net (built here only to be measured) */
         rn_net *net = NULL;
         if (cli_build_net("train", a->net, a->dt, a->seed, &net, NULL)) return 1;
-        width = rn_net_input_size(net);
-        data_width = rn_net_input_size(net) > rn_net_output_size(net) ? rn_net_input_size(net)
-                                                                      : rn_net_output_size(net);
+        const int cin = rn_net_input_size(net), cout = rn_net_output_size(net);
+        width = cin;
+        data_width = cin > cout ? cin : cout;
         for (int li = 0; li < rn_net_layer_count(net); li++)
             if (rn_net_layer_width(net, li) > width) width = rn_net_layer_width(net, li);
         rn_net_free(net);
